@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * micemu link protocol: the unix-socket messages between a device model
+ * (mic-x100 in the host VM, mic-card in the card VM) and the card's
+ * firmware simulator (micfw).  The normative description is
+ * docs/link-protocol.rst; this header holds the wire structs.
+ *
+ * All integers are little-endian (every participant runs on the same
+ * x86_64 machine, so they are native).  A message is a mic_link_hdr
+ * followed by hdr.len bytes of payload.  File descriptors travel as
+ * SCM_RIGHTS ancillary data on the first byte of the header.
+ */
+#ifndef MIC_LINK_H
+#define MIC_LINK_H
+
+#include <stdint.h>
+
+#define MIC_LINK_MAGIC          0x4c43494du     /* "MICL" */
+#define MIC_LINK_VERSION        1
+#define MIC_LINK_MAX_PAYLOAD    4096
+#define MIC_LINK_MAX_FDS        8
+
+enum mic_link_type {
+	/* device -> micfw: first message on a new connection */
+	MIC_LINK_HELLO          = 1,
+	/* micfw -> device: answer to HELLO, carries the card's resources */
+	MIC_LINK_WELCOME        = 2,
+	/* host device -> micfw: the host set RGCR bit 0 (card reset) */
+	MIC_LINK_RESET          = 3,
+	/* host device -> micfw: boot interrupt (APICICR7, vector 229, bit 13) */
+	MIC_LINK_BOOT_KICK      = 4,
+	/* micfw -> device: a message was refused; payload mic_link_error */
+	MIC_LINK_ERROR          = 5,
+};
+
+enum mic_link_role {
+	MIC_LINK_ROLE_HOST      = 1,    /* mic-x100, in the host VM */
+	MIC_LINK_ROLE_CARD      = 2,    /* mic-card, in the card VM */
+};
+
+struct mic_link_hdr {
+	uint32_t magic;                 /* MIC_LINK_MAGIC */
+	uint16_t type;                  /* enum mic_link_type */
+	uint16_t len;                   /* payload bytes, <= MIC_LINK_MAX_PAYLOAD */
+};
+
+/*
+ * HELLO.  Host role: if the host VM's RAM is a shareable memfd the
+ * device passes it as the only fd and fills in the layout; otherwise it
+ * passes no fd and zero sizes (the card then sees no host memory).
+ * Card role: no fds.
+ */
+struct mic_link_hello {
+	uint32_t version;               /* MIC_LINK_VERSION */
+	uint32_t role;                  /* enum mic_link_role */
+	uint64_t host_ram_below_4g;     /* bytes of host RAM at guest phys 0 */
+	uint64_t host_ram_above_4g;     /* bytes at guest phys 4 GiB, following
+					 * the below-4G part in the memfd */
+};
+
+/*
+ * WELCOME.  fds, in this order:
+ *   [0] card memory (GDDR) memfd, card_mem_size bytes
+ *   [1] register file memfd, regfile_size bytes (struct MicRegFile)
+ *   [2] eventfd "to host": written after raising SICR0 sources
+ *   [3] eventfd "to card": written after raising card interrupt sources
+ *   [4] card role only, if host_ram_* != 0: the host RAM memfd
+ */
+struct mic_link_welcome {
+	uint32_t version;
+	uint32_t card_index;            /* N of micN */
+	uint64_t card_mem_size;
+	uint64_t regfile_size;
+	uint64_t host_ram_below_4g;     /* card role: host layout from HELLO */
+	uint64_t host_ram_above_4g;
+};
+
+/* RESET and BOOT_KICK have no payload. */
+
+struct mic_link_error {
+	uint32_t code;                  /* an errno value */
+	char text[124];                 /* NUL-terminated reason */
+};
+
+#endif /* MIC_LINK_H */
