@@ -30,8 +30,6 @@ bpo_pkgs=(meson/bookworm-backports python3-pycotap/bookworm-backports)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || die "must run as root (it calls apt-get)"
-
 # Find the Debian mirror the machine already uses (deb822 first, then the
 # one-line format), skipping the security archive.
 mirror() {
@@ -50,6 +48,7 @@ mirror() {
 }
 
 if [ ! -f "$SRC_LIST" ]; then
+	[ "$(id -u)" = 0 ] || die "must run as root once to add bookworm-backports"
 	m=$(mirror)
 	[ -n "$m" ] || die "cannot find a Debian mirror in /etc/apt/sources.list*"
 	cat >"$SRC_LIST" <<EOS
@@ -76,6 +75,8 @@ dpkg-query -W -f='${Status}' python3-pycotap 2>/dev/null | grep -q 'ok installed
 	need_bpo=1
 
 if [ ${#missing[@]} -gt 0 ] || [ $need_bpo = 1 ]; then
+	[ "$(id -u)" = 0 ] ||
+		die "missing packages (${missing[*]:-meson/python3-pycotap from backports}); run as root to install them"
 	apt-get update -q
 	[ ${#missing[@]} -eq 0 ] ||
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
@@ -83,7 +84,7 @@ if [ ${#missing[@]} -gt 0 ] || [ $need_bpo = 1 ]; then
 		apt-get install -y -q --no-install-recommends "${bpo_pkgs[@]}"
 else
 	# deb-src indexes are needed to fetch QEMU's source.
-	apt-cache showsrc qemu 2>/dev/null | grep -q '^Version: 10\.0' ||
+	apt-cache showsrc qemu 2>/dev/null | grep -q '^Version: \(1:\)\?10\.0' ||
 		apt-get update -q
 fi
 

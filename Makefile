@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# micemu: the one entry point.
+#
+#   make run     build everything (installing Debian packages as needed) and
+#                boot a host VM with one emulated x100 card
+#   make test    the same set-up, then the whole test suite
+#   make bench   the same set-up, then the benchmarks
+#   make clean   remove build products (keeps downloaded sources and ccache)
+#
+# Everything built or downloaded goes to $(BUILD), outside the source tree,
+# so a second make is incremental and a fresh clone reuses a warm cache.
+
+BUILD   ?= $(HOME)/.cache/micemu
+export MICEMU_BUILD := $(BUILD)
+TOP     := $(CURDIR)
+PYTHON  := /usr/bin/python3
+JOBS    ?= $(shell nproc)
+
+STAMPS  := $(BUILD)/stamps
+KSRC    := $(BUILD)/linux-source-6.1
+KBUILD  := $(BUILD)/kernel-default
+BZIMAGE := $(KBUILD)/arch/x86/boot/bzImage
+QSRC    := $(BUILD)/qemu-src
+QBUILD  := $(BUILD)/qemu-build
+QEMU    := $(QBUILD)/qemu-system-x86_64
+MICFW   := $(BUILD)/card-firmware-sim/micfw
+TOOLS   := $(BUILD)/tools
+HOSTMOD := $(BUILD)/host-module
+IMAGES  := $(BUILD)/images
+HOST_INITRD := $(IMAGES)/host-initramfs.img
+CARD_INITRD := $(IMAGES)/card-initramfs.img
+
+QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
+	--enable-kvm --enable-tcg --enable-fdt=system --enable-pixman \
+	--disable-docs --disable-werror --disable-install-blobs \
+	--python=/usr/bin/python3 --cc="ccache cc" --cxx="ccache c++"
+
+export CCACHE_DIR ?= $(BUILD)/ccache
+
+.PHONY: all deps qemu kernel modules tools micfw images run test bench \
+	unit-test check clean distclean FORCE
+
+all: images
+
+# --- Debian packages --------------------------------------------------------
+# Re-checked on every make; quick when everything is installed.
+deps:
+	@$(TOP)/scripts/install-deps.sh
+
+# --- QEMU with the mic devices ----------------------------------------------
+$(STAMPS)/qemu-src: scripts/fetch-qemu-source.sh | deps
+	@mkdir -p $(STAMPS)
+	$(TOP)/scripts/fetch-qemu-source.sh $(QSRC)
+	rm -f $(STAMPS)/qemu-configured
+	touch $@
+
+$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src Makefile
+	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
+	rm -rf $(QBUILD) && mkdir -p $(QBUILD)
+	cd $(QBUILD) && $(QSRC)/configure $(QEMU_CONFIGURE)
+	touch $@
+
+qemu: $(STAMPS)/qemu-configured
+	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
+	ninja -C $(QBUILD) qemu-system-x86_64
+
+# --- guest kernel -------------------------------------------------------------
+$(STAMPS)/kernel-src: | deps
+	@mkdir -p $(STAMPS)
+	rm -rf $(KSRC)
+	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(BUILD)
+	touch $@
+
+$(KBUILD)/.config: guest-kernel/micemu.config $(STAMPS)/kernel-src
+	mkdir -p $(KBUILD)
+	$(MAKE) -C $(KSRC) O=$(KBUILD) tinyconfig >/dev/null
+	$(KSRC)/scripts/kconfig/merge_config.sh -m -O $(KBUILD) \
+		$(KBUILD)/.config $(TOP)/guest-kernel/micemu.config >/dev/null
+	$(MAKE) -C $(KSRC) O=$(KBUILD) olddefconfig >/dev/null
+	$(TOP)/guest-kernel/check-config.sh $(KBUILD)/.config \
+		$(TOP)/guest-kernel/micemu.config
+
+$(BZIMAGE): $(KBUILD)/.config
+	$(MAKE) -C $(KSRC) O=$(KBUILD) CC="ccache gcc" -j$(JOBS) bzImage modules
+	touch $@
+
+kernel: $(BZIMAGE)
+
+# --- our modules and programs ----------------------------------------------
+# Module sources are mirrored into the build directory: kbuild writes its
+# objects next to the sources, and those must stay out of the work tree.
+modules: $(BZIMAGE)
+	mkdir -p $(HOSTMOD)
+	cp -a --update $(TOP)/host-module/. $(HOSTMOD)/
+	$(MAKE) -C $(HOSTMOD) KDIR=$(KBUILD)
+
+tools: deps
+	$(MAKE) -C $(TOP)/tools OUT=$(TOOLS)
+
+micfw: deps
+	$(MAKE) -C $(TOP)/card-firmware-sim OUT=$(BUILD)/card-firmware-sim
+
+# --- initramfs images ---------------------------------------------------------
+HOST_MODULES = mic_cosm mic_x100
+CARD_MODULES =
+
+images: qemu kernel modules tools micfw
+	IMAGES=$(IMAGES) KBUILD=$(KBUILD) HOSTMOD=$(HOSTMOD) TOOLS=$(TOOLS) \
+	HOST_MODULES="$(HOST_MODULES)" CARD_MODULES="$(CARD_MODULES)" \
+	CARDMOD=$(BUILD)/card-module $(TOP)/images/build-images.sh
+
+# --- use it ---------------------------------------------------------------------
+run: images
+	$(TOP)/scripts/run-vm.sh --cards 1
+
+unit-test: deps
+	$(MAKE) -C $(TOP)/qemu-mic-device/tests check OUT=$(BUILD)/unit-tests
+	$(MAKE) -C $(TOP)/tools check OUT=$(TOOLS)
+	$(MAKE) -C $(TOP)/card-firmware-sim check OUT=$(BUILD)/card-firmware-sim
+
+test: images unit-test
+	cd $(TOP) && $(PYTHON) -m pytest tests $(PYTEST_ARGS) \
+		--junitxml=$(TOP)/logs/junit.xml
+
+bench: images
+	cd $(TOP) && $(PYTHON) tests/bench.py
+
+clean:
+	rm -rf $(QBUILD) $(KBUILD) $(HOSTMOD) $(TOOLS) $(IMAGES) \
+		$(BUILD)/card-firmware-sim $(BUILD)/unit-tests $(STAMPS)/qemu-configured \
+		$(BUILD)/accel-probe-*
+
+distclean:
+	rm -rf $(BUILD)

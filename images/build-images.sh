@@ -1,0 +1,45 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# build-images.sh: assemble the card and host initramfs images.
+#
+# Environment (set by the top-level Makefile): IMAGES KBUILD HOSTMOD
+# CARDMOD TOOLS HOST_MODULES CARD_MODULES.  The card image goes into the
+# host image as a firmware file, next to the card kernel (the same bzImage
+# as the host's), so the host driver loads both from /lib/firmware/mic/.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+: "${IMAGES:?}" "${KBUILD:?}" "${HOSTMOD:?}" "${TOOLS:?}"
+gen=$KBUILD/usr/gen_init_cpio
+bzimage=$KBUILD/arch/x86/boot/bzImage
+mkdir -p "$IMAGES"
+
+# modpaths DIR NAME...: "DEST=SRC" for each module, in load order.
+modpaths() {
+	local dir=$1 m ko
+	shift
+	for m in "$@"; do
+		ko=$(find "$dir" -name "$m.ko" | head -n1)
+		[ -n "$ko" ] || { echo "build-images: $m.ko not found in $dir" >&2; exit 1; }
+		echo "/lib/micemu/$m.ko=$ko"
+	done
+}
+
+# shellcheck disable=SC2086
+printf '%s\n' ${CARD_MODULES:-} >"$IMAGES/card-modules.order"
+card_mods=()
+[ -z "${CARD_MODULES:-}" ] || mapfile -t card_mods < <(modpaths "$CARDMOD" $CARD_MODULES)
+"$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
+	"/lib/micemu/modules.order=$IMAGES/card-modules.order" "${card_mods[@]}"
+
+# shellcheck disable=SC2086
+printf '%s\n' $HOST_MODULES >"$IMAGES/host-modules.order"
+mapfile -t host_mods < <(modpaths "$HOSTMOD" $HOST_MODULES)
+"$here/mkinitramfs.sh" "$IMAGES/host-initramfs.img" "$gen" "$here/host-init" \
+	"/bin/micemu-agent=$here/micemu-agent" \
+	"/bin/micctrl=$TOOLS/micctrl" \
+	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
+	"${host_mods[@]}" \
+	"/lib/firmware/mic/uos.img=$bzimage" \
+	"/lib/firmware/mic/initramfs.img=$IMAGES/card-initramfs.img"
+echo "build-images: $(du -h "$IMAGES/host-initramfs.img" | cut -f1) host, $(du -h "$IMAGES/card-initramfs.img" | cut -f1) card"

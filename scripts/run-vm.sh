@@ -1,0 +1,199 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm.sh: start a whole micemu system: one firmware simulator (micfw) per
+# emulated card and the host VM with an mic-x100 device per card.
+#
+# Without --exec you get the host VM's console on this terminal (Ctrl-A x
+# quits).  With --exec CMD, CMD runs in the host VM's shell through the
+# agent, its output is printed, everything is shut down and the script exits
+# with CMD's exit code.  With --serve the system runs until the script gets
+# SIGTERM/SIGINT; the test harness drives it through the sockets in the run
+# directory.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+build=${MICEMU_BUILD:-$HOME/.cache/micemu}
+
+usage() {
+	cat <<EOF
+usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
+                 [--exec 'CMD' | --serve] [--timeout S] [--mem-size SIZE]
+                 [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
+
+  --cards N        emulated x100 cards, 0-8 (default 1)
+  --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
+  --logdir DIR     host-console.log, micN-console.log, micN-fw.log go here
+                   (default: a new directory under ./logs/)
+  --exec CMD       run CMD in the host VM, print its output, exit with its code
+  --serve          run until SIGTERM; sockets in DIR/run/ (for the tests)
+  --timeout S      hard limit for the whole run with --exec (default 600)
+  --mem-size SIZE  card memory per card, a power of two (default 1G)
+  --host-mem SIZE  host VM RAM (default 1G)
+  --append ARGS    extra host kernel arguments (e.g. mic_cosm.reset_poll_ms=100)
+  --ready-delay MS firmware simulator's reset-to-ready delay (default 500)
+EOF
+}
+
+die() { echo "run-vm.sh: $*" >&2; exit 2; }
+
+cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
+mem_size=1G host_mem=1G append= ready_delay=500 have_exec=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
+	--accel) accel=${2:?--accel needs a value}; shift 2 ;;
+	--logdir) logdir=${2:?--logdir needs a value}; shift 2 ;;
+	--exec) exec_cmd=${2?--exec needs a value}; have_exec=1; shift 2 ;;
+	--serve) serve=1; shift ;;
+	--timeout) timeout=${2:?--timeout needs a value}; shift 2 ;;
+	--mem-size) mem_size=${2:?--mem-size needs a value}; shift 2 ;;
+	--host-mem) host_mem=${2:?--host-mem needs a value}; shift 2 ;;
+	--append) append=${2?--append needs a value}; shift 2 ;;
+	--ready-delay) ready_delay=${2:?--ready-delay needs a value}; shift 2 ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+done
+[[ "$cards" =~ ^[0-8]$ ]] || die "--cards must be 0..8, not '$cards'"
+[[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
+[[ "$ready_delay" =~ ^[0-9]+$ ]] || die "--ready-delay must be milliseconds"
+case "$accel" in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
+[ $have_exec = 1 ] && [ $serve = 1 ] && die "--exec and --serve exclude each other"
+
+qemu=$build/qemu-build/qemu-system-x86_64
+kernel=$build/kernel-default/arch/x86/boot/bzImage
+initrd=$build/images/host-initramfs.img
+micfw=$build/card-firmware-sim/micfw
+for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
+	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make' first"
+done
+bios=(-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu)
+
+if [ -z "$logdir" ]; then
+	logdir=$PWD/logs/run-$(date +%Y%m%d-%H%M%S)-$$
+fi
+mkdir -p "$logdir"
+logdir=$(cd "$logdir" && pwd)
+run=$logdir/run
+rm -rf "$run"
+mkdir -p "$run"
+
+log() { echo "run-vm.sh: $*" >&2; echo "$(date -u +%FT%T.%6NZ) $*" >>"$logdir/run-vm.log"; }
+
+# --- acceleration ---------------------------------------------------------
+# KVM is tried by booting, never judged by /dev/kvm existing (nested KVM
+# here can exist and still fail to run a guest).  The answer is cached per
+# kernel and QEMU binary.
+probe_kvm() {
+	local key cache out
+	key=$(cat "$kernel" "$qemu" | md5sum | cut -c1-12)
+	cache=$build/accel-probe-$key
+	if [ ! -f "$cache" ]; then
+		out=$(mktemp)
+		timeout -k 2 25 "$qemu" "${bios[@]}" -accel kvm -cpu max -M q35 -m 256M \
+			-nodefaults -display none -no-reboot -kernel "$kernel" \
+			-initrd "$initrd" -append "console=ttyS0 panic=-1 micemu.probe" \
+			-serial "file:$out" >/dev/null 2>&1 || true
+		if grep -q 'micemu-host: init started' "$out"; then
+			echo kvm >"$cache"
+		else
+			echo tcg >"$cache"
+		fi
+		rm -f "$out"
+	fi
+	cat "$cache"
+}
+if [ "$accel" = auto ]; then
+	if [ -w /dev/kvm ]; then accel=$(probe_kvm); else accel=tcg; fi
+fi
+log "acceleration: $accel"
+if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu max); else cpu=(-accel tcg); fi
+
+# --- process bookkeeping --------------------------------------------------
+# Every child runs in its own process group and is killed, group and all, on
+# every way out, including Ctrl-C during start-up.
+pids=()
+cleanup() {
+	local p
+	trap - EXIT INT TERM
+	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 -- "-$p" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL -- "-$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_group() { setsid "$@" & pids+=("$!"); }
+
+# --- firmware simulators, one per card ------------------------------------
+card_args=()
+for ((i = 0; i < cards; i++)); do
+	start_group "$micfw" --index "$i" \
+		--link "$run/mic$i-link.sock" --control "$run/mic$i-ctl.sock" \
+		--mem-size "$mem_size" --qemu "$qemu" --accel "$accel" \
+		--qemu-arg=-L --qemu-arg=/usr/share/seabios \
+		--qemu-arg=-L --qemu-arg=/usr/lib/ipxe/qemu \
+		--qemu-arg=-L --qemu-arg=/usr/share/qemu \
+		--console-log "$logdir/mic$i-console.log" \
+		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
+		--ready-delay "$ready_delay"
+	card_args+=(-chardev "socket,id=mic$i,path=$run/mic$i-link.sock"
+		    -device "mic-x100,chardev=mic$i,host-mem=hostram")
+done
+for ((i = 0; i < cards; i++)); do
+	for _ in $(seq 100); do
+		[ -S "$run/mic$i-link.sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$run/mic$i-link.sock" ] || die "micfw for mic$i did not start (see $logdir/mic$i-fw.log)"
+done
+
+# --- host VM --------------------------------------------------------------
+host=("$qemu" "${bios[@]}" "${cpu[@]}" -M q35,memory-backend=hostram
+      -object "memory-backend-memfd,id=hostram,size=$host_mem,share=on"
+      -m "$host_mem" -smp 1 -nodefaults -display none -no-reboot
+      -kernel "$kernel" -initrd "$initrd"
+      -append "console=ttyS0 panic=-1 $append"
+      -device virtio-serial-pci,id=vser
+      -chardev "socket,id=agent,path=$run/agent.sock,server=on,wait=off"
+      -device virtserialport,bus=vser.0,chardev=agent,name=micemu.agent
+      -qmp "unix:$run/qmp.sock,server=on,wait=off"
+      "${card_args[@]}")
+printf '%q ' "${host[@]}" >"$logdir/host-cmdline.txt"
+
+if [ $have_exec = 0 ] && [ $serve = 0 ]; then
+	# Interactive: the console on this terminal, also logged.
+	log "host VM console follows; Ctrl-A x quits, logs in $logdir"
+	"${host[@]}" -chardev "stdio,id=con,mux=on,signal=off,logfile=$logdir/host-console.log" \
+		-serial chardev:con -mon chardev=con,mode=readline
+	exit 0
+fi
+
+start_group "${host[@]}" -serial "file:$logdir/host-console.log"
+hostpid=${pids[-1]}
+echo "$logdir" >"$run/logdir"
+log "host VM started (pid $hostpid), logs in $logdir"
+
+if [ $serve = 1 ]; then
+	touch "$run/ready"
+	while kill -0 "$hostpid" 2>/dev/null; do sleep 0.5; done
+	log "host VM exited"
+	exit 0
+fi
+
+set +e
+timeout -k 5 "$timeout" /usr/bin/python3 "$here/micemu_agent.py" \
+	"$run/agent.sock" "$exec_cmd"
+rc=$?
+set -e
+[ $rc = 124 ] && log "--exec timed out after ${timeout}s"
+exit $rc

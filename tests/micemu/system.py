@@ -1,0 +1,178 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A whole micemu system (host VM + N cards) started by scripts/run-vm.sh.
+
+The system runs in --serve mode; the harness talks to the host VM through
+the agent socket and to each card's firmware simulator through its control
+socket, and reads the consoles and event logs from the log directory.
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+
+from micemu_agent import Agent  # noqa: E402
+
+# Lines that mean a kernel went wrong, in either console.
+KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault")
+
+
+class FirmwareControl:
+    """Line-based JSON client of one card's firmware simulator."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(path)
+        self.file = self.sock.makefile("rwb")
+
+    def request(self, cmd, **args):
+        msg = dict(cmd=cmd, **args)
+        self.file.write(json.dumps(msg).encode() + b"\n")
+        self.file.flush()
+        return self.raw_reply()
+
+    def raw(self, line):
+        self.file.write(line + b"\n")
+        self.file.flush()
+        return self.raw_reply()
+
+    def raw_reply(self):
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("firmware simulator closed the control socket")
+        return json.loads(line)
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+class System:
+    def __init__(self, logdir, cards=1, append="", ready_delay=500,
+                 mem_size="1G", accel=None, boot_timeout=120):
+        self.logdir = logdir
+        self.cards = cards
+        os.makedirs(logdir, exist_ok=True)
+        accel = accel or os.environ.get("MICEMU_ACCEL", "tcg")
+        cmd = [os.path.join(TOP, "scripts", "run-vm.sh"), "--serve",
+               "--cards", str(cards), "--logdir", logdir, "--accel", accel,
+               "--append", append, "--ready-delay", str(ready_delay),
+               "--mem-size", mem_size]
+        self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.run_dir = os.path.join(logdir, "run")
+        self.started = time.monotonic()
+        self._wait_for(lambda: os.path.exists(os.path.join(self.run_dir, "ready")),
+                       60, "run-vm.sh did not start the system")
+        self.agent = Agent(os.path.join(self.run_dir, "agent.sock"))
+        # The first command completes once the guest's init has started the
+        # agent: that is the host VM's boot time.
+        self.run_ok("true", timeout=boot_timeout)
+        self.boot_seconds = time.monotonic() - self.started
+        self._fw = {}
+
+    def _wait_for(self, cond, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not cond():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{what}: run-vm.sh exited with {self.proc.returncode}"
+                                   f" (see {self.logdir})")
+            if time.monotonic() > deadline:
+                raise TimeoutError(what)
+            time.sleep(0.1)
+
+    # --- host VM -------------------------------------------------------------
+    def run(self, command, timeout=120):
+        """Run a shell command in the host VM; return (rc, output)."""
+        return self.agent.run(command, timeout=timeout)
+
+    def run_ok(self, command, timeout=120):
+        rc, out = self.run(command, timeout)
+        assert rc == 0, f"'{command}' failed with {rc}:\n{out}"
+        return out
+
+    def sysfs(self, card, attr):
+        return self.run_ok(f"cat /sys/class/mic/mic{card}/{attr}").strip()
+
+    def state(self, card=0):
+        return self.sysfs(card, "state")
+
+    def wait_state(self, card, state, timeout=120):
+        rc, out = self.run(f"micctrl wait mic{card} {state} --timeout {timeout}",
+                           timeout=timeout + 30)
+        assert rc == 0, f"mic{card} did not reach {state}: {out}"
+
+    # --- cards -----------------------------------------------------------------
+    def fw(self, card=0):
+        if card not in self._fw:
+            self._fw[card] = FirmwareControl(
+                os.path.join(self.run_dir, f"mic{card}-ctl.sock"))
+        return self._fw[card]
+
+    def log_path(self, name):
+        return os.path.join(self.logdir, name)
+
+    def read_log(self, name):
+        try:
+            with open(self.log_path(name), "rb") as f:
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def card_console(self, card=0):
+        return self.read_log(f"mic{card}-console.log")
+
+    def fw_log(self, card=0):
+        return self.read_log(f"mic{card}-fw.log")
+
+    def host_console(self):
+        return self.read_log("host-console.log")
+
+    def wait_log(self, name, pattern, timeout=120, start=0):
+        """Wait until regex PATTERN appears in log NAME after offset START."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.read_log(name), start)
+            if m:
+                return m
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"'{pattern}' not in {name} after {timeout}s")
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"system exited while waiting for '{pattern}'")
+            time.sleep(0.2)
+
+    def kernel_trouble(self):
+        """Lines of BUG/WARNING/Oops in the host and card consoles."""
+        found = []
+        names = ["host-console.log"] + [f"mic{i}-console.log" for i in range(self.cards)]
+        for name in names:
+            for line in self.read_log(name).splitlines():
+                if KERNEL_TROUBLE.search(line):
+                    found.append(f"{name}: {line}")
+        return found
+
+    def shutdown(self):
+        for fw in self._fw.values():
+            fw.close()
+        self._fw = {}
+        try:
+            self.agent.close()
+        except OSError:
+            pass
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.out.close()
