@@ -168,6 +168,12 @@ void mic_regfile_host_raise(MicRegFile *rf, uint32_t sources);
  */
 uint32_t mic_regfile_host_deliver(MicRegFile *rf, bool msix, bool *level);
 
+/*
+ * SICR0 & SICE0 without consuming anything: the INTx level, for a device
+ * that only needs to re-evaluate its line (added after v1, additive).
+ */
+uint32_t mic_regfile_host_level(MicRegFile *rf);
+
 /* Raise card interrupt sources (MIC_CARD_SRC_*); atomic. */
 void mic_regfile_card_raise(MicRegFile *rf, uint32_t sources);
 /* Take (and clear) the card sources raised since the last call. */
