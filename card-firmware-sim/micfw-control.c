@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * micfw control socket: the test harness's handle on the board.
+ *
+ * Line-based JSON: one request object per line, exactly one reply line
+ * per request, several clients at once.  Whatever a client sends, the
+ * reply is {"ok":false,"error":"..."} at worst and the connection stays
+ * usable; a line longer than CTL_LINE_MAX is answered with an error and
+ * skipped up to its newline.
+ *
+ *   {"cmd":"status"}                      board state, see reply_status()
+ *   {"cmd":"crash"}                       SIGKILL the card VM
+ *   {"cmd":"hang"} / {"cmd":"resume"}     SIGSTOP / SIGCONT its group
+ *   {"cmd":"never-ready","value":B}       withhold SPAD2 ready (default true)
+ *   {"cmd":"ready-delay","ms":N}          reset-to-ready delay
+ */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json-glib/json-glib.h>
+
+#include "micfw.h"
+
+#define CTL_LINE_MAX    65536
+
+struct micfw_ctl_client {
+	struct micfw *fw;
+	unsigned int id;
+	int fd;
+	guint src;
+	GString *in;
+	bool skipping;          /* inside an over-long line */
+};
+
+static unsigned int ctl_ids;
+
+typedef bool (*ctl_fn)(struct micfw *fw, JsonObject *req, JsonObject *reply,
+		       GError **err);
+
+static void ctl_set_error(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void ctl_set_error(GError **err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	*err = g_error_new_valist(G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				  fmt, ap);
+	va_end(ap);
+}
+
+static bool reply_status(struct micfw *fw, JsonObject *req, JsonObject *r,
+			 GError **err)
+{
+	uint32_t pc = micfw_postcode(fw);
+	char pc_text[3] = { (char)(pc & 0xff), (char)(pc >> 8 & 0xff), 0 };
+
+	(void)req;
+	(void)err;
+	json_object_set_int_member(r, "card", fw->index);
+	json_object_set_string_member(r, "state", micfw_state_name(fw));
+	if (fw->vm_pid)
+		json_object_set_int_member(r, "card_vm_pid", fw->vm_pid);
+	else
+		json_object_set_null_member(r, "card_vm_pid");
+	json_object_set_int_member(r, "spad2", mic_regfile_spad(fw->rf, 2));
+	json_object_set_int_member(r, "postcode", pc);
+	json_object_set_string_member(r, "postcode_text",
+				      g_str_is_ascii(pc_text) ? pc_text : "");
+	json_object_set_int_member(r, "boots", fw->boots);
+	json_object_set_int_member(r, "resets", fw->resets);
+	json_object_set_boolean_member(r, "never_ready", fw->never_ready);
+	json_object_set_int_member(r, "ready_delay_ms", fw->ready_delay_ms);
+	json_object_set_boolean_member(r, "host_connected", fw->host_conn != NULL);
+	json_object_set_boolean_member(r, "card_connected", fw->card_conn != NULL);
+	json_object_set_int_member(r, "mem_size", (gint64)fw->mem_size);
+	return true;
+}
+
+static bool do_crash(struct micfw *fw, JsonObject *req, JsonObject *r,
+		     GError **err)
+{
+	(void)req;
+	(void)r;
+	return micfw_cardvm_signal(fw, SIGKILL, err);
+}
+
+static bool do_hang(struct micfw *fw, JsonObject *req, JsonObject *r,
+		    GError **err)
+{
+	(void)req;
+	(void)r;
+	return micfw_cardvm_signal(fw, SIGSTOP, err);
+}
+
+static bool do_resume(struct micfw *fw, JsonObject *req, JsonObject *r,
+		      GError **err)
+{
+	(void)req;
+	(void)r;
+	return micfw_cardvm_signal(fw, SIGCONT, err);
+}
+
+/* Applies from the next power-on or reset; a posted ready stays posted. */
+static bool do_never_ready(struct micfw *fw, JsonObject *req, JsonObject *r,
+			   GError **err)
+{
+	JsonNode *v = json_object_get_member(req, "value");
+	bool value = true;
+
+	if (v) {
+		if (!JSON_NODE_HOLDS_VALUE(v) ||
+		    json_node_get_value_type(v) != G_TYPE_BOOLEAN) {
+			ctl_set_error(err, "\"value\" must be true or false");
+			return false;
+		}
+		value = json_node_get_boolean(v);
+	}
+	fw->never_ready = value;
+	micfw_event("control-never-ready value=%s", value ? "true" : "false");
+	json_object_set_boolean_member(r, "never_ready", value);
+	return true;
+}
+
+static bool do_ready_delay(struct micfw *fw, JsonObject *req, JsonObject *r,
+			   GError **err)
+{
+	JsonNode *v = json_object_get_member(req, "ms");
+	gint64 ms;
+
+	if (!v || !JSON_NODE_HOLDS_VALUE(v) ||
+	    json_node_get_value_type(v) != G_TYPE_INT64) {
+		ctl_set_error(err, "\"ms\" must be an integer");
+		return false;
+	}
+	ms = json_node_get_int(v);
+	if (ms < 0 || ms > MICFW_MAX_READY_MS) {
+		ctl_set_error(err, "\"ms\" must be 0..%u", MICFW_MAX_READY_MS);
+		return false;
+	}
+	fw->ready_delay_ms = (unsigned int)ms;
+	micfw_event("control-ready-delay ms=%u", fw->ready_delay_ms);
+	json_object_set_int_member(r, "ready_delay_ms", ms);
+	return true;
+}
+
+static const struct {
+	const char *name;
+	ctl_fn fn;
+} ctl_cmds[] = {
+	{ "status", reply_status },
+	{ "crash", do_crash },
+	{ "hang", do_hang },
+	{ "resume", do_resume },
+	{ "never-ready", do_never_ready },
+	{ "ready-delay", do_ready_delay },
+};
+
+static ctl_fn find_cmd(JsonNode *root, const char **name, GError **err)
+{
+	JsonNode *cmd;
+
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		ctl_set_error(err, "request must be a JSON object");
+		return NULL;
+	}
+	cmd = json_object_get_member(json_node_get_object(root), "cmd");
+	if (!cmd || !JSON_NODE_HOLDS_VALUE(cmd) ||
+	    json_node_get_value_type(cmd) != G_TYPE_STRING) {
+		ctl_set_error(err, "missing string member \"cmd\"");
+		return NULL;
+	}
+	*name = json_node_get_string(cmd);
+	for (unsigned int i = 0; i < G_N_ELEMENTS(ctl_cmds); i++)
+		if (!strcmp(ctl_cmds[i].name, *name))
+			return ctl_cmds[i].fn;
+	ctl_set_error(err, "unknown cmd \"%s\"", *name);
+	return NULL;
+}
+
+static char *to_line(JsonObject *reply)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+
+	json_node_set_object(node, reply);
+	json_generator_set_root(gen, node);
+	return json_generator_to_data(gen, NULL);
+}
+
+/* One request line in, one reply line out (without the newline). */
+static char *handle_line(struct micfw_ctl_client *cl, const char *line,
+			 gssize len)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonObject) reply = json_object_new();
+	g_autoptr(GError) err = NULL;
+	const char *name = NULL;
+	ctl_fn fn = NULL;
+	bool ok = false;
+
+	/* "ok" goes first: members keep their insertion order */
+	json_object_set_boolean_member(reply, "ok", false);
+	if (json_parser_load_from_data(parser, line, len, &err))
+		fn = find_cmd(json_parser_get_root(parser), &name, &err);
+	if (fn) {
+		JsonObject *req = json_node_get_object(json_parser_get_root(parser));
+
+		if (strcmp(name, "status"))
+			micfw_event("control-cmd client=%u cmd=%s", cl->id, name);
+		ok = fn(cl->fw, req, reply, &err);
+	}
+	json_object_set_boolean_member(reply, "ok", ok);
+	if (!ok) {
+		g_autofree char *q = micfw_quote(err->message);
+
+		micfw_event("control-error client=%u text=%s", cl->id, q);
+		json_object_set_string_member(reply, "error", err->message);
+	}
+	return to_line(reply);
+}
+
+static void client_close(struct micfw_ctl_client *cl, const char *why)
+{
+	struct micfw *fw = cl->fw;
+	g_autofree char *q = micfw_quote(why);
+
+	micfw_event("control-close client=%u reason=%s", cl->id, q);
+	if (cl->src)
+		g_source_remove(cl->src);
+	close(cl->fd);
+	g_string_free(cl->in, TRUE);
+	fw->ctl_clients = g_list_remove(fw->ctl_clients, cl);
+	g_free(cl);
+}
+
+static bool client_reply(struct micfw_ctl_client *cl, const char *text)
+{
+	g_autofree char *line = g_strconcat(text, "\n", NULL);
+	size_t len = strlen(line), off = 0;
+
+	/* replies are short; a client that does not read is dropped */
+	while (off < len) {
+		ssize_t n = send(cl->fd, line + off, len - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		off += n;
+	}
+	return true;
+}
+
+static bool reply_error(struct micfw_ctl_client *cl, const char *msg)
+{
+	g_autoptr(JsonObject) reply = json_object_new();
+	g_autofree char *line = NULL;
+	g_autofree char *q = micfw_quote(msg);
+
+	micfw_event("control-error client=%u text=%s", cl->id, q);
+	json_object_set_boolean_member(reply, "ok", false);
+	json_object_set_string_member(reply, "error", msg);
+	line = to_line(reply);
+	return client_reply(cl, line);
+}
+
+/* Answer every complete line in the input buffer. */
+static bool client_process(struct micfw_ctl_client *cl)
+{
+	char *nl;
+
+	while ((nl = memchr(cl->in->str, '\n', cl->in->len))) {
+		gssize len = nl - cl->in->str;
+		bool skipped = cl->skipping;
+
+		cl->skipping = false;
+		if (!skipped && len && cl->in->str[len - 1] == '\r')
+			len--;
+		if (!skipped) {
+			g_autofree char *reply = handle_line(cl, cl->in->str, len);
+
+			if (!client_reply(cl, reply))
+				return false;
+		}
+		g_string_erase(cl->in, 0, nl - cl->in->str + 1);
+	}
+	if (cl->in->len > CTL_LINE_MAX) {
+		g_string_truncate(cl->in, 0);
+		if (!cl->skipping && !reply_error(cl, "request line too long"))
+			return false;
+		cl->skipping = true;
+	}
+	return true;
+}
+
+static gboolean client_readable(int fd, GIOCondition cond, gpointer data)
+{
+	struct micfw_ctl_client *cl = data;
+	char buf[4096];
+	ssize_t n;
+
+	(void)cond;
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		client_close(cl, n < 0 ? g_strerror(errno) : "hang-up");
+		return G_SOURCE_REMOVE;
+	}
+	g_string_append_len(cl->in, buf, n);
+	if (!client_process(cl)) {
+		client_close(cl, "cannot send reply");
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean ctl_accept(int lfd, GIOCondition cond, gpointer data)
+{
+	struct micfw *fw = data;
+	int fd;
+
+	(void)cond;
+	while ((fd = accept4(lfd, NULL, NULL,
+			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct micfw_ctl_client *cl = g_new0(struct micfw_ctl_client, 1);
+
+		cl->fw = fw;
+		cl->id = ++ctl_ids;
+		cl->fd = fd;
+		cl->in = g_string_new(NULL);
+		cl->src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+					client_readable, cl);
+		fw->ctl_clients = g_list_prepend(fw->ctl_clients, cl);
+		micfw_event("control-accept client=%u", cl->id);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+bool micfw_control_start(struct micfw *fw, GError **err)
+{
+	fw->ctl_listen_fd = micfw_unix_listen(fw->control_path, err);
+	if (fw->ctl_listen_fd < 0)
+		return false;
+	fw->ctl_listen_src = g_unix_fd_add(fw->ctl_listen_fd, G_IO_IN,
+					   ctl_accept, fw);
+	micfw_event("control-listen path=%s", fw->control_path);
+	return true;
+}
+
+void micfw_control_stop(struct micfw *fw)
+{
+	while (fw->ctl_clients)
+		client_close(fw->ctl_clients->data, "micfw stopping");
+	if (fw->ctl_listen_src)
+		g_source_remove(fw->ctl_listen_src);
+	fw->ctl_listen_src = 0;
+	if (fw->ctl_listen_fd >= 0) {
+		close(fw->ctl_listen_fd);
+		unlink(fw->control_path);
+	}
+	fw->ctl_listen_fd = -1;
+}
