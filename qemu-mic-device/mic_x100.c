@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mic-x100: the host-facing PCIe function of an Intel Xeon Phi x100
+ * (Knights Corner) coprocessor card.
+ *
+ *   BAR0  card memory (GDDR), 64-bit prefetchable, plain RAM
+ *   BAR2  MSI-X table and PBA (16 vectors)
+ *   BAR4  128 KiB register window, semantics in mic_regfile.c
+ *
+ * With a "chardev" the card's resources (memory, register file, doorbell
+ * eventfds) come from the firmware simulator micfw; without one the device
+ * stands alone with local memory and a register file that reports the
+ * bootstrap as ready, enough for a host driver to probe.
+ * Guest-visible contract: docs/mic-x100.rst.
+ */
+#include "qemu/osdep.h"
+#include "qemu/units.h"
+#include "qemu/host-utils.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qemu/error-report.h"
+#include "qapi/error.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/pcie.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "migration/blocker.h"
+#include "migration/vmstate.h"
+#include "system/hostmem.h"
+#include "mic_x100.h"
+#include "trace.h"
+
+/* ---- interrupts --------------------------------------------------------- */
+
+/*
+ * Send whatever the register file says is due, in the mode the guest
+ * enabled: MSI-X (MXAR routing), MSI (MXAR0) or INTx (level).
+ */
+void mic_x100_deliver(MicX100State *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t vectors;
+    bool level;
+    unsigned int v;
+
+    if (!s->rf) {
+        return;
+    }
+    if (msix_enabled(pdev)) {
+        vectors = mic_regfile_host_deliver(s->rf, true, &level);
+        for (v = 0; v < MIC_X100_MSIX_VECTORS; v++) {
+            if (vectors & (1u << v)) {
+                trace_mic_x100_irq_msix(v);
+                msix_notify(pdev, v);
+            }
+        }
+        level = false;
+    } else if (msi_enabled(pdev)) {
+        if (mic_regfile_host_deliver(s->rf, false, &level)) {
+            trace_mic_x100_irq_msi();
+            msi_notify(pdev, 0);
+        }
+        level = false;
+    } else {
+        mic_regfile_host_deliver(s->rf, false, &level);
+    }
+    if (level != s->intx_level) {
+        s->intx_level = level;
+        trace_mic_x100_irq_intx(level);
+        pci_set_irq(pdev, level);
+    }
+}
+
+static void mic_x100_write_config(PCIDevice *pdev, uint32_t addr,
+                                  uint32_t val, int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    /* the interrupt mode may have changed: move INTx/MSI state along */
+    mic_x100_deliver(MIC_X100(pdev));
+}
+
+/* ---- register window (BAR4) --------------------------------------------- */
+
+static void mic_x100_ready_timer(void *opaque)
+{
+    MicX100State *s = opaque;
+
+    mic_regfile_post_ready(s->rf, MIC_DEFAULT_BOOT_ADDR, 0);
+    trace_mic_x100_ready(mic_regfile_spad(s->rf, 2));
+}
+
+static void mic_x100_card_reset(MicX100State *s)
+{
+    trace_mic_x100_card_reset(s->link == MIC_LINK_NONE);
+    if (s->link != MIC_LINK_NONE) {
+        mic_x100_link_send(s, MIC_LINK_RESET);
+        return;
+    }
+    /* facts §10.4: reset the card side, re-post "ready" a little later */
+    mic_regfile_reset_card(s->rf);
+    timer_mod(s->ready_timer, qemu_clock_get_ms(QEMU_CLOCK_VIRTUAL) +
+              MIC_X100_READY_DELAY_MS);
+    mic_x100_deliver(s);
+}
+
+static void mic_x100_boot_kick(MicX100State *s)
+{
+    trace_mic_x100_boot_kick(mic_regfile_spad(s->rf, 2),
+                             mic_regfile_spad(s->rf, 5));
+    if (s->link == MIC_LINK_NONE) {
+        qemu_log_mask(LOG_UNIMP, "mic-x100: boot kick ignored, no firmware "
+                      "simulator attached (chardev property)\n");
+        return;
+    }
+    mic_x100_link_send(s, MIC_LINK_BOOT_KICK);
+}
+
+static void mic_x100_handle_events(MicX100State *s, const MicRegEvents *ev)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    unsigned int v;
+
+    if (ev->flags & MIC_EV_PBA_CLEAR) {
+        trace_mic_x100_pba_clear();
+        for (v = 0; v < MIC_X100_MSIX_VECTORS && msix_present(pdev); v++) {
+            msix_clr_pending(pdev, v);
+        }
+    }
+    if (ev->flags & MIC_EV_SMPT) {
+        trace_mic_x100_smpt(ev->smpt_mask);
+    }
+    if (ev->flags & MIC_EV_DMA) {
+        trace_mic_x100_dma_doorbell(ev->dma_mask);
+        qemu_log_mask(LOG_UNIMP, "mic-x100: DMA engine not implemented, "
+                      "descriptors on channel mask 0x%x not processed\n",
+                      ev->dma_mask);
+    }
+    if (ev->flags & MIC_EV_CARD_IRQ) {
+        trace_mic_x100_card_irq(ev->card_sources);
+        mic_x100_link_ring_card(s);
+    }
+    if (ev->flags & MIC_EV_BOOT_KICK) {
+        mic_x100_boot_kick(s);
+    }
+    if (ev->flags & MIC_EV_RESET) {
+        mic_x100_card_reset(s);
+    }
+    if (ev->flags & MIC_EV_HOST_IRQ) {
+        mic_x100_deliver(s);
+    }
+}
+
+static const char *reg_name(uint32_t off, char *buf, unsigned int len)
+{
+    return mic_regfile_name(off, buf, len);
+}
+
+static uint64_t mic_x100_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    MicX100State *s = opaque;
+    char name[32];
+    uint32_t val;
+
+    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
+        return 0;       /* the memory core's .valid rules make this dead */
+    }
+    val = mic_regfile_read(s->rf, MIC_SIDE_HOST, addr);
+    if (!mic_regfile_known(addr)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: read of undefined "
+                      "register 0x%05" HWADDR_PRIx "\n", addr);
+    }
+    if (trace_event_get_state_backends(TRACE_MIC_X100_MMIO_READ)) {
+        trace_mic_x100_mmio_read(reg_name(addr, name, sizeof(name)), addr,
+                                 val);
+    }
+    return val;
+}
+
+static void mic_x100_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                                unsigned size)
+{
+    MicX100State *s = opaque;
+    MicRegEvents ev;
+    char name[32];
+
+    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
+        return;
+    }
+    mic_regfile_write(s->rf, MIC_SIDE_HOST, addr, val, &ev);
+    if (trace_event_get_state_backends(TRACE_MIC_X100_MMIO_WRITE)) {
+        trace_mic_x100_mmio_write(reg_name(addr, name, sizeof(name)), addr,
+                                  val, ev.flags);
+    }
+    if (ev.flags & MIC_EV_GUEST_ERR) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: write 0x%08" PRIx64
+                      " to %s (0x%05" HWADDR_PRIx "): %s\n", val,
+                      reg_name(addr, name, sizeof(name)), addr,
+                      ev.error ? ev.error : "invalid");
+    }
+    mic_x100_handle_events(s, &ev);
+}
+
+static const MemoryRegionOps mic_x100_mmio_ops = {
+    .read = mic_x100_mmio_read,
+    .write = mic_x100_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+        .unaligned = false,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* ---- realize / unrealize / reset ---------------------------------------- */
+
+static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
+{
+    if (s->host_mem) {
+        error_setg(errp, "host-mem needs chardev: only the firmware "
+                   "simulator uses the host memory");
+        return false;
+    }
+    if (!is_power_of_2(s->mem_size) || s->mem_size < MIC_X100_MIN_MEM ||
+        s->mem_size > MIC_X100_MAX_MEM) {
+        error_setg(errp, "mem-size 0x%" PRIx64 " must be a power of two "
+                   "between 1 MiB and 1 TiB", s->mem_size);
+        return false;
+    }
+    if (!memory_region_init_ram(&s->gddr, OBJECT(s), "mic-x100.gddr",
+                                s->mem_size, errp)) {
+        return false;
+    }
+    s->rf = g_malloc0(sizeof(MicRegFile));
+    s->rf_mapped = false;
+    mic_regfile_init(s->rf);
+    s->ready_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL, mic_x100_ready_timer, s);
+    return true;
+}
+
+static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    Error *err = NULL;
+    unsigned int v;
+    int ret;
+
+    pci_config_set_interrupt_pin(pdev->config, 1);
+    if (pci_is_express(pdev) &&
+        pcie_endpoint_cap_init(pdev, MIC_X100_PCIE_CAP) < 0) {
+        error_setg(errp, "cannot add the PCI Express capability");
+        return false;
+    }
+    if (msix_init_exclusive_bar(pdev, MIC_X100_MSIX_VECTORS,
+                                MIC_X100_MSIX_BAR, errp)) {
+        return false;
+    }
+    for (v = 0; v < MIC_X100_MSIX_VECTORS; v++) {
+        msix_vector_use(pdev, v);
+    }
+    ret = msi_init(pdev, 0, 1, true, false, &err);
+    if (ret == -ENOTSUP) {
+        error_free(err);            /* no MSI on this machine: INTx only */
+    } else if (ret < 0) {
+        error_propagate(errp, err);
+        msix_unuse_all_vectors(pdev);
+        msix_uninit_exclusive_bar(pdev);
+        return false;
+    }
+    return true;
+}
+
+static void mic_x100_release(MicX100State *s)
+{
+    if (s->ready_timer) {
+        timer_free(s->ready_timer);
+        s->ready_timer = NULL;
+    }
+    if (s->link != MIC_LINK_NONE) {
+        mic_x100_link_close(s);
+    } else {
+        g_free(s->rf);
+        s->rf = NULL;
+    }
+    migrate_del_blocker(&s->migration_blocker);
+}
+
+static void mic_x100_realize(PCIDevice *pdev, Error **errp)
+{
+    MicX100State *s = MIC_X100(pdev);
+
+    s->ev_to_host = s->ev_to_card = -1;
+    s->link = MIC_LINK_NONE;
+    pci_config_set_device_id(pdev->config, s->device_id);
+    pci_config_set_revision(pdev->config, s->revision);
+
+    if (qemu_chr_fe_backend_connected(&s->chr)) {
+        if (!mic_x100_link_connect(s, errp)) {
+            return;
+        }
+        error_setg(&s->migration_blocker, "mic-x100: a card linked to a "
+                   "firmware simulator cannot be migrated");
+        if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
+            mic_x100_release(s);
+            return;
+        }
+    } else if (!mic_x100_standalone_init(s, errp)) {
+        mic_x100_release(s);
+        return;
+    }
+
+    memory_region_init_io(&s->mmio, OBJECT(s), &mic_x100_mmio_ops, s,
+                          "mic-x100.regs", MIC_MMIO_SIZE);
+    pci_register_bar(pdev, MIC_X100_GDDR_BAR,
+                     PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64 |
+                     PCI_BASE_ADDRESS_MEM_PREFETCH, &s->gddr);
+    pci_register_bar(pdev, MIC_X100_MMIO_BAR,
+                     PCI_BASE_ADDRESS_SPACE_MEMORY |
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
+    if (!mic_x100_init_irqs(s, errp)) {
+        mic_x100_release(s);
+        return;
+    }
+    s->cold = true;
+}
+
+static void mic_x100_exit(PCIDevice *pdev)
+{
+    MicX100State *s = MIC_X100(pdev);
+
+    msi_uninit(pdev);
+    msix_unuse_all_vectors(pdev);
+    msix_uninit_exclusive_bar(pdev);
+    if (pci_is_express(pdev)) {
+        pcie_cap_exit(pdev);
+    }
+    mic_x100_release(s);
+}
+
+static void mic_x100_reset(DeviceState *dev)
+{
+    MicX100State *s = MIC_X100(dev);
+    bool cold = s->cold;
+
+    s->cold = false;
+    s->intx_level = false;          /* the PCI core lowered INTx already */
+    if (s->link == MIC_LINK_NONE) {
+        timer_del(s->ready_timer);
+        mic_regfile_init(s->rf);
+        mic_regfile_post_ready(s->rf, MIC_DEFAULT_BOOT_ADDR, 0);
+        return;
+    }
+    if (cold) {
+        return;                     /* micfw just set the card up */
+    }
+    /* a host reset also resets the card (like PCIe hot reset) */
+    mic_regfile_write(s->rf, MIC_SIDE_HOST, MIC_REG_SICC0, ~0u, NULL);
+    mic_regfile_write(s->rf, MIC_SIDE_HOST, MIC_REG_SIAC0, 0, NULL);
+    for (unsigned int i = 0; i < MIC_NUM_MXAR; i++) {
+        mic_regfile_write(s->rf, MIC_SIDE_HOST, MIC_REG_MXAR(i), 0, NULL);
+    }
+    mic_x100_card_reset(s);
+}
+
+/* ---- migration ---------------------------------------------------------- */
+
+static int mic_x100_pre_save(void *opaque)
+{
+    MicX100State *s = opaque;
+    unsigned int i;
+
+    for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
+        s->regs[i] = __atomic_load_n(&s->rf->mmio[i], __ATOMIC_ACQUIRE);
+    }
+    s->saved_host_raised = __atomic_load_n(&s->rf->host_raised,
+                                           __ATOMIC_ACQUIRE);
+    return 0;
+}
+
+static int mic_x100_post_load(void *opaque, int version_id)
+{
+    MicX100State *s = opaque;
+    unsigned int i;
+
+    for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
+        __atomic_store_n(&s->rf->mmio[i], s->regs[i], __ATOMIC_RELEASE);
+    }
+    __atomic_store_n(&s->rf->host_raised, s->saved_host_raised,
+                     __ATOMIC_RELEASE);
+    return 0;
+}
+
+static const VMStateDescription vmstate_mic_x100 = {
+    .name = TYPE_MIC_X100,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = mic_x100_pre_save,
+    .post_load = mic_x100_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, MicX100State),
+        VMSTATE_MSIX(parent_obj, MicX100State),
+        VMSTATE_UINT32_ARRAY(regs, MicX100State, MIC_MMIO_SIZE / 4),
+        VMSTATE_UINT32(saved_host_raised, MicX100State),
+        VMSTATE_BOOL(intx_level, MicX100State),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* ---- QOM ---------------------------------------------------------------- */
+
+static const Property mic_x100_properties[] = {
+    DEFINE_PROP_UINT16("device-id", MicX100State, device_id,
+                       MIC_X100_DEFAULT_DEVID),
+    DEFINE_PROP_UINT8("revision", MicX100State, revision,
+                      MIC_X100_DEFAULT_REV),
+    DEFINE_PROP_SIZE("mem-size", MicX100State, mem_size,
+                     MIC_X100_DEFAULT_MEM),
+    DEFINE_PROP_CHR("chardev", MicX100State, chr),
+    DEFINE_PROP_LINK("host-mem", MicX100State, host_mem, TYPE_MEMORY_BACKEND,
+                     HostMemoryBackend *),
+    DEFINE_PROP_UINT32("link-timeout", MicX100State, link_timeout_ms, 5000),
+};
+
+static void mic_x100_describe_props(ObjectClass *klass)
+{
+    object_class_property_set_description(klass, "device-id",
+        "PCI device ID; the upstream MIC driver binds 0x2250-0x225e");
+    object_class_property_set_description(klass, "revision",
+        "PCI revision = stepping: 0x00 A0, 0x10 B0, 0x11 B1, 0x20 C0");
+    object_class_property_set_description(klass, "mem-size",
+        "card memory (BAR0) size without chardev, a power of two; with "
+        "chardev the firmware simulator decides");
+    object_class_property_set_description(klass, "chardev",
+        "unix socket chardev to the card firmware simulator (micfw); "
+        "without it the card stands alone and cannot boot");
+    object_class_property_set_description(klass, "host-mem",
+        "the machine's shared RAM backend (memory-backend-memfd,share=on), "
+        "handed to micfw so the card can reach host memory; needs chardev");
+    object_class_property_set_description(klass, "link-timeout",
+        "milliseconds to wait for micfw's WELCOME at realize");
+}
+
+static void mic_x100_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = mic_x100_realize;
+    k->exit = mic_x100_exit;
+    k->config_write = mic_x100_write_config;
+    k->vendor_id = PCI_VENDOR_ID_INTEL;
+    k->device_id = MIC_X100_DEFAULT_DEVID;
+    k->revision = MIC_X100_DEFAULT_REV;
+    k->class_id = PCI_CLASS_PROCESSOR_CO;
+    dc->desc = "Intel Xeon Phi x100 (Knights Corner) coprocessor";
+    dc->vmsd = &vmstate_mic_x100;
+    device_class_set_legacy_reset(dc, mic_x100_reset);
+    device_class_set_props(dc, mic_x100_properties);
+    mic_x100_describe_props(klass);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo mic_x100_info = {
+    .name = TYPE_MIC_X100,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(MicX100State),
+    .class_init = mic_x100_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_PCIE_DEVICE },
+        { }
+    },
+};
+
+static void mic_x100_register_types(void)
+{
+    type_register_static(&mic_x100_info);
+}
+
+type_init(mic_x100_register_types)

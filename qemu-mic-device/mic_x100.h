@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mic-x100: host-side PCIe function of an emulated Xeon Phi x100 card.
+ * Private header shared by mic_x100.c (PCI function, BARs, interrupts)
+ * and mic_x100_link.c (the unix-socket link to the firmware simulator).
+ * The guest-visible contract is docs/mic-x100.rst.
+ */
+#ifndef HW_MISC_MIC_X100_H
+#define HW_MISC_MIC_X100_H
+
+#include "hw/pci/pci_device.h"
+#include "chardev/char-fe.h"
+#include "qemu/timer.h"
+#include "qom/object.h"
+#include "mic_regfile.h"
+#include "mic_link.h"
+
+#define TYPE_MIC_X100 "mic-x100"
+OBJECT_DECLARE_SIMPLE_TYPE(MicX100State, MIC_X100)
+
+#define MIC_X100_GDDR_BAR       0
+#define MIC_X100_MSIX_BAR       2
+#define MIC_X100_MMIO_BAR       4
+#define MIC_X100_MSIX_VECTORS   MIC_NUM_MXAR    /* one per MXAR register */
+#define MIC_X100_PCIE_CAP       0x80
+
+#define MIC_X100_DEFAULT_DEVID  0x2250
+#define MIC_X100_DEFAULT_REV    0x20            /* C0 stepping, facts §1.1 */
+#define MIC_X100_DEFAULT_MEM    (1ULL << 30)
+#define MIC_X100_MIN_MEM        (1ULL << 20)
+#define MIC_X100_MAX_MEM        (1ULL << 40)
+#define MIC_X100_READY_DELAY_MS 100             /* standalone RGCR reset */
+
+/* Reassembly of one link message (header + payload + its fds). */
+typedef struct MicLinkRx {
+    uint8_t buf[sizeof(struct mic_link_hdr) + MIC_LINK_MAX_PAYLOAD];
+    uint32_t len;
+    int fds[MIC_LINK_MAX_FDS];
+    int nfds;
+} MicLinkRx;
+
+/* Where the link stands. */
+typedef enum MicLinkState {
+    MIC_LINK_NONE,          /* no chardev: standalone device */
+    MIC_LINK_HANDSHAKE,     /* HELLO sent, waiting for WELCOME */
+    MIC_LINK_UP,
+    MIC_LINK_DOWN,          /* micfw went away or misbehaved */
+} MicLinkState;
+
+struct MicX100State {
+    PCIDevice parent_obj;
+
+    /* properties */
+    uint16_t device_id;
+    uint8_t revision;
+    uint64_t mem_size;
+    uint32_t link_timeout_ms;
+    CharBackend chr;
+    HostMemoryBackend *host_mem;
+
+    MemoryRegion gddr;              /* BAR0: card memory */
+    MemoryRegion mmio;              /* BAR4: register window */
+    MicRegFile *rf;
+    bool rf_mapped;                 /* mmap of micfw's memfd, else g_malloc */
+    bool cold;                      /* no reset seen since realize */
+    bool intx_level;
+    QEMUTimer *ready_timer;         /* standalone: re-post SPAD2 ready */
+    Error *migration_blocker;
+
+    /* link to micfw */
+    MicLinkState link;
+    MicLinkRx rx;
+    char hs_error[160];             /* why the handshake failed */
+    bool hs_done;
+    struct mic_link_welcome welcome;
+    int welcome_fds[MIC_LINK_MAX_FDS];
+    int welcome_nfds;
+    int ev_to_host;
+    int ev_to_card;
+
+    /* migration image of the register window (standalone only) */
+    uint32_t regs[MIC_MMIO_SIZE / 4];
+    uint32_t saved_host_raised;
+};
+
+/* mic_x100.c */
+void mic_x100_deliver(MicX100State *s);
+
+/* mic_x100_link.c */
+bool mic_x100_link_connect(MicX100State *s, Error **errp);
+void mic_x100_link_close(MicX100State *s);
+void mic_x100_link_send(MicX100State *s, uint16_t type);
+void mic_x100_link_ring_card(MicX100State *s);
+
+#endif /* HW_MISC_MIC_X100_H */
