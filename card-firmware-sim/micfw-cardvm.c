@@ -165,12 +165,24 @@ static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf
 #undef ADD
 #undef ADDF
 
+/* Shell quoting only where needed keeps the logged command line readable
+ * and still copy-and-paste runnable. */
+static char *shell_word(const char *s)
+{
+	const char *safe = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			   "0123456789_-+=.,:/@%";
+
+	if (*s && strspn(s, safe) == strlen(s))
+		return g_strdup(s);
+	return g_shell_quote(s);
+}
+
 static void log_cmdline(GPtrArray *argv)
 {
 	GString *s = g_string_new(NULL);
 
 	for (guint i = 0; i + 1 < argv->len; i++) {
-		g_autofree char *q = g_shell_quote(argv->pdata[i]);
+		g_autofree char *q = shell_word(argv->pdata[i]);
 
 		g_string_append_printf(s, "%s%s", i ? " " : "", q);
 	}

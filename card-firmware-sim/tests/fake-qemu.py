@@ -1,0 +1,80 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""A stand-in for the card VM's QEMU, for tests that need no real VM.
+
+It checks what micfw hands a card VM and reports it: the argv, whether
+/dev/fd/N is the card memory of the right size, the extracted images.
+It writes a marker into card memory through that fd (proving the memory is
+shared), a line to the console chardev file and one to stderr, then waits
+to be killed.  "fake.poweroff" in -append makes it exit 3 after a moment,
+like a card OS powering off.
+"""
+import json
+import mmap
+import os
+import sys
+import time
+
+MARKER_OFF = 0x1000
+MARKER = b"FAKE-CARD-VM"
+
+
+def opt(argv, name):
+    vals = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == name]
+    return vals[-1] if vals else None
+
+
+def qemu_opts(text):
+    """Split a QEMU option string; ",," is a literal comma."""
+    parts, cur, i = [], "", 0
+    while i < len(text):
+        if text[i] == ",":
+            if text[i + 1:i + 2] == ",":
+                cur += ","
+                i += 2
+                continue
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += text[i]
+        i += 1
+    parts.append(cur)
+    return dict(p.split("=", 1) if "=" in p else (p, None) for p in parts)
+
+
+def main():
+    argv = sys.argv
+    report = {"argv": argv, "pid": os.getpid(), "pgid": os.getpgid(0)}
+    backend = qemu_opts(opt(argv, "-object"))
+    size = int(backend["size"])
+    fd = os.open(backend["mem-path"], os.O_RDWR)
+    report["mem_size"] = os.fstat(fd).st_size
+    mem = mmap.mmap(fd, size, mmap.MAP_SHARED)
+    mem[MARKER_OFF:MARKER_OFF + len(MARKER)] = MARKER
+    with open(opt(argv, "-kernel"), "rb") as f:
+        report["kernel"] = f.read().hex()
+    initrd = opt(argv, "-initrd")
+    if initrd:
+        with open(initrd, "rb") as f:
+            report["initrd"] = f.read().hex()
+    report["append"] = opt(argv, "-append")
+    con = qemu_opts(opt(argv, "-chardev"))
+    report["console"] = con["path"]
+    with open(con["path"], "a") as f:
+        f.write("fake-qemu: booting %s\n" % report["append"])
+    out = os.environ.get("FAKE_QEMU_REPORT")
+    if out:
+        with open(out + ".tmp", "w") as f:
+            json.dump(report, f)
+        os.rename(out + ".tmp", out)
+    sys.stderr.write("fake-qemu: card memory %d bytes\n" % size)
+    sys.stderr.flush()
+    if "fake.poweroff" in (report["append"] or ""):
+        time.sleep(0.3)
+        sys.exit(3)
+    while True:
+        time.sleep(60)
+
+
+if __name__ == "__main__":
+    main()

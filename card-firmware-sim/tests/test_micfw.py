@@ -1,0 +1,800 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""micfw tests: a fake host device on the link, the control socket, the
+register file and card memory mapped from the fds micfw hands out.
+
+    MICFW=/path/to/micfw /usr/bin/python3 tests/test_micfw.py -v
+
+Standard library only.  Card VM behaviour is tested with tests/fake-qemu.py
+standing in for QEMU; the end-to-end boot test uses the project's QEMU and
+guest kernel and is skipped (with the reason) while those are not built.
+"""
+import errno
+import json
+import mmap
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from micfw_harness import (  # noqa: E402
+    BOOT_ADDR, BOOT_KICK, ERROR, EVENT_RE, HELLO, HELLO_S, LINK_VERSION,
+    MICFW, POSTCODE, REGFILE_MAGIC, REGFILE_MAGIC_OFF, RESET, ROLE_CARD,
+    ROLE_HOST, SPAD, SPAD2_READY, WELCOME, Control, Link, Micfw, RegFile,
+    host_link, kill_leftovers, pid_alive, pid_state, wait_for)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FAKE_QEMU = os.path.join(HERE, "fake-qemu.py")
+MB = 1 << 20
+
+
+def postcode_text(v):
+    return bytes([v & 0xFF, (v >> 8) & 0xFF]).decode("ascii", "replace")
+
+
+def make_bzimage(size=64 * 1024, seed=7):
+    """Enough of a bzImage for the bootstrap: the HdrS setup header."""
+    img = bytearray((i * 131 + seed) & 0xFF for i in range(size))
+    img[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", img, 0x206, 0x020F)
+    struct.pack_into("<II", img, 0x218, 0, 0)
+    return img
+
+
+class BoardTest(unittest.TestCase):
+    """One micfw per test, under a fresh temporary directory."""
+
+    ready_delay = 100
+    mem_size = "256M"
+    extra = ()
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory(prefix="micfw-test-")
+        self.tmp = self._tmp.name
+        self.env = dict(os.environ,
+                        FAKE_QEMU_REPORT=os.path.join(self.tmp, "report.json"))
+        self.fw = Micfw(self.tmp, *self.extra, ready_delay=self.ready_delay,
+                        mem_size=self.mem_size, env=self.env)
+        self.links = []
+        self.maps = []
+
+    def tearDown(self):
+        for m in self.maps:
+            m.close()
+        for link in self.links:
+            link.close()
+        if self.fw.alive():
+            self.assertEqual(self.fw.stop(), 0)
+        self._tmp.cleanup()
+
+    def host(self, **kw):
+        link, welcome, fds, rf = host_link(self.fw, **kw)
+        self.links.append(link)
+        self.maps.append(rf)
+        return link, welcome, fds, rf
+
+    def link(self):
+        link = Link(self.fw.link_path)
+        self.links.append(link)
+        return link
+
+    def card_mem(self, fds, welcome):
+        m = mmap.mmap(fds[0], welcome["card_mem_size"], mmap.MAP_SHARED)
+        self.maps.append(m)
+        return m
+
+    def wait_ready(self, rf, timeout=5.0):
+        wait_for(lambda: rf.spad(2) & SPAD2_READY, timeout, what="SPAD2 ready")
+
+    def load_boot(self, mem, rf, image, cmdline, ramdisk=None):
+        """Do what the host driver does before a boot kick (facts §4.2)."""
+        image = bytearray(image)
+        if ramdisk is not None:
+            struct.pack_into("<II", image, 0x218, 2 * BOOT_ADDR, len(ramdisk))
+            mem[2 * BOOT_ADDR:2 * BOOT_ADDR + len(ramdisk)] = ramdisk
+        mem[BOOT_ADDR:BOOT_ADDR + len(image)] = image
+        text = cmdline.encode() + b"\0"
+        end = BOOT_ADDR + len(image)
+        mem[end:end + len(text)] = text
+        rf.write(SPAD(5), len(image))
+        return bytes(image)
+
+
+class CliTest(unittest.TestCase):
+    def run_micfw(self, *args):
+        return subprocess.run([MICFW] + list(args), capture_output=True,
+                              text=True, timeout=10)
+
+    def test_help(self):
+        r = self.run_micfw("--help")
+        self.assertEqual(r.returncode, 0)
+        for opt in ("--index", "--link", "--control", "--mem-size", "--qemu",
+                    "--qemu-arg", "--accel", "--console-log", "--event-log",
+                    "--run-dir", "--ready-delay", "--never-ready"):
+            self.assertIn(opt, r.stdout)
+
+    def test_bad_options(self):
+        with tempfile.TemporaryDirectory() as d:
+            base = ["--index", "0", "--link", d + "/l", "--control", d + "/c"]
+            cases = [
+                [],
+                ["--link", d + "/l", "--control", d + "/c"],
+                ["--index", "0", "--control", d + "/c"],
+                ["--index", "0", "--link", d + "/l"],
+                base[:1] + ["128"] + base[2:],
+                base[:1] + ["x"] + base[2:],
+                base + ["--mem-size", "3G"],
+                base + ["--mem-size", "1X"],
+                base + ["--mem-size", ""],
+                base + ["--mem-size", "64K"],
+                base + ["--mem-size", "128G"],
+                base + ["--mem-size", "99999999999999999999G"],
+                base + ["--accel", "hvf"],
+                base + ["--ready-delay", "-1"],
+                base + ["--ready-delay", "soon"],
+                base + ["--qemu", d + "/no-such-qemu"],
+                base + ["--bogus"],
+                base + ["stray"],
+            ]
+            for args in cases:
+                r = self.run_micfw(*args)
+                self.assertEqual(r.returncode, 2, (args, r.stderr))
+                lines = r.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, (args, r.stderr))
+                self.assertTrue(lines[0].startswith("micfw: "), lines)
+            self.assertFalse(os.path.exists(d + "/l"))
+
+    def test_socket_in_use_and_stale(self):
+        with tempfile.TemporaryDirectory() as d:
+            fw = Micfw(d)
+            try:
+                r = self.run_micfw("--index", "1", "--link", fw.link_path,
+                                   "--control", d + "/other.sock")
+                self.assertEqual(r.returncode, 1)
+                self.assertIn("in use", r.stderr)
+                self.assertTrue(fw.status()["ok"])
+            finally:
+                self.assertEqual(fw.stop(signal.SIGKILL), -signal.SIGKILL)
+            # the SIGKILLed board left its socket files behind: reused
+            self.assertTrue(os.path.exists(fw.link_path))
+            fw2 = Micfw(d)
+            try:
+                fw2.wait_state("ready")
+            finally:
+                self.assertEqual(fw2.stop(), 0)
+
+
+class PowerOnTest(BoardTest):
+    def test_post_codes_then_ready(self):
+        link, welcome, fds, rf = self.host()
+        self.wait_ready(rf)
+        self.assertEqual(rf.spad(2), BOOT_ADDR | SPAD2_READY)
+        self.assertEqual(postcode_text(rf.read(POSTCODE)), "RD")
+        st = self.fw.status()
+        self.assertEqual(st["state"], "ready")
+        self.assertEqual(st["spad2"], BOOT_ADDR | SPAD2_READY)
+        self.assertEqual(postcode_text(st["postcode"]), "RD")
+        self.assertTrue(st["host_connected"])
+        codes = [e[1].split()[0] for e in self.fw.find_events("postcode")]
+        self.assertEqual(codes, ["code=PW", "code=MT", "code=MR", "code=BS",
+                                 "code=RD"])
+        ready_ms = self.fw.find_events("ready")[0][0]
+        on_ms = self.fw.find_events("power-on")[0][0]
+        self.assertGreaterEqual(ready_ms - on_ms, self.ready_delay - 5)
+
+    def test_event_log_format(self):
+        self.fw.wait_event("ready")
+        for line in self.fw.events():
+            self.assertRegex(line, EVENT_RE)
+
+    def test_status_fields(self):
+        st = self.fw.status()
+        for k in ("ok", "card", "state", "card_vm_pid", "spad2", "postcode",
+                  "boots", "resets", "never_ready", "ready_delay_ms",
+                  "host_connected"):
+            self.assertIn(k, st)
+        self.assertIsNone(st["card_vm_pid"])
+        self.assertEqual(st["ready_delay_ms"], self.ready_delay)
+        self.assertFalse(st["never_ready"])
+
+
+class MemSizeTest(BoardTest):
+    mem_size = "262144K"
+
+    def test_k_suffix_and_resources(self):
+        link, welcome, fds, rf = self.host()
+        self.assertEqual(welcome["version"], LINK_VERSION)
+        self.assertEqual(welcome["card_index"], 0)
+        self.assertEqual(welcome["card_mem_size"], 256 * MB)
+        self.assertEqual(len(fds), 4)
+        self.assertEqual(os.fstat(fds[0]).st_size, 256 * MB)
+        self.assertEqual(os.fstat(fds[1]).st_size, welcome["regfile_size"])
+        self.assertGreaterEqual(welcome["regfile_size"], 0x20000 + 16)
+        self.assertEqual(rf.read(REGFILE_MAGIC_OFF), REGFILE_MAGIC)
+        for fd in fds[2:4]:
+            self.assertEqual(os.readlink("/proc/self/fd/%d" % fd),
+                             "anon_inode:[eventfd]")
+
+
+class LinkTest(BoardTest):
+    def test_one_host_at_a_time(self):
+        first, _, _, _ = self.host()
+        second = self.link()
+        second.send(HELLO, HELLO_S.pack(LINK_VERSION, ROLE_HOST, 0, 0))
+        second.expect_error(errno.EBUSY)
+        self.assertTrue(second.closed())
+        first.close()
+        self.links.remove(first)
+        wait_for(lambda: not self.fw.status()["host_connected"],
+                 what="host hang-up")
+        self.assertTrue(self.fw.find_events("link-close"))
+        self.host()
+        self.assertTrue(self.fw.status()["host_connected"])
+
+    def test_host_ram_goes_to_the_card(self):
+        ram = os.memfd_create("fake-host-ram")
+        os.ftruncate(ram, 96 * MB)
+        try:
+            _, welcome, _, _ = self.host(below=64 * MB, above=32 * MB,
+                                         fds=[ram])
+            self.assertEqual(welcome["host_ram_below_4g"], 64 * MB)
+            card = self.link()
+            cw, cfds = card.hello(ROLE_CARD)
+            self.assertEqual(len(cfds), 5)
+            self.assertEqual(cw["host_ram_below_4g"], 64 * MB)
+            self.assertEqual(cw["host_ram_above_4g"], 32 * MB)
+            self.assertEqual(os.fstat(cfds[4]).st_ino, os.fstat(ram).st_ino)
+            self.assertTrue(self.fw.status()["card_connected"])
+            other = self.link()
+            other.send(HELLO, HELLO_S.pack(LINK_VERSION, ROLE_CARD, 0, 0))
+            other.expect_error(errno.EBUSY)
+        finally:
+            os.close(ram)
+
+    def test_host_ram_layout_checked(self):
+        ram = os.memfd_create("small-host-ram")
+        os.ftruncate(ram, 1 * MB)
+        try:
+            cases = [
+                (dict(below=64 * MB, above=0, fds=[ram]), errno.EINVAL),
+                (dict(below=64 * MB, above=0, fds=[]), errno.EINVAL),
+                (dict(below=0, above=0, fds=[ram]), errno.EINVAL),
+                (dict(below=8 << 30, above=0, fds=[ram]), errno.EINVAL),
+                (dict(below=1 << 30, above=(1 << 64) - 1, fds=[ram]),
+                 errno.EINVAL),
+            ]
+            for kw, code in cases:
+                link = self.link()
+                link.send(HELLO, HELLO_S.pack(LINK_VERSION, ROLE_HOST,
+                                              kw["below"], kw["above"]),
+                          kw["fds"])
+                link.expect_error(code)
+                self.assertTrue(link.closed())
+        finally:
+            os.close(ram)
+        self.assertFalse(self.fw.status()["host_connected"])
+
+    def test_garbage_is_refused(self):
+        hello = HELLO_S.pack(LINK_VERSION, ROLE_HOST, 0, 0)
+        cases = [
+            ("bad magic", lambda l: l.send(HELLO, hello, magic=0xDEADBEEF),
+             errno.EBADMSG),
+            ("huge len", lambda l: l.send(HELLO, b"", length=0xFFFF),
+             errno.EMSGSIZE),
+            ("len above max", lambda l: l.send(HELLO, b"", length=4097),
+             errno.EMSGSIZE),
+            ("unknown type first", lambda l: l.send(99), errno.EPROTO),
+            ("RESET before HELLO", lambda l: l.send(RESET), errno.EPROTO),
+            ("short HELLO", lambda l: l.send(HELLO, hello[:2]), errno.EINVAL),
+            ("HELLO without role", lambda l: l.send(HELLO, hello[:8]),
+             errno.EINVAL),
+            ("long HELLO", lambda l: l.send(HELLO, hello + b"\0" * 8),
+             errno.EINVAL),
+            ("bad version", lambda l: l.send(
+                HELLO, HELLO_S.pack(7, ROLE_HOST, 0, 0)),
+             errno.EPROTONOSUPPORT),
+            ("bad role", lambda l: l.send(
+                HELLO, HELLO_S.pack(LINK_VERSION, 9, 0, 0)), errno.EINVAL),
+            ("card with fds", lambda l: l.send(
+                HELLO, HELLO_S.pack(LINK_VERSION, ROLE_CARD, 0, 0),
+                [os.open("/dev/null", os.O_RDONLY)]), errno.EINVAL),
+            ("too many fds", lambda l: l.send(
+                HELLO, hello, [0] * 12), errno.EMSGSIZE),
+        ]
+        for name, send, code in cases:
+            with self.subTest(name):
+                link = self.link()
+                send(link)
+                link.expect_error(code)
+                self.assertTrue(link.closed(), name)
+        self.assertTrue(self.fw.status()["ok"])
+        self.assertEqual(len(self.fw.find_events("link-error")), len(cases))
+
+    def test_truncated_message(self):
+        self.fw.wait_state("ready")
+        for data in (b"MIC", struct.pack("<IHH", 0x4C43494D, HELLO, 24) +
+                     b"\1\0\0\0"):
+            link = self.link()
+            link.send_raw(data)
+            link.sock.shutdown(socket.SHUT_WR)
+            _, text = link.expect_error(errno.EPROTO)
+            self.assertIn("truncated", text)
+        self.assertEqual(self.fw.status()["state"], "ready")
+
+    def test_hang_up_without_hello(self):
+        for _ in range(3):
+            link = Link(self.fw.link_path)
+            link.close()
+        wait_for(lambda: len(self.fw.find_events("link-close")) == 3,
+                 what="three hang-ups")
+        self.assertTrue(self.fw.status()["ok"])
+
+    def test_after_hello(self):
+        link, _, _, _ = self.host()
+        link.send(77)                                  # a future message
+        link.expect_error(errno.EOPNOTSUPP)
+        link.send(WELCOME)                             # not ours to send
+        link.expect_error(errno.EOPNOTSUPP)
+        self.assertTrue(self.fw.status()["host_connected"])
+        link.send(RESET, b"x")                         # RESET has no payload
+        link.expect_error(errno.EINVAL)
+        self.assertTrue(link.closed())
+        wait_for(lambda: not self.fw.status()["host_connected"])
+        link2, _, _, _ = self.host()
+        link2.send(HELLO, HELLO_S.pack(LINK_VERSION, ROLE_HOST, 0, 0))
+        link2.expect_error(errno.EPROTO)               # duplicate HELLO
+
+    def test_card_may_not_reset(self):
+        card = self.link()
+        card.hello(ROLE_CARD)
+        card.send(RESET)
+        card.expect_error(errno.EPERM)
+        self.assertEqual(self.fw.status()["resets"], 0)
+
+
+class ControlTest(BoardTest):
+    def test_garbage_keeps_connection(self):
+        ctl = self.fw.ctl
+        bad = [
+            "garbage", "", "   ", "[1,2]", "42", '"status"', "{",
+            '{"cmd":1}', '{"nocmd":"status"}', '{"cmd":"launch-missiles"}',
+            '{"cmd":"never-ready","value":"yes"}',
+            '{"cmd":"ready-delay"}', '{"cmd":"ready-delay","ms":-1}',
+            '{"cmd":"ready-delay","ms":"5"}', '{"cmd":"ready-delay","ms":1.5}',
+            '{"cmd":"ready-delay","ms":99999999999}',
+            b'{"cmd":"st\xff\xfeatus"}', "[" * 5000,
+        ]
+        for line in bad:
+            with self.subTest(line=line[:20]):
+                r = ctl.raw(line)
+                self.assertFalse(r["ok"], line)
+                self.assertIsInstance(r["error"], str)
+                self.assertTrue(ctl("status")["ok"])
+
+    def test_long_line(self):
+        ctl = self.fw.ctl
+        r = ctl.raw("x" * 100000 + "\n" + json.dumps({"cmd": "status"}))
+        self.assertFalse(r["ok"])
+        self.assertIn("too long", r["error"])
+        # the rest of the long line is skipped; the status after it answers
+        self.assertTrue(json.loads(ctl.f.readline())["ok"])
+
+    def test_several_clients(self):
+        clients = [Control(self.fw.ctl_path) for _ in range(4)]
+        try:
+            for c in clients:
+                c.f.write(b'{"cmd":"status"}\n{"cmd":"bogus"}\n')
+                c.f.flush()
+            for c in clients:
+                self.assertTrue(json.loads(c.f.readline())["ok"])
+                self.assertFalse(json.loads(c.f.readline())["ok"])
+        finally:
+            for c in clients:
+                c.close()
+        self.assertTrue(self.fw.status()["ok"])
+
+    def test_no_card_vm(self):
+        for cmd in ("crash", "hang", "resume"):
+            r = self.fw.ctl(cmd)
+            self.assertFalse(r["ok"], cmd)
+            self.assertIn("no card VM", r["error"])
+
+    def test_knobs(self):
+        self.assertEqual(self.fw.ctl("ready-delay", ms=250),
+                         {"ok": True, "ready_delay_ms": 250})
+        self.assertEqual(self.fw.ctl("never-ready"),
+                         {"ok": True, "never_ready": True})
+        st = self.fw.status()
+        self.assertEqual((st["ready_delay_ms"], st["never_ready"]), (250, True))
+        self.assertEqual(self.fw.ctl("never-ready", value=False)["never_ready"],
+                         False)
+
+
+class ResetTest(BoardTest):
+    ready_delay = 300
+
+    def test_reset_reposts_ready(self):
+        link, _, fds, rf = self.host()
+        self.wait_ready(rf)
+        # a stale doorbell for the old card OS must not survive the reset
+        os.write(fds[3], struct.pack("<Q", 1))
+        rf.write(SPAD(2), 0)                   # the host clears SPAD2 first
+        link.send(RESET)
+        self.fw.wait_event("reset")
+        st = self.fw.status()
+        self.assertEqual(st["state"], "resetting")
+        self.assertEqual(st["resets"], 1)
+        self.assertEqual(rf.spad(2), 0)
+        self.wait_ready(rf)
+        self.assertEqual(self.fw.status()["state"], "ready")
+        reset_ms = self.fw.find_events("reset")[0][0]
+        ready_ms = self.fw.find_events("ready")[-1][0]
+        self.assertGreaterEqual(ready_ms - reset_ms, self.ready_delay - 5)
+        self.assertIn("to_card_kicks=1", self.fw.find_events("drain")[0][1])
+        with self.assertRaises(BlockingIOError):
+            os.set_blocking(fds[3], False)
+            os.read(fds[3], 8)
+
+    def test_never_ready(self):
+        link, _, _, rf = self.host()
+        self.wait_ready(rf)
+        self.assertTrue(self.fw.ctl("never-ready")["ok"])
+        rf.write(SPAD(2), 0)
+        link.send(RESET)
+        self.fw.wait_event("ready-withheld")
+        time.sleep(self.ready_delay * 2 / 1000)
+        self.assertEqual(rf.spad(2), 0)
+        self.assertEqual(self.fw.status()["state"], "off")
+        link.send(BOOT_KICK)                   # nobody there to take it
+        self.fw.wait_event("boot-kick-ignored")
+        self.assertTrue(self.fw.ctl("never-ready", value=False)["ok"])
+        self.assertEqual(rf.spad(2), 0)        # applies from the next reset
+        link.send(RESET)
+        self.wait_ready(rf)
+        self.assertEqual(self.fw.status()["resets"], 2)
+
+    def test_ready_delay_knob(self):
+        link, _, _, rf = self.host()
+        self.wait_ready(rf)
+        self.fw.ctl("ready-delay", ms=0)
+        rf.write(SPAD(2), 0)
+        link.send(RESET)
+        self.wait_ready(rf, timeout=1)
+
+
+class NeverReadyAtStartTest(BoardTest):
+    extra = ("--never-ready",)
+
+    def test_never_ready_from_power_on(self):
+        self.fw.wait_event("ready-withheld")
+        st = self.fw.status()
+        self.assertEqual(st["spad2"], 0)
+        self.assertTrue(st["never_ready"])
+        self.assertEqual(st["state"], "off")
+
+
+class BootKickGarbageTest(BoardTest):
+    """Guest data is hostile: every bad download is refused, no card VM."""
+
+    extra = ("--qemu", FAKE_QEMU)
+
+    def kick_expect(self, link, code):
+        n = len(self.fw.find_events("boot-error"))
+        link.send(BOOT_KICK)
+        events = self.fw.wait_event("boot-error", count=n + 1)
+        self.assertIn("code=" + code, events[-1][1])
+        st = self.fw.status()
+        self.assertIsNone(st["card_vm_pid"])
+        self.assertEqual(st["boots"], 0)
+        self.assertEqual(st["state"], "ready")
+        self.assertEqual(postcode_text(st["postcode"]), code)
+
+    def test_bad_downloads(self):
+        link, welcome, fds, rf = self.host()
+        mem = self.card_mem(fds, welcome)
+        size = welcome["card_mem_size"]
+        self.wait_ready(rf)
+        img = make_bzimage()
+        self.load_boot(mem, rf, img, "console=ttyS0")
+        cases = [
+            ("SPAD5 zero", lambda: rf.write(SPAD(5), 0), "E1"),
+            ("SPAD5 tiny", lambda: rf.write(SPAD(5), 0x100), "E1"),
+            ("SPAD5 huge", lambda: rf.write(SPAD(5), 0xFFFFFFFF), "E1"),
+            ("image past the end", lambda: rf.write(SPAD(5), size), "E1"),
+            ("boot address past the end",
+             lambda: rf.write(SPAD(2), 0xFFFFF001), "E1"),
+            ("no HdrS", lambda: mem.__setitem__(
+                slice(BOOT_ADDR + 0x202, BOOT_ADDR + 0x206), b"HdrX"), "E2"),
+            ("command line without NUL", lambda: mem.__setitem__(
+                slice(BOOT_ADDR + len(img), BOOT_ADDR + len(img) + 2048),
+                b"A" * 2048), "E3"),
+            ("no room for a command line",
+             lambda: rf.write(SPAD(5), size - BOOT_ADDR), "E3"),
+            ("ramdisk past the end", lambda: mem.__setitem__(
+                slice(BOOT_ADDR + 0x218, BOOT_ADDR + 0x220),
+                struct.pack("<II", size - 4096, 8192)), "E4"),
+            ("ramdisk wraps", lambda: mem.__setitem__(
+                slice(BOOT_ADDR + 0x218, BOOT_ADDR + 0x220),
+                struct.pack("<II", 0xFFFFF000, 0xFFFFFFFF)), "E4"),
+        ]
+        for name, spoil, code in cases:
+            with self.subTest(name):
+                self.load_boot(mem, rf, img, "console=ttyS0")
+                rf.write(SPAD(2), BOOT_ADDR | SPAD2_READY)
+                spoil()
+                self.kick_expect(link, code)
+        self.assertFalse(os.path.exists(self.env["FAKE_QEMU_REPORT"]))
+        self.assertTrue(self.fw.alive())
+
+
+class CardVmTest(BoardTest):
+    """The card VM's life, with tests/fake-qemu.py standing in for QEMU."""
+
+    def setUp(self):
+        self.console = os.path.join(tempfile.gettempdir(), "unused")
+        self.extra = ("--qemu", FAKE_QEMU, "--qemu-arg=-L",
+                      "--qemu-arg", "/usr/share/seabios",
+                      "--qemu-arg", "-no-user-config")
+        super().setUp()
+
+    def boot(self, cmdline="console=ttyS0 quiet", ramdisk=b"RAMDISK" * 512):
+        link, welcome, fds, rf = self.host()
+        mem = self.card_mem(fds, welcome)
+        self.wait_ready(rf)
+        image = self.load_boot(mem, rf, make_bzimage(), " mem=256M " + cmdline,
+                               ramdisk)
+        link.send(BOOT_KICK)
+        report = self.report()
+        return link, mem, rf, image, report
+
+    def report(self):
+        path = self.env["FAKE_QEMU_REPORT"]
+        wait_for(lambda: os.path.exists(path), 10, what="fake QEMU report")
+        with open(path) as f:
+            report = json.load(f)
+        os.unlink(path)
+        return report
+
+    def test_boot_kick_starts_card_vm(self):
+        link, mem, rf, image, rep = self.boot(ramdisk=b"RD" * 3000)
+        st = self.fw.status()
+        self.assertEqual(st["state"], "booting")
+        self.assertEqual(st["card_vm_pid"], rep["pid"])
+        self.assertEqual(st["boots"], 1)
+        self.assertEqual(rep["pgid"], rep["pid"])      # its own group
+        argv = rep["argv"]
+        for a, b in (("-machine", "pc,memory-backend=gddr"),
+                     ("-cpu", "qemu64,family=11,model=1"), ("-accel", "tcg"),
+                     ("-m", "256M"), ("-serial", "chardev:con"),
+                     ("-display", "none"), ("-L", "/usr/share/seabios")):
+            self.assertIn(a, argv)
+            self.assertEqual(argv[argv.index(a) + 1], b, a)
+        for a in ("-nodefaults", "-no-reboot", "-no-user-config"):
+            self.assertIn(a, argv)
+        self.assertEqual(rep["mem_size"], 256 * MB)
+        self.assertEqual(bytes.fromhex(rep["kernel"]), image)
+        self.assertEqual(bytes.fromhex(rep["initrd"]), b"RD" * 3000)
+        self.assertEqual(rep["append"], " mem=256M console=ttyS0 quiet")
+        # the card VM's RAM is the card memory: its write shows up here
+        wait_for(lambda: mem[0x1000:0x100C] == b"FAKE-CARD-VM",
+                 what="card VM write into card memory")
+        self.assertEqual(rf.spad(2) & SPAD2_READY, 0)  # bootstrap gone
+        self.assertEqual(postcode_text(rf.read(POSTCODE)), "LD")
+        self.assertTrue(self.fw.find_events("card-vm-cmdline"))
+        self.fw.wait_event("card-vm-stderr")
+        kick = self.fw.find_events("boot-kick")[0][1]
+        self.assertIn("image=%dB" % len(image), kick)
+        self.assertIn('cmdline=" mem=256M console=ttyS0 quiet"', kick)
+        # a second kick while the card VM runs is ignored
+        link.send(BOOT_KICK)
+        self.fw.wait_event("boot-kick-ignored")
+        self.assertEqual(self.fw.status()["boots"], 1)
+        # the card device links up: the OS is running
+        card = self.link()
+        card.hello(ROLE_CARD)
+        wait_for(lambda: self.fw.status()["state"] == "running")
+
+    def test_no_ramdisk_and_console_log(self):
+        con = os.path.join(self.tmp, "con,sole.log")
+        self.fw.stop()
+        self.fw = Micfw(self.tmp, "--qemu", FAKE_QEMU, "--console-log", con,
+                        ready_delay=50, env=self.env)
+        link, mem, rf, image, rep = self.boot(ramdisk=None)
+        self.assertNotIn("-initrd", rep["argv"])
+        self.assertEqual(rep["console"], con)
+        self.assertTrue(self.fw.ctl("crash")["ok"])
+        self.fw.wait_event("card-vm-exit")
+        rf.write(SPAD(2), 0)
+        link.send(RESET)
+        self.wait_ready(rf)
+        self.load_boot(mem, rf, image, "second")
+        link.send(BOOT_KICK)
+        self.report()
+        with open(con) as f:
+            lines = f.read().splitlines()
+        self.assertEqual(len(lines), 2, lines)          # appended per boot
+
+    def test_hang_resume_crash(self):
+        link, mem, rf, image, rep = self.boot()
+        pid = rep["pid"]
+        self.assertTrue(self.fw.ctl("hang")["ok"])
+        wait_for(lambda: pid_state(pid) == "T", what="stopped card VM")
+        self.assertEqual(self.fw.status()["state"], "hung")
+        self.assertTrue(self.fw.ctl("resume")["ok"])
+        wait_for(lambda: pid_state(pid) != "T", what="resumed card VM")
+        self.assertEqual(self.fw.status()["state"], "booting")
+        self.assertTrue(self.fw.ctl("hang")["ok"])
+        self.assertTrue(self.fw.ctl("crash")["ok"])    # kills a stopped VM too
+        ev = self.fw.wait_event("card-vm-exit")
+        self.assertIn("signal=9", ev[0][1])
+        self.assertFalse(pid_alive(pid))
+        st = self.fw.status()
+        self.assertEqual((st["state"], st["card_vm_pid"]), ("off", None))
+        self.assertEqual(postcode_text(st["postcode"]), "HT")
+        self.assertFalse(self.fw.ctl("crash")["ok"])
+
+    def test_reset_kills_card_vm(self):
+        link, mem, rf, image, rep = self.boot()
+        card = self.link()
+        card.hello(ROLE_CARD)
+        rf.write(SPAD(2), 0)
+        link.send(RESET)
+        self.fw.wait_event("card-vm-killed")
+        self.assertFalse(pid_alive(rep["pid"]))
+        self.assertTrue(card.closed())
+        self.wait_ready(rf)
+        st = self.fw.status()
+        self.assertEqual((st["state"], st["boots"], st["resets"]),
+                         ("ready", 1, 1))
+        self.assertFalse(st["card_connected"])
+        # and the next boot works
+        self.load_boot(mem, rf, image, "again")
+        link.send(BOOT_KICK)
+        self.assertEqual(self.report()["append"], "again")
+        self.assertEqual(self.fw.status()["boots"], 2)
+
+    def test_card_vm_powers_off(self):
+        link, mem, rf, image, rep = self.boot(cmdline="fake.poweroff")
+        ev = self.fw.wait_event("card-vm-exit")
+        self.assertIn("exit=3", ev[0][1])
+        self.assertEqual(self.fw.status()["state"], "off")
+        link.send(BOOT_KICK)                            # no bootstrap now
+        self.fw.wait_event("boot-kick-ignored")
+
+    def test_sigterm_cleans_up(self):
+        link, mem, rf, image, rep = self.boot()
+        self.assertEqual(self.fw.stop(), 0)
+        self.assertFalse(pid_alive(rep["pid"]))
+        self.assertFalse(os.path.exists(self.fw.link_path))
+        self.assertFalse(os.path.exists(self.fw.ctl_path))
+        self.assertFalse(os.path.exists(self.fw.run_dir))
+        self.assertTrue(link.closed())
+
+    def test_micfw_killed_takes_card_vm(self):
+        link, mem, rf, image, rep = self.boot()
+        os.kill(self.fw.proc.pid, signal.SIGKILL)
+        self.fw.proc.wait()
+        wait_for(lambda: not pid_alive(rep["pid"]), what="PDEATHSIG")
+
+
+def find_artifacts():
+    build = os.environ.get("MICEMU_BUILD",
+                           os.path.expanduser("~/.cache/micemu"))
+    qemu = os.environ.get("MICEMU_QEMU",
+                          os.path.join(build, "qemu-build/qemu-system-x86_64"))
+    kernel = os.environ.get("MICEMU_KERNEL", os.path.join(
+        build, "kernel-default/arch/x86/boot/bzImage"))
+    missing = [p for p in (qemu, kernel, "/usr/bin/busybox")
+               if not os.path.isfile(p)]
+    return qemu, kernel, missing
+
+
+def cpio_newc(entries):
+    """entries: (name, mode, data, rdev_major, rdev_minor)."""
+    out = bytearray()
+
+    def pad4():
+        out.extend(b"\0" * (-len(out) % 4))
+
+    for ino, (name, mode, data, rmaj, rmin) in enumerate(
+            entries + [("TRAILER!!!", 0, b"", 0, 0)], 1):
+        nm = name.encode() + b"\0"
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin,
+                  len(nm), 0)
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + nm
+        pad4()
+        out += data
+        pad4()
+    return bytes(out)
+
+
+INIT = b"""#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "MICFW-E2E: init running"
+/bin/busybox grep -m1 "cpu family" /proc/cpuinfo
+echo "MICFW-E2E: cmdline $(/bin/busybox cat /proc/cmdline)"
+echo "MICFW-E2E: powering off"
+/bin/busybox poweroff -f
+"""
+
+
+class EndToEndBootTest(unittest.TestCase):
+    """A real boot: bzImage + command line + initramfs written into card
+    memory over the link's memfd, boot kick, the guest kernel on the
+    card VM's console."""
+
+    def setUp(self):
+        self.qemu, self.kernel, missing = find_artifacts()
+        if missing:
+            self.skipTest("not built yet: " + ", ".join(missing))
+        self._tmp = tempfile.TemporaryDirectory(prefix="micfw-e2e-")
+        self.tmp = self._tmp.name
+        self.console = os.path.join(self.tmp, "card-console.log")
+        self.fw = Micfw(self.tmp, "--qemu", self.qemu, "--console-log",
+                        self.console, "--qemu-arg=-L",
+                        "--qemu-arg=/usr/share/seabios", "--qemu-arg=-L",
+                        "--qemu-arg=/usr/lib/ipxe/qemu", "--qemu-arg=-L",
+                        "--qemu-arg=/usr/share/qemu", ready_delay=50)
+
+    def tearDown(self):
+        if self.fw.alive():
+            self.fw.stop()
+        self._tmp.cleanup()
+
+    def console_text(self):
+        try:
+            with open(self.console, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def test_boot_card_kernel(self):
+        with open(self.kernel, "rb") as f:
+            image = f.read()
+        with open("/usr/bin/busybox", "rb") as f:
+            busybox = f.read()
+        initrd = cpio_newc([("bin", 0o40755, b"", 0, 0),
+                            ("proc", 0o40755, b"", 0, 0),
+                            ("dev", 0o40755, b"", 0, 0),
+                            ("dev/console", 0o20600, b"", 5, 1),
+                            ("bin/busybox", 0o100755, busybox, 0, 0),
+                            ("init", 0o100755, INIT, 0, 0)])
+        link, welcome, fds, rf = host_link(self.fw)
+        mem = mmap.mmap(fds[0], welcome["card_mem_size"], mmap.MAP_SHARED)
+        try:
+            wait_for(lambda: rf.spad(2) & SPAD2_READY, what="SPAD2 ready")
+            img = bytearray(image)
+            struct.pack_into("<II", img, 0x218, 2 * BOOT_ADDR, len(initrd))
+            mem[BOOT_ADDR:BOOT_ADDR + len(img)] = img
+            cmd = b" mem=256M console=ttyS0 panic=-1 micfw.e2e\0"
+            mem[BOOT_ADDR + len(img):BOOT_ADDR + len(img) + len(cmd)] = cmd
+            mem[2 * BOOT_ADDR:2 * BOOT_ADDR + len(initrd)] = initrd
+            rf.write(SPAD(5), len(img))
+            link.send(BOOT_KICK)
+            self.fw.wait_event("card-vm-start")
+            wait_for(lambda: "MICFW-E2E: powering off" in self.console_text(),
+                     240, 0.5, "the card kernel to run /init")
+            text = self.console_text()
+            self.assertIn("Linux version", text)
+            self.assertRegex(text, r"cpu family\s*:\s*11")
+            self.assertIn("micfw.e2e", text)
+            ev = self.fw.wait_event("card-vm-exit", timeout=60)
+            self.assertIn("exit=0", ev[0][1])
+        finally:
+            mem.close()
+            rf.close()
+            link.close()
+
+
+def tearDownModule():
+    kill_leftovers()
+
+
+if __name__ == "__main__":
+    unittest.main()
