@@ -9,6 +9,7 @@
 #include <linux/cred.h>
 #include <linux/delay.h>
 #include <linux/idr.h>
+#include <linux/kdev_t.h>
 #include <linux/module.h>
 #include <linux/rwsem.h>
 #include <linux/slab.h>

@@ -284,10 +284,10 @@ static int mic_x100_parse_irq_mode(void)
 	};
 	int i;
 
-	i = sysfs_match_string(names, irq_mode);
+	i = irq_mode ? sysfs_match_string(names, irq_mode) : -EINVAL;
 	if (i < 0) {
 		pr_err("mic_x100: irq_mode=%s: use auto, msix, msi or intx\n",
-		       irq_mode);
+		       irq_mode ?: "");
 		return -EINVAL;
 	}
 	mic_x100_irq_mode = i;
