@@ -10,6 +10,11 @@
  *
  * Messages are read in exactly their own size (header, then payload), so
  * fds that arrive with a message's bytes belong to that message.
+ *
+ * Compatibility rules (qemu-mic-device/docs/link-protocol.rst): payloads
+ * longer than the struct we know are accepted and the tail ignored, fds
+ * nobody expects are closed, unknown message types after the handshake
+ * are refused with an ERROR but the connection stays up.
  */
 #include <errno.h>
 #include <string.h>
@@ -56,6 +61,19 @@ static void close_fds(struct micfw_link_conn *c)
 		if (c->fds[i] >= 0)
 			close(c->fds[i]);
 	c->nfds = 0;
+}
+
+/* fds the message does not use: closed, and said so in the log */
+static void drop_fds(struct micfw_link_conn *c, unsigned int keep,
+		     const char *what)
+{
+	if (c->nfds <= keep)
+		return;
+	micfw_event("link-fds-dropped conn=%u count=%u msg=%s", c->id,
+		    c->nfds - keep, what);
+	for (unsigned int i = keep; i < c->nfds; i++)
+		close(c->fds[i]);
+	c->nfds = keep;
 }
 
 static void forget_host_ram(struct micfw *fw)
@@ -188,13 +206,12 @@ static bool check_host_ram(struct micfw_link_conn *c,
 		return fail(c, EINVAL, "bad host RAM layout below=%" G_GUINT64_FORMAT " above=%" G_GUINT64_FORMAT,
 			    below, above);
 	if (below + above == 0) {
-		if (c->nfds)
-			return fail(c, EINVAL, "host RAM fd sent without a layout");
+		drop_fds(c, 0, "HELLO");
 		return true;
 	}
-	if (c->nfds != 1)
-		return fail(c, EINVAL, "host RAM layout needs exactly one fd, got %u",
-			    c->nfds);
+	if (c->nfds < 1)
+		return fail(c, EINVAL, "host RAM layout sent without the memfd");
+	drop_fds(c, 1, "HELLO");
 	if (fstat(c->fds[0], &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size < below + above)
 		return fail(c, EINVAL, "host RAM fd is not a file of %" G_GUINT64_FORMAT " bytes",
@@ -231,8 +248,7 @@ static bool hello_card(struct micfw_link_conn *c)
 	struct micfw *fw = c->fw;
 	bool ram = fw->host_ram_fd >= 0;
 
-	if (c->nfds)
-		return fail(c, EINVAL, "card HELLO carries no fds, got %u", c->nfds);
+	drop_fds(c, 0, "HELLO");
 	if (fw->card_conn)
 		return fail(c, EBUSY, "a card device is already connected (conn %u)",
 			    fw->card_conn->id);
@@ -261,9 +277,9 @@ static bool on_hello(struct micfw_link_conn *c)
 			    len, sizeof(h));
 	memcpy(&h.version, p, sizeof(h.version));
 	if (h.version != MIC_LINK_VERSION)
-		return fail(c, EPROTONOSUPPORT, "link version %u not supported (want %u)",
+		return fail(c, EPROTO, "link version %u not supported (want %u)",
 			    h.version, MIC_LINK_VERSION);
-	if (len != sizeof(h))
+	if (len < sizeof(h))
 		return fail(c, EINVAL, "HELLO payload is %u bytes, expected %zu",
 			    len, sizeof(h));
 	memcpy(&h, p, sizeof(h));
@@ -289,9 +305,10 @@ static bool on_host_msg(struct micfw_link_conn *c, uint16_t type)
 
 	if (c->role != MIC_LINK_ROLE_HOST)
 		return fail(c, EPERM, "%s is for the host device only", name);
-	if (c->msg.hdr.len || c->nfds)
-		return fail(c, EINVAL, "%s carries no payload or fds", name);
-	micfw_event("link-msg conn=%u type=%s", c->id, name);
+	drop_fds(c, 0, name);
+	/* no payload in version 1; a longer one is a later extension */
+	micfw_event("link-msg conn=%u type=%s payload=%u", c->id, name,
+		    c->msg.hdr.len);
 	if (type == MIC_LINK_RESET)
 		micfw_power_reset(c->fw, "link");
 	else

@@ -149,20 +149,29 @@ static unsigned int drain_eventfd(int fd)
 }
 
 /*
- * Forget every notification raised for the card that was just killed:
- * a stale "to card" kick or raised source would otherwise be delivered
- * to the next card OS before it set anything up.
+ * Forget every notification raised for the card that was just killed: a
+ * stale "to card" kick or raised source would otherwise reach the next
+ * card OS before it set anything up.  The register reset has already
+ * cleared the raised words; the eventfd count is ours to clear.
  */
 static void drain_stale(struct micfw *fw)
 {
-	unsigned int h = drain_eventfd(fw->efd_to_host);
-	unsigned int c = drain_eventfd(fw->efd_to_card);
+	unsigned int kicks = drain_eventfd(fw->efd_to_card);
 	uint32_t card = mic_regfile_card_take(fw->rf);
-	uint32_t host = __atomic_exchange_n(&fw->rf->host_raised, 0,
-					    __ATOMIC_SEQ_CST);
 
-	micfw_event("drain to_host_kicks=%u to_card_kicks=%u card_raised=0x%x host_raised=0x%x",
-		    h, c, card, host);
+	micfw_event("drain to_card_kicks=%u card_raised=0x%x", kicks, card);
+}
+
+/*
+ * The reset cleared SICR0 behind the host device's back: "to host" makes
+ * it re-evaluate its interrupt line (link-protocol.rst, micfw's side).
+ */
+static void kick_host(struct micfw *fw)
+{
+	uint64_t one = 1;
+
+	if (write(fw->efd_to_host, &one, sizeof(one)) != sizeof(one))
+		micfw_event("to-host-kick-failed error=\"%s\"", g_strerror(errno));
 }
 
 /*
@@ -180,5 +189,6 @@ void micfw_power_reset(struct micfw *fw, const char *why)
 	micfw_link_drop_card(fw);
 	mic_regfile_reset_card(fw->rf);
 	drain_stale(fw);
+	kick_host(fw);
 	micfw_power_on(fw);
 }
