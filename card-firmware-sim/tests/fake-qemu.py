@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
-"""A stand-in for the card VM's QEMU, for tests that need no real VM.
+"""A stand-in for the card VM's QEMU, for tests that need no real VM
+(started through the fake-qemu shell wrapper).
 
 It checks what micfw hands a card VM and reports it: the argv, whether
 /dev/fd/N is the card memory of the right size, the extracted images.
@@ -42,9 +43,29 @@ def qemu_opts(text):
     return dict(p.split("=", 1) if "=" in p else (p, None) for p in parts)
 
 
+def inherited():
+    """What micfw let through exec: the open fds, and the signal state the
+    fake-qemu shell wrapper recorded before Python changed it."""
+    fds = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            fds[name] = os.readlink("/proc/self/fd/" + name)
+        except OSError:
+            pass                        # the directory listing's own fd
+    sig = {}
+    path = os.environ.get("FAKE_QEMU_REPORT", "") + ".sig"
+    if os.path.exists(path):
+        with open(path) as f:
+            sig = dict(line.strip().split(":\t", 1) for line in f)
+        os.unlink(path)
+    return fds, int(sig.get("SigIgn", "-1"), 16), int(sig.get("SigBlk", "-1"), 16)
+
+
 def main():
     argv = sys.argv
-    report = {"argv": argv, "pid": os.getpid(), "pgid": os.getpgid(0)}
+    fds, ign, blk = inherited()
+    report = {"argv": argv, "pid": os.getpid(), "pgid": os.getpgid(0),
+              "fds": fds, "sig_ignored": ign, "sig_blocked": blk}
     backend = qemu_opts(opt(argv, "-object"))
     size = int(backend["size"])
     fd = os.open(backend["mem-path"], os.O_RDWR)

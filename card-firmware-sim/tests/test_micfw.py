@@ -30,7 +30,7 @@ from micfw_harness import (  # noqa: E402
     host_link, kill_leftovers, pid_alive, pid_state, wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE_QEMU = os.path.join(HERE, "fake-qemu.py")
+FAKE_QEMU = os.path.join(HERE, "fake-qemu")
 MB = 1 << 20
 
 
@@ -601,6 +601,14 @@ class CardVmTest(BoardTest):
         for a in ("-nodefaults", "-no-reboot", "-no-user-config"):
             self.assertIn(a, argv)
         self.assertEqual(rep["mem_size"], 256 * MB)
+        # only stdio and the card memory cross exec; default signals
+        memfd = argv[argv.index("-object") + 1].split("/dev/fd/")[1]
+        memfd = memfd.split(",")[0]
+        extra = {k: v for k, v in rep["fds"].items() if k not in "012"}
+        self.assertEqual(list(extra), [memfd], rep["fds"])
+        self.assertTrue(extra[memfd].startswith("/memfd:mic0-gddr"), extra)
+        self.assertEqual(rep["sig_blocked"], 0)
+        self.assertEqual(rep["sig_ignored"] & (1 << (signal.SIGPIPE - 1)), 0)
         self.assertEqual(bytes.fromhex(rep["kernel"]), image)
         self.assertEqual(bytes.fromhex(rep["initrd"]), b"RD" * 3000)
         self.assertEqual(rep["append"], " mem=256M console=ttyS0 quiet")
