@@ -185,6 +185,7 @@ static int __init scif_init(void)
 		if (err)
 			goto bus_exit;
 	}
+	scif_debugfs_init();
 	return 0;
 
 bus_exit:
@@ -198,6 +199,7 @@ static void __exit scif_exit(void)
 {
 	int node;
 
+	scif_debugfs_exit();
 	/* Bus drivers use our symbols, so their links are gone already. */
 	for (node = 0; node < SCIF_MAX_NODES; node++)
 		WARN_ON(scif_devs[node].sdev);

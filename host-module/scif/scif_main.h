@@ -321,6 +321,10 @@ void scif_peer_work(struct work_struct *work);
 void scif_peer_remove(struct scif_dev *dev);
 void scif_node_stats(u16 *maxid, u16 *total);
 
+/* scif_debugfs.c */
+void scif_debugfs_init(void);
+void scif_debugfs_exit(void);
+
 /* scif_ports.c */
 int scif_port_reserve(u16 port);
 int scif_port_alloc(void);

@@ -143,6 +143,11 @@ void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg)
 				    dev->node, msg->uop);
 		return;
 	}
+	if (msg->uop <= SCIF_EXIT_ACK && dev->self) {
+		/* Link-level messages never travel on the loopback link. */
+		pr_warn_ratelimited("loopback: message %u dropped\n", msg->uop);
+		return;
+	}
 	if (msg->uop > SCIF_EXIT_ACK && state != SCIF_LINK_UP) {
 		/* Late traffic during teardown is expected; anything else is not. */
 		if (state != SCIF_LINK_EXITING)

@@ -12,6 +12,7 @@
 #define pr_fmt(fmt) "scif: " fmt
 
 #include <linux/io.h>
+#include <linux/mm.h>
 #include <linux/printk.h>
 #include <linux/slab.h>
 
@@ -27,9 +28,13 @@
  */
 void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len)
 {
-	if (dev->self)
-		return (void __iomem __force *)phys_to_virt(addr);
-	return dev->sdev->ops->ioremap(dev->sdev, addr, len);
+	if (!dev->self)
+		return dev->sdev->ops->ioremap(dev->sdev, addr, len);
+	/* Only debugfs injection can bring a bad address here; stay in RAM. */
+	if (!len || addr + len < addr || !pfn_valid(PHYS_PFN(addr)) ||
+	    !pfn_valid(PHYS_PFN(addr + len - 1)))
+		return NULL;
+	return (void __iomem __force *)phys_to_virt(addr);
 }
 
 /**
