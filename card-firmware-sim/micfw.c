@@ -253,6 +253,19 @@ static void remove_run_dir(struct micfw *fw)
 			    g_strerror(errno));
 }
 
+static void free_config(struct micfw *fw, struct cli *c)
+{
+	g_free(fw->link_path);
+	g_free(fw->control_path);
+	g_free(fw->qemu);
+	g_strfreev(fw->qemu_args);
+	g_free(fw->accel);
+	g_free(fw->console_log);
+	g_free(fw->event_log);
+	g_free(fw->run_dir);
+	g_free(c->mem_size);
+}
+
 static gboolean on_signal(gpointer data)
 {
 	struct micfw *fw = data;
@@ -309,5 +322,6 @@ int main(int argc, char **argv)
 	micfw_event("exit status=0");
 	micfw_log_close();
 	g_main_loop_unref(fw.loop);
+	free_config(&fw, &cli);
 	return 0;
 }
