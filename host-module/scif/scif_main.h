@@ -295,7 +295,7 @@ int scif_qp_map_peer(struct scif_dev *dev, struct scif_qp *qp, u64 addr,
 void scif_qp_unmap_peer(struct scif_dev *dev, struct scif_qp *qp);
 void scif_qp_unmap_local(struct scif_dev *dev, struct scif_qp *qp);
 void scif_qp_free(struct scif_qp *qp);
-void scif_qp_reset(struct scif_qp *qp);
+void scif_qp_reset_inbound(struct scif_qp *qp);
 
 /* scif_nodeqp.c: node queue pairs */
 int scif_nodeqp_send(struct scif_dev *dev, struct scifmsg *msg);

@@ -213,6 +213,11 @@ static void scif_link_unmap_peer(struct scif_dev *dev)
 /**
  * scif_exit_work() - the peer sent EXIT: disconnect, then wait for it again
  * @work: scif_dev.exit_work
+ *
+ * EXIT is the peer's last message, and once it has our EXIT_ACK it may come
+ * back at any time and write to our inbound ring from offset 0. So that
+ * ring is reset before the EXIT_ACK goes out; our queue pair stays
+ * published for the peer's return (facts §7.6 step 5).
  */
 void scif_exit_work(struct work_struct *work)
 {
@@ -223,20 +228,24 @@ void scif_exit_work(struct work_struct *work)
 		goto unlock;
 	pr_info("node %u left\n", dev->node);
 	scif_link_quiesce(dev);
+	mutex_lock(&dev->rx_lock);
+	scif_qp_reset_inbound(&dev->qp);
+	mutex_unlock(&dev->rx_lock);
 	scif_link_goodbye(dev);
 	scif_link_unmap_peer(dev);
 
-	/* facts §7.6 step 5: our queue pair stays published for its return. */
-	mutex_lock(&dev->rx_lock);
-	scif_qp_reset(&dev->qp);
-	dev->rx_stopped = false;
-	mutex_unlock(&dev->rx_lock);
 	mutex_lock(&dev->send_lock);
+	WRITE_ONCE(dev->qp.wire->local_read, 0);
 	dev->init_rcvd = false;
 	dev->exit_rcvd = false;
 	dev->exit_acked = false;
 	WRITE_ONCE(dev->state, SCIF_LINK_WAIT);
 	mutex_unlock(&dev->send_lock);
+	mutex_lock(&dev->rx_lock);
+	dev->rx_stopped = false;
+	mutex_unlock(&dev->rx_lock);
+	/* The peer may be back already: read its INIT, look for its QP. */
+	queue_work(scif_info.wq, &dev->rx_work);
 	schedule_delayed_work(&dev->poll_work, msecs_to_jiffies(scif_poll_ms));
 unlock:
 	mutex_unlock(&dev->lock);

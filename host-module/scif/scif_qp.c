@@ -224,14 +224,14 @@ void scif_qp_free(struct scif_qp *qp)
 }
 
 /**
- * scif_qp_reset() - make our half look fresh for a new peer
- * @qp: queue pair with the peer's half unmapped
+ * scif_qp_reset_inbound() - make our inbound ring look fresh for a new peer
+ * @qp: queue pair
+ *
+ * A returning peer continues writing at our local_write, so both go to 0.
  */
-void scif_qp_reset(struct scif_qp *qp)
+void scif_qp_reset_inbound(struct scif_qp *qp)
 {
 	WRITE_ONCE(qp->wire->local_write, 0);
-	WRITE_ONCE(qp->wire->local_read, 0);
-	qp->wire->remote_buf = 0;
 	qp->inbound.head = 0;
 	qp->inbound.tail = 0;
 }

@@ -6,7 +6,8 @@
  * exists: every open file is one endpoint, the ioctls of
  * scif_test_ioctl.h map one-to-one onto scif_bind(), scif_listen(),
  * scif_connect(), scif_accept(), scif_send(), scif_recv(), scif_poll() and
- * scif_get_node_ids(), and closing the file calls scif_close().
+ * scif_get_node_ids(), and closing the file calls scif_close(). As a SCIF
+ * client it logs "scif_test: node N up/down" for every node.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
@@ -235,7 +236,44 @@ static struct miscdevice scift_dev = {
 	.fops = &scift_fops,
 	.mode = 0600,
 };
-module_misc_device(scift_dev);
+
+/* Log node arrivals and departures, so tests can see client callbacks. */
+static void scift_probe(struct scif_peer_dev *spdev)
+{
+	dev_info(&spdev->dev, "scif_test: node %u up\n", spdev->dnode);
+}
+
+static void scift_remove(struct scif_peer_dev *spdev)
+{
+	dev_info(&spdev->dev, "scif_test: node %u down\n", spdev->dnode);
+}
+
+static struct scif_client scift_client = {
+	.name = "scif_test",
+	.probe = scift_probe,
+	.remove = scift_remove,
+};
+
+static int __init scift_init(void)
+{
+	int err = scif_client_register(&scift_client);
+
+	if (err)
+		return err;
+	err = misc_register(&scift_dev);
+	if (err)
+		scif_client_unregister(&scift_client);
+	return err;
+}
+
+static void __exit scift_exit(void)
+{
+	misc_deregister(&scift_dev);
+	scif_client_unregister(&scift_client);
+}
+
+module_init(scift_init);
+module_exit(scift_exit);
 
 MODULE_DESCRIPTION("micemu SCIF test device (/dev/scif_test)");
 MODULE_LICENSE("GPL");
