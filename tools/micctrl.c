@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #define EXIT_USAGE	2
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define NAME_MAX_LEN	32
 #define VALUE_MAX	4096
 /* Re-read at least this often, in case a notification is missed. */
@@ -64,7 +65,7 @@ static void err_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void usage(FILE *out)
+static void print_usage(FILE *out)
 {
 	fputs("usage: micctrl status [micN...]\n"
 	      "       micctrl boot micN...\n"
@@ -86,7 +87,7 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	usage(stderr);
+	print_usage(stderr);
 	return EXIT_USAGE;
 }
 
@@ -205,7 +206,7 @@ static int print_card(const char *card)
 	int rc;
 
 	printf("%s:\n", card);
-	for (i = 0; i < sizeof(status_attrs) / sizeof(status_attrs[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(status_attrs); i++) {
 		rc = read_attr(card, status_attrs[i], value, sizeof(value));
 		if (rc)
 			printf("  %-17s (%s)\n", status_attrs[i], strerror(-rc));
@@ -236,7 +237,7 @@ static int status_all(void)
 		err_msg("%s: %s", sysfs_root(), strerror(errno));
 		return 1;
 	}
-	while ((de = readdir(dir)) && n < sizeof(names) / sizeof(names[0])) {
+	while ((de = readdir(dir)) && n < ARRAY_SIZE(names)) {
 		if (strncmp(de->d_name, "mic", 3) || !card_name(de->d_name, name) ||
 		    strcmp(name, de->d_name))
 			continue;
@@ -297,7 +298,7 @@ static bool valid_state(const char *state)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(card_states) / sizeof(card_states[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(card_states); i++)
 		if (!strcmp(state, card_states[i]))
 			return true;
 	return false;
@@ -440,7 +441,7 @@ static int cmd_config(int argc, char **argv)
 		{ "--ramdisk", "ramdisk", NULL },
 		{ "--bootmode", "bootmode", NULL },
 	};
-	const int nopts = sizeof(opts) / sizeof(opts[0]);
+	const int nopts = ARRAY_SIZE(opts);
 	const char *card_arg = NULL;
 	char name[NAME_MAX_LEN];
 	int i, j, rc, any = 0;
@@ -500,7 +501,7 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
 	    !strcmp(cmd, "help")) {
-		usage(stdout);
+		print_usage(stdout);
 		return 0;
 	}
 	if (!strcmp(cmd, "status"))
