@@ -243,6 +243,14 @@ static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
     return true;
 }
 
+static void mic_x100_uninit_msix(PCIDevice *pdev)
+{
+    if (msix_present(pdev)) {
+        msix_unuse_all_vectors(pdev);
+        msix_uninit_exclusive_bar(pdev);
+    }
+}
+
 static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
@@ -256,20 +264,21 @@ static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
         error_setg(errp, "cannot add the PCI Express capability");
         return false;
     }
-    if (msix_init_exclusive_bar(pdev, MIC_X100_MSIX_VECTORS,
-                                MIC_X100_MSIX_BAR, errp)) {
-        return false;
+    if (s->use_msix) {
+        if (msix_init_exclusive_bar(pdev, MIC_X100_MSIX_VECTORS,
+                                    MIC_X100_MSIX_BAR, errp)) {
+            return false;
+        }
+        for (v = 0; v < MIC_X100_MSIX_VECTORS; v++) {
+            msix_vector_use(pdev, v);
+        }
     }
-    for (v = 0; v < MIC_X100_MSIX_VECTORS; v++) {
-        msix_vector_use(pdev, v);
-    }
-    ret = msi_init(pdev, 0, 1, true, false, &err);
+    ret = s->use_msi ? msi_init(pdev, 0, 1, true, false, &err) : 0;
     if (ret == -ENOTSUP) {
         error_free(err);            /* no MSI on this machine: INTx only */
     } else if (ret < 0) {
         error_propagate(errp, err);
-        msix_unuse_all_vectors(pdev);
-        msix_uninit_exclusive_bar(pdev);
+        mic_x100_uninit_msix(pdev);
         return false;
     }
     return true;
@@ -335,8 +344,7 @@ static void mic_x100_exit(PCIDevice *pdev)
     MicX100State *s = MIC_X100(pdev);
 
     msi_uninit(pdev);
-    msix_unuse_all_vectors(pdev);
-    msix_uninit_exclusive_bar(pdev);
+    mic_x100_uninit_msix(pdev);
     if (pci_is_express(pdev)) {
         pcie_cap_exit(pdev);
     }
@@ -425,6 +433,8 @@ static const Property mic_x100_properties[] = {
     DEFINE_PROP_LINK("host-mem", MicX100State, host_mem, TYPE_MEMORY_BACKEND,
                      HostMemoryBackend *),
     DEFINE_PROP_UINT32("link-timeout", MicX100State, link_timeout_ms, 5000),
+    DEFINE_PROP_BOOL("msix", MicX100State, use_msix, true),
+    DEFINE_PROP_BOOL("msi", MicX100State, use_msi, true),
 };
 
 static void mic_x100_describe_props(ObjectClass *klass)
@@ -444,6 +454,10 @@ static void mic_x100_describe_props(ObjectClass *klass)
         "handed to micfw so the card can reach host memory; needs chardev");
     object_class_property_set_description(klass, "link-timeout",
         "milliseconds to wait for micfw's WELCOME at realize");
+    object_class_property_set_description(klass, "msix",
+        "offer MSI-X (16 vectors); off tests the driver's MSI/INTx fallback");
+    object_class_property_set_description(klass, "msi",
+        "offer MSI (1 vector); with msix=off as well, INTx only");
 }
 
 static void mic_x100_class_init(ObjectClass *klass, void *data)

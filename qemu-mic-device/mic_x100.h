@@ -55,6 +55,8 @@ struct MicX100State {
     uint8_t revision;
     uint64_t mem_size;
     uint32_t link_timeout_ms;
+    bool use_msix;
+    bool use_msi;
     CharBackend chr;
     HostMemoryBackend *host_mem;
 

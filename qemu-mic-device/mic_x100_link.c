@@ -17,6 +17,7 @@
 #include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "system/hostmem.h"
+#include "system/runstate.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/pci_bus.h"
 #include "chardev/char-socket.h"
@@ -80,7 +81,8 @@ static void link_fail(MicX100State *s, const char *why)
             pstrcpy(s->hs_error, sizeof(s->hs_error), why);
         }
         s->hs_done = true;
-    } else if (s->link == MIC_LINK_UP) {
+    } else if (s->link == MIC_LINK_UP && runstate_is_running()) {
+        /* not while QEMU shuts down: closing chardevs is no news then */
         warn_report("mic-x100: link to the firmware simulator lost (%s); "
                     "the card is frozen, the host keeps running", why);
     }
@@ -199,9 +201,16 @@ static gboolean handshake_timeout(gpointer opaque)
     return G_SOURCE_REMOVE;
 }
 
-static bool link_write(MicX100State *s, uint16_t type, const void *payload,
-                       uint16_t len, int *fds, int nfds)
+/*
+ * Send one message.  Blocking only at realize; at run time (a guest
+ * register write got us here) a peer that stopped reading must not stall
+ * the vCPU, so the message is tried once: returns 0 sent, -EAGAIN not
+ * sent (socket full), -EIO broken.
+ */
+static int link_write(MicX100State *s, uint16_t type, const void *payload,
+                      uint16_t len, int *fds, int nfds, bool may_block)
 {
+    int ret;
     uint8_t buf[HDR_SIZE + MIC_LINK_MAX_PAYLOAD];
     struct mic_link_hdr h = {
         .magic = MIC_LINK_MAGIC, .type = type, .len = len,
@@ -213,11 +222,18 @@ static bool link_write(MicX100State *s, uint16_t type, const void *payload,
         memcpy(buf + HDR_SIZE, payload, len);
     }
     if (nfds && qemu_chr_fe_set_msgfds(&s->chr, fds, nfds) < 0) {
-        return false;
+        return -EIO;
     }
     trace_mic_x100_link_send(type, len, nfds);
-    return qemu_chr_fe_write_all(&s->chr, buf, HDR_SIZE + len) ==
-           (int)(HDR_SIZE + len);
+    if (may_block) {
+        ret = qemu_chr_fe_write_all(&s->chr, buf, HDR_SIZE + len);
+    } else {
+        ret = qemu_chr_fe_write(&s->chr, buf, HDR_SIZE + len);
+        if (ret < 0 && errno == EAGAIN) {
+            return -EAGAIN;
+        }
+    }
+    return ret == (int)(HDR_SIZE + len) ? 0 : -EIO;
 }
 
 /* The host VM's RAM layout, from the PCI host bridge (i440FX, Q35). */
@@ -277,8 +293,8 @@ static bool send_hello(MicX100State *s, Error **errp)
             return false;
         }
     }
-    if (!link_write(s, MIC_LINK_HELLO, &hello, sizeof(hello), &fd,
-                    fd >= 0 ? 1 : 0)) {
+    if (link_write(s, MIC_LINK_HELLO, &hello, sizeof(hello), &fd,
+                   fd >= 0 ? 1 : 0, true) < 0) {
         error_setg(errp, "cannot send HELLO to the firmware simulator "
                    "(is the chardev a connected unix socket?)");
         return false;
@@ -474,13 +490,19 @@ void mic_x100_link_close(MicX100State *s)
 
 void mic_x100_link_send(MicX100State *s, uint16_t type)
 {
+    const char *name = type == MIC_LINK_RESET ? "RESET" : "BOOT_KICK";
+    int ret;
+
     if (s->link != MIC_LINK_UP) {
         qemu_log_mask(LOG_UNIMP, "mic-x100: link down, %s not delivered to "
-                      "the firmware simulator\n",
-                      type == MIC_LINK_RESET ? "RESET" : "BOOT_KICK");
+                      "the firmware simulator\n", name);
         return;
     }
-    if (!link_write(s, type, NULL, 0, NULL, 0)) {
+    ret = link_write(s, type, NULL, 0, NULL, 0, false);
+    if (ret == -EAGAIN) {
+        qemu_log_mask(LOG_UNIMP, "mic-x100: firmware simulator is not "
+                      "reading its link, %s dropped\n", name);
+    } else if (ret < 0 && s->link == MIC_LINK_UP) {
         link_fail(s, "write failed");
     }
 }
