@@ -35,7 +35,9 @@
 #define NAME_MAX_LEN	32
 #define VALUE_MAX	4096
 /* Re-read at least this often, in case a notification is missed. */
+#ifndef WAIT_SLICE_MS
 #define WAIT_SLICE_MS	1000
+#endif
 
 static const char *const card_states[] = {
 	"ready", "booting", "online", "shutting_down", "resetting",
