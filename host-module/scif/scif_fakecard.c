@@ -442,7 +442,8 @@ static int fc_set_reboot(const char *val, const struct kernel_param *kp)
 {
 	if (!fc.wq)
 		return -ENODEV;
-	queue_work(fc.wq, &fc.reboot_work);
+	/* Not on fc.wq: it waits for EXIT_ACK, which fc.wq's rx work reads. */
+	schedule_work(&fc.reboot_work);
 	return 0;
 }
 

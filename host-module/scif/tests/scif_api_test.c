@@ -210,7 +210,7 @@ static void test_backlog(void)
 		;
 	check(poll_ep(l, POLLIN, 0) & POLLIN, "listener polls POLLIN");
 	connect_thread(&a2);
-	check(a2.err == -ECONNREFUSED, "backlog fULL: ECONNREFUSED");
+	check(a2.err == -ECONNREFUSED, "backlog full: ECONNREFUSED");
 	close(l);
 	pthread_join(t1, NULL);
 	check(a1.err == -ECONNREFUSED, "listener closed: pending connect refused");
@@ -233,7 +233,7 @@ static void test_data(void)
 	memset(big, 'a', sizeof(big));
 	n = xfer(c, SCIFT_SEND, big, sizeof(big), 0);
 	check(n == 4095, "non-blocking send fills the 4 KiB ring (4095)");
-	check(!(poll_ep(c, POLLOUT, 0) & POLLOUT), "fULL ring: no POLLOUT");
+	check(!(poll_ep(c, POLLOUT, 0) & POLLOUT), "full ring: no POLLOUT");
 	check(poll_ep(a, POLLIN, 1000) & POLLIN, "peer polls POLLIN");
 	check(xfer(a, SCIFT_RECV, buf, 100, 1) == 100, "blocking recv 100");
 	check(poll_ep(c, POLLOUT, 1000) & POLLOUT, "room again: POLLOUT");
