@@ -7,7 +7,7 @@ import re
 def boot_and_wait_console(system, card=0, timeout=180):
     system.run_ok(f"micctrl boot mic{card}")
     return system.wait_log(f"mic{card}-console.log",
-                           r"micemu-card: init running", timeout=timeout)
+                           r"micemu-card: ready", timeout=timeout)
 
 
 def test_boot_runs_card_kernel_with_host_cmdline(system):
