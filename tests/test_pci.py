@@ -74,3 +74,20 @@ def test_card_sysfs_ready(system):
 def test_post_code_in_debugfs(system):
     code = system.run_ok("cat /sys/kernel/debug/mic_host/mic0/post_code").strip()
     assert len(code) == 2 and code.isprintable(), repr(code)
+
+
+def test_msi_fallback(make_system):
+    system = make_system(append="mic_x100.irq_mode=msi")
+    dev = mic_pci_dirs(system)[0]
+    assert len(system.run_ok(f"ls {dev}/msi_irqs").split()) == 1
+    assert re.search(r"interrupt mode MSI, 1 vector", system.run_ok("dmesg"))
+    assert system.state(0) == "ready"
+
+
+def test_intx_fallback(make_system):
+    system = make_system(append="mic_x100.irq_mode=intx")
+    dev = mic_pci_dirs(system)[0]
+    rc, out = system.run(f"ls {dev}/msi_irqs")
+    assert rc != 0 or not out.split(), "no MSI/MSI-X vectors in INTx mode"
+    assert re.search(r"interrupt mode INTx", system.run_ok("dmesg"))
+    assert system.state(0) == "ready"
