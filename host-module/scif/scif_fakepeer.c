@@ -1,23 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * micemu: scif_fakecard, a software SCIF card node for testing scif.ko.
+ * micemu: scif_fakepeer, a software SCIF peer node for testing scif.ko.
  *
- * It registers a host-side struct scif_hw_dev (node 0 to node "node") and
- * plays the card behind it with its own small implementation of the wire
- * protocol (facts §4.4, §7.4-7.7): it publishes a node queue pair in a
- * device page kept in RAM, maps the host's, exchanges INIT, answers EXIT,
- * and runs an echo service on "echo_port" as a SCIF acceptor. So the node
- * queue path of scif.ko (device page polling, rings, doorbells, endpoint
- * mappings through the hw ops, EXIT) can be tested in one VM, e.g. with
- * "scif-pingpong -c 1 -p 2000". Being written apart from scif.ko, it is a
- * second reading of the protocol. "Addresses" on both sides are physical
- * addresses of this kernel's memory.
+ * It registers a struct scif_hw_dev with scif.ko and plays the node behind
+ * it with its own small implementation of the wire protocol (facts §4.4,
+ * §7.4-7.7): it publishes a node queue pair in a device page kept in RAM,
+ * maps scif.ko's, exchanges INIT, answers EXIT, and runs an echo service
+ * on "echo_port" as a SCIF acceptor. So the node queue path of scif.ko
+ * (device page polling, rings, doorbells, endpoint mappings through the hw
+ * ops, EXIT) can be tested in one VM. Being written apart from scif.ko, it
+ * is a second reading of the protocol. "Addresses" on both sides are
+ * physical addresses of this kernel's memory.
  *
- * Writing 1 to the "reboot" parameter makes the card leave (EXIT) and come
+ * role=card (default): the peer is card node "node" and scif.ko the host
+ * (node 0); "scif-pingpong -c 1 -p 2000" talks to it.
+ * role=host: the peer is the host (node 0) and scif.ko card node "node";
+ * the peer also sends a NODE_REMOVE for another node and expects the ack.
+ *
+ * Writing 1 to the "reboot" parameter makes the peer leave (EXIT) and come
  * back with a fresh queue pair. bad_magic/bad_size publish a broken queue
- * pair, flood sends garbage messages after INIT: the host must cope.
+ * pair, flood sends garbage messages after INIT, bad_offsets scribbles on
+ * the ring offsets: scif.ko must cope.
  */
-#define pr_fmt(fmt) "scif_fakecard: " fmt
+#define pr_fmt(fmt) "scif_fakepeer: " fmt
 
 #include <linux/delay.h>
 #include <linux/io.h>
@@ -37,10 +42,16 @@
 
 static int node = 1;
 module_param(node, int, 0444);
-MODULE_PARM_DESC(node, "SCIF node id of the fake card (1-128)");
+MODULE_PARM_DESC(node, "SCIF node id of the card side (1-128)");
+static char *role = "card";
+module_param(role, charp, 0444);
+MODULE_PARM_DESC(role, "what the fake peer plays: card or host");
 static int echo_port = 2000;
 module_param(echo_port, int, 0444);
-MODULE_PARM_DESC(echo_port, "port of the echo service on the fake card");
+MODULE_PARM_DESC(echo_port, "port of the echo service on the fake peer");
+static bool bad_offsets;
+module_param(bad_offsets, bool, 0444);
+MODULE_PARM_DESC(bad_offsets, "scribble on the ring offsets after INIT");
 static bool bad_magic;
 module_param(bad_magic, bool, 0444);
 MODULE_PARM_DESC(bad_magic, "publish a queue pair with a wrong magic");
@@ -63,7 +74,9 @@ struct fc_ep {
 	u32 out_head;
 };
 
-static struct fakecard {
+static struct fakepeer {
+	bool is_host;			/* role=host */
+	u16 self;			/* the fake peer's node id */
 	struct scif_hw_dev sdev;
 	struct mic_bootparam *dp;
 	irq_handler_t handler;		/* scif.ko's doorbell handler */
@@ -188,7 +201,7 @@ static void fc_ep_notify(struct fc_ep *ep, u32 uop)
 {
 	struct scifmsg msg = {
 		.uop = uop,
-		.src = { node, echo_port },
+		.src = { fc.self, echo_port },
 		.dst = ep->host,
 		.payload = { ep->host_cookie },
 	};
@@ -246,7 +259,7 @@ static void fc_accept(struct scifmsg *msg)
 
 	msg->uop = SCIF_CNCT_GNT;
 	msg->dst = msg->src;
-	msg->src.node = node;
+	msg->src.node = fc.self;
 	msg->src.port = echo_port;
 	msg->payload[1] = virt_to_phys(ep->qp);
 	msg->payload[2] = FC_COOKIE + (ep - fc.eps);
@@ -256,6 +269,18 @@ reject:
 	if (ep && !ep->used)
 		memset(ep, 0, sizeof(*ep));
 	fc_reply(msg, SCIF_CNCT_REJ);
+}
+
+/* A fake host also tears down a (non-existent) P2P link to another card. */
+static void fc_node_remove(void)
+{
+	struct scifmsg msg = {
+		.uop = SCIF_NODE_REMOVE,
+		.dst.node = node,
+		.payload = { node + 1 },
+	};
+
+	fc_send(&msg);
 }
 
 /* Only once the host let go of them (EXIT_ACK or unregister). */
@@ -284,6 +309,14 @@ static void fc_handle(struct scifmsg *msg)
 		fc.exit_acked = true;
 		wake_up(&fc.exit_wq);
 		break;
+	case SCIF_INIT:
+		/* scif.ko is up; a fake host now drops a P2P link. */
+		if (fc.is_host)
+			fc_node_remove();
+		break;
+	case SCIF_NODE_REMOVE_ACK:
+		pr_info("NODE_REMOVE_ACK for node %llu\n", msg->payload[0]);
+		break;
 	case SCIF_CNCT_REQ:
 		fc_accept(msg);
 		break;
@@ -305,7 +338,7 @@ static void fc_handle(struct scifmsg *msg)
 		fc_reply(msg, SCIF_DISCNT_ACK);
 		break;
 	default:
-		break;	/* INIT, GNTACK: nothing to do */
+		break;	/* GNTACK and the rest: nothing to do */
 	}
 }
 
@@ -348,18 +381,77 @@ static void fc_flood(void)
 	}
 }
 
-/* Look for the host's queue pair in the device page; say INIT. */
+/* Our doorbell and queue pair in the device page, or 0/unset. */
+static void fc_dp_set(u8 db, u64 addr)
+{
+	if (fc.is_host) {
+		if (!addr)
+			WRITE_ONCE(fc.dp->scif_host_dma_addr, 0);
+		WRITE_ONCE(fc.dp->c2h_scif_db, db);
+		smp_wmb();	/* doorbell before address */
+		if (addr)
+			WRITE_ONCE(fc.dp->scif_host_dma_addr, cpu_to_le64(addr));
+	} else {
+		if (!addr)
+			WRITE_ONCE(fc.dp->scif_card_dma_addr, 0);
+		WRITE_ONCE(fc.dp->h2c_scif_db, db);
+		smp_wmb();	/* doorbell before address */
+		if (addr)
+			WRITE_ONCE(fc.dp->scif_card_dma_addr, cpu_to_le64(addr));
+	}
+}
+
+/* scif.ko's queue pair address from the device page, or 0. */
+static u64 fc_dp_peer(void)
+{
+	__le64 addr;
+	u8 db;
+
+	if (fc.is_host)
+		addr = READ_ONCE(fc.dp->scif_card_dma_addr);
+	else
+		addr = READ_ONCE(fc.dp->scif_host_dma_addr);
+	smp_rmb();	/* the doorbell is stored before the address */
+	if (fc.is_host)
+		db = READ_ONCE(fc.dp->h2c_scif_db);
+	else
+		db = READ_ONCE(fc.dp->c2h_scif_db);
+	return db == MIC_DB_UNSET ? 0 : le64_to_cpu(addr);
+}
+
+/* Whether scif.ko withdrew both of its fields. */
+static bool fc_dp_peer_clear(void)
+{
+	if (fc.is_host)
+		return !READ_ONCE(fc.dp->scif_card_dma_addr) &&
+		       READ_ONCE(fc.dp->h2c_scif_db) == MIC_DB_UNSET;
+	return !READ_ONCE(fc.dp->scif_host_dma_addr) &&
+	       READ_ONCE(fc.dp->c2h_scif_db) == MIC_DB_UNSET;
+}
+
+static void fc_scribble(void)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		WRITE_ONCE(fc.hqp->local_write, get_random_u32());
+		WRITE_ONCE(fc.hqp->local_read, get_random_u32());
+		fc.handler(0, fc.hdata);
+		msleep(20);
+	}
+}
+
+/* Look for scif.ko's queue pair in the device page; say INIT. */
 static void fc_poll_work(struct work_struct *work)
 {
-	struct scifmsg msg = { .uop = SCIF_INIT, .src.node = node };
+	struct scifmsg msg = { .uop = SCIF_INIT, .src.node = fc.self };
 	u64 addr;
 
 	mutex_lock(&fc.lock);
 	if (fc.linked || !fc.qp)
 		goto unlock;
-	addr = le64_to_cpu(READ_ONCE(fc.dp->scif_host_dma_addr));
-	smp_rmb();	/* the host stores its doorbell before the address */
-	if (!addr || READ_ONCE(fc.dp->c2h_scif_db) == MIC_DB_UNSET)
+	addr = fc_dp_peer();
+	if (!addr)
 		goto again;
 	fc.hqp = fc_map_host_qp(addr, SCIF_NODE_QP_SIZE, &fc.hring);
 	if (!fc.hqp)
@@ -371,6 +463,8 @@ static void fc_poll_work(struct work_struct *work)
 	fc.exit_acked = false;
 	fc_send(&msg);
 	fc_flood();
+	if (bad_offsets)
+		fc_scribble();
 	queue_work(fc.wq, &fc.rx_work);
 	goto unlock;
 again:
@@ -390,24 +484,19 @@ static int fc_publish(void)
 	if (bad_size)
 		fc.qp->inbound_size = SCIF_NODE_QP_SIZE / 2;
 	fc.in_tail = 0;
-	WRITE_ONCE(fc.dp->h2c_scif_db, 3);
-	smp_wmb();	/* doorbell before address */
-	WRITE_ONCE(fc.dp->scif_card_dma_addr,
-		   cpu_to_le64(virt_to_phys(fc.qp)));
+	fc_dp_set(3, virt_to_phys(fc.qp));
 	return 0;
 }
 
 static void fc_unpublish(void)
 {
-	WRITE_ONCE(fc.dp->scif_card_dma_addr, 0);
-	smp_wmb();	/* address before doorbell */
-	WRITE_ONCE(fc.dp->h2c_scif_db, MIC_DB_UNSET);
+	fc_dp_set(MIC_DB_UNSET, 0);
 }
 
 /* Card-initiated exit (facts §7.6 step 5), then come back. */
 static void fc_reboot_work(struct work_struct *work)
 {
-	struct scifmsg msg = { .uop = SCIF_EXIT, .src.node = node };
+	struct scifmsg msg = { .uop = SCIF_EXIT, .src.node = fc.self };
 	void *old_qp, *old_ring;
 	bool wait, acked = true;
 
@@ -523,9 +612,29 @@ static void fc_release(struct device *dev)
 }
 
 static struct device fc_device = {
-	.init_name = "scif_fakecard",
+	.init_name = "scif_fakepeer",
 	.release = fc_release,
 };
+
+static void fc_init_dp(void)
+{
+	fc.dp->magic = cpu_to_le32(MIC_MAGIC);
+	fc.dp->node_id = node;
+	fc.dp->h2c_scif_db = MIC_DB_UNSET;
+	fc.dp->c2h_scif_db = MIC_DB_UNSET;
+	fc.sdev.dev = &fc_device;
+	fc.sdev.ops = &fc_ops;
+	if (fc.is_host) {
+		/* scif.ko is card "node", reaching the DP "through the SMPT". */
+		fc.sdev.snode = node;
+		fc.sdev.dnode = 0;
+		fc.sdev.rdp = (struct mic_bootparam __iomem __force *)fc.dp;
+	} else {
+		fc.sdev.snode = 0;
+		fc.sdev.dnode = node;
+		fc.sdev.dp = fc.dp;
+	}
+}
 
 static int __init fc_init(void)
 {
@@ -533,34 +642,31 @@ static int __init fc_init(void)
 
 	if (node < 1 || node > 128)
 		return -EINVAL;
+	if (!strcmp(role, "host"))
+		fc.is_host = true;
+	else if (strcmp(role, "card"))
+		return -EINVAL;
+	fc.self = fc.is_host ? 0 : node;
 	mutex_init(&fc.lock);
 	init_waitqueue_head(&fc.exit_wq);
 	INIT_WORK(&fc.rx_work, fc_rx_work);
 	INIT_DELAYED_WORK(&fc.poll_work, fc_poll_work);
 	INIT_WORK(&fc.reboot_work, fc_reboot_work);
 	fc.dp = kzalloc(MIC_DP_SIZE, GFP_KERNEL);
-	fc.wq = alloc_ordered_workqueue("scif_fakecard", 0);
+	fc.wq = alloc_ordered_workqueue("scif_fakepeer", 0);
 	err = -ENOMEM;
 	if (!fc.dp || !fc.wq)
 		goto free;
-	fc.dp->magic = cpu_to_le32(MIC_MAGIC);
-	fc.dp->node_id = node;
-	fc.dp->h2c_scif_db = MIC_DB_UNSET;
-	fc.dp->c2h_scif_db = MIC_DB_UNSET;
 	err = device_register(&fc_device);
 	if (err)
 		goto put_dev;
+	fc_init_dp();
 
 	mutex_lock(&fc.lock);
 	err = fc_publish();
 	mutex_unlock(&fc.lock);
 	if (err)
 		goto unreg_dev;
-	fc.sdev.dev = &fc_device;
-	fc.sdev.ops = &fc_ops;
-	fc.sdev.snode = 0;
-	fc.sdev.dnode = node;
-	fc.sdev.dp = fc.dp;
 	err = scif_register_hw_dev(&fc.sdev);
 	if (err)
 		goto unpublish;
@@ -585,8 +691,12 @@ free:
 
 static void __exit fc_exit(void)
 {
-	/* The host says EXIT through our ring and waits for EXIT_ACK. */
+	/* scif.ko says EXIT through our ring and waits for EXIT_ACK. */
 	scif_unregister_hw_dev(&fc.sdev);
+	if (fc_dp_peer_clear())
+		pr_info("scif cleared its device page fields\n");
+	else
+		pr_err("scif left its device page fields set\n");
 	cancel_work_sync(&fc.reboot_work);
 	cancel_delayed_work_sync(&fc.poll_work);
 	destroy_workqueue(fc.wq);
