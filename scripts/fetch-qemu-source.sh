@@ -13,19 +13,22 @@ set -euo pipefail
 dest=${1:?usage: fetch-qemu-source.sh DESTDIR}
 die() { echo "fetch-qemu-source: $*" >&2; exit 1; }
 
-ver=$(apt-cache showsrc qemu | awk '/^Version:/ { print $2 }' |
+# Read the index once: a pipe from apt-cache into a reader that stops early
+# would die of SIGPIPE under pipefail.
+srcinfo=$(apt-cache showsrc qemu)
+ver=$(printf '%s\n' "$srcinfo" | awk '/^Version:/ { print $2 }' |
       grep -E '^(1:)?10\.0\.' | sort -V | tail -n1)
 [ -n "$ver" ] || die "no qemu 10.0.x source in the apt indexes (is bookworm-backports deb-src enabled?)"
 
 upstream=${ver#*:}
 upstream=${upstream%-*}
 orig="qemu_${upstream}.orig.tar.xz"
-sum=$(apt-cache showsrc qemu |
+sum=$(printf '%s\n' "$srcinfo" |
       awk -v v="$ver" -v f="$orig" '
 	/^Version:/ { inver = ($2 == v) }
 	/^Checksums-Sha256:/ { s = inver; next }
 	/^[^ ]/ { s = 0 }
-	s && $3 == f { print $1; exit }')
+	s && $3 == f && !found { print $1; found = 1 }')
 [ -n "$sum" ] || die "no SHA-256 for $orig in the apt indexes"
 
 dl=$(mktemp -d)
