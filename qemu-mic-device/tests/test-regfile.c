@@ -177,7 +177,7 @@ static void test_unknown_access(void)
     mic_regfile_write(rf, H, 0xFFFFFFF0u, 7, NULL);
 }
 
-/* ---- interrupt registers §2.1/§2.4 -------------------------------------- */
+/* ---- interrupt registers §2.1/§2.4 ------------------------------------ */
 
 static void test_sicr0_w1c(void)
 {
@@ -265,7 +265,7 @@ static void test_rgcr(void)
     CHECK_EQ(RD(H, MIC_REG_RGCR), 0xF0);
 }
 
-/* ---- doorbells ------------------------------------------------------------ */
+/* ---- doorbells ---------------------------------------------------------- */
 
 static void test_apicicr(void)
 {
@@ -369,7 +369,7 @@ static void test_sdbic(void)
     }
 }
 
-/* ---- plain storage -------------------------------------------------------- */
+/* ---- plain storage ------------------------------------------------------ */
 
 static void test_spad_smpt(void)
 {
@@ -653,7 +653,7 @@ static void test_deliver_msi(void)
     CHECK(!level);
 }
 
-/* ---- fuzz and concurrency ------------------------------------------------- */
+/* ---- fuzz and concurrency ----------------------------------------------- */
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 

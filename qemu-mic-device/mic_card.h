@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mic-card: the card-VM side of an emulated Xeon Phi x100 card.
+ * Private header shared by mic_card.c (PCI function, register window,
+ * MSI-X), mic_card_smpt.c (the system-memory window onto host RAM) and
+ * mic_card_link.c (the unix-socket link to the firmware simulator).
+ * The card-facing contract is docs/mic-card.rst.
+ */
+#ifndef HW_MISC_MIC_CARD_H
+#define HW_MISC_MIC_CARD_H
+
+#include "hw/pci/pci_device.h"
+#include "chardev/char-fe.h"
+#include "qemu/timer.h"
+#include "qom/object.h"
+#include "mic_regfile.h"
+#include "mic_link.h"
+
+#define TYPE_MIC_CARD "mic-card"
+OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
+
+/*
+ * PCI identity of the interrupt function.  A real card has no such
+ * function (its interrupts are KNC lines); 0x225F is a micemu invention,
+ * the first device ID after the host-side range 0x2250-0x225E (facts §1.1).
+ */
+#define MIC_CARD_DEVICE_ID      0x225F
+#define MIC_CARD_REVISION       0x20
+#define MIC_CARD_MSIX_BAR       0
+#define MIC_CARD_MSIX_VECTORS   MIC_CARD_NUM_SRC    /* vector v = source v */
+
+/* Card physical map (facts §2.5, §3.1, §3.3) */
+#define MIC_CARD_MMIO_BASE      0x8007C0000ULL      /* register window */
+#define MIC_CARD_SMPT_BASE      0x8000000000ULL     /* system-memory window */
+#define MIC_CARD_SMPT_SHIFT     34                  /* 16 GiB per entry */
+#define MIC_CARD_SMPT_PAGE      (1ULL << MIC_CARD_SMPT_SHIFT)
+#define MIC_CARD_SMPT_SIZE      (MIC_NUM_SMPT * MIC_CARD_SMPT_PAGE)
+#define MIC_CARD_SMPT_ADDR_SHIFT 2                  /* entry bits 31:2 */
+#define MIC_CARD_PHYS_BITS      40                  /* covers the window */
+
+/* Host bus layout of the host RAM memfd (link-protocol.rst, HELLO) */
+#define MIC_CARD_HOST_HIGH_BASE (4ULL << 30)        /* above-4G RAM */
+#define MIC_CARD_HOST_MAX_HIGH  (1ULL << 46)        /* sanity bound */
+
+/* Our windows win over RAM and the PCI hole (which sits at -1). */
+#define MIC_CARD_WINDOW_PRIO    1
+
+#define MIC_CARD_SMPT_POLL_MS   100
+#define MIC_CARD_LINK_TIMEOUT_MS 5000
+#define MIC_CARD_UNBACKED_LOG_MS 1000               /* log rate limit */
+
+/* Reassembly of one link message (header + payload + its fds). */
+typedef struct MicCardRx {
+    uint8_t buf[sizeof(struct mic_link_hdr) + MIC_LINK_MAX_PAYLOAD];
+    uint32_t len;
+    int fds[MIC_LINK_MAX_FDS];
+    int nfds;
+} MicCardRx;
+
+typedef enum MicCardLink {
+    MIC_CARD_LINK_NONE,         /* no chardev: standalone register file */
+    MIC_CARD_LINK_HANDSHAKE,    /* HELLO sent, waiting for WELCOME */
+    MIC_CARD_LINK_UP,
+    MIC_CARD_LINK_DOWN,         /* micfw hung up or misbehaved */
+} MicCardLink;
+
+struct MicCardState {
+    PCIDevice parent_obj;
+
+    /* properties */
+    CharBackend chr;
+    uint32_t link_timeout_ms;
+    uint32_t smpt_poll_ms;
+
+    MicRegFile *rf;
+    bool rf_mapped;                 /* mmap of micfw's memfd, else g_malloc */
+    MemoryRegion mmio;              /* register window at MIC_CARD_MMIO_BASE */
+    bool mmio_mapped;
+    uint32_t irq_pending;           /* sources held while MSI-X is off */
+
+    /* SMPT window (mic_card_smpt.c) */
+    MemoryRegion smpt;              /* container, MIC_CARD_SMPT_BASE */
+    MemoryRegion smpt_unbacked;     /* background: all-ones, writes ignored */
+    MemoryRegion smpt_alias[MIC_NUM_SMPT];  /* entry i -> host bus */
+    MemoryRegion host_bus;          /* host guest-physical space (container) */
+    MemoryRegion host_ram;          /* the host RAM memfd */
+    MemoryRegion host_low;          /* alias: below-4G RAM at bus 0 */
+    MemoryRegion host_high;         /* alias: above-4G RAM at bus 4 GiB */
+    bool smpt_mapped;
+    bool host_ram_ready;
+    uint32_t smpt_val[MIC_NUM_SMPT];    /* values the aliases reflect */
+    QEMUTimer *smpt_timer;
+    int64_t unbacked_next_ms;       /* rate limit of the unbacked log */
+    uint32_t unbacked_quiet;        /* accesses not logged since */
+
+    /* link to micfw (mic_card_link.c) */
+    MicCardLink link;
+    MicCardRx rx;
+    char hs_error[160];
+    bool hs_done;
+    struct mic_link_welcome welcome;
+    int welcome_fds[MIC_LINK_MAX_FDS];
+    int welcome_nfds;
+    int ev_to_host;
+    int ev_to_card;
+    int host_ram_fd;                /* until the RAM region owns it */
+    Error *migration_blocker;
+
+    /* migration image of the register window (standalone only) */
+    uint32_t regs[MIC_MMIO_SIZE / 4];
+};
+
+/* mic_card.c */
+void mic_card_deliver(MicCardState *s);
+
+/* mic_card_smpt.c */
+bool mic_card_smpt_init(MicCardState *s, Error **errp);
+void mic_card_smpt_map(MicCardState *s);
+void mic_card_smpt_sync(MicCardState *s);
+void mic_card_smpt_exit(MicCardState *s);
+
+/* mic_card_link.c */
+bool mic_card_link_connect(MicCardState *s, Error **errp);
+void mic_card_link_close(MicCardState *s);
+void mic_card_link_ring_host(MicCardState *s);
+
+#endif /* HW_MISC_MIC_CARD_H */
