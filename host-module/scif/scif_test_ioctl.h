@@ -42,6 +42,7 @@ struct scift_accept {
  * @len: in: bytes to move
  * @flags: in: 1 to block until all @len bytes moved
  * @out_len: out: bytes moved
+ * @pad: zero
  */
 struct scift_msg {
 	__u64 buf;
