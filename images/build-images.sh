@@ -38,6 +38,7 @@ mapfile -t host_mods < <(modpaths "$HOSTMOD" $HOST_MODULES)
 "$here/mkinitramfs.sh" "$IMAGES/host-initramfs.img" "$gen" "$here/host-init" \
 	"/bin/micemu-agent=$here/micemu-agent" \
 	"/bin/micctrl=$TOOLS/micctrl" \
+	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \

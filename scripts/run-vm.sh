@@ -4,6 +4,8 @@
 # run-vm.sh: start a whole micemu system: one firmware simulator (micfw) per
 # emulated card and the host VM with an mic-x100 device per card.
 #
+# QEMU's guest-error log goes to host-qemu.log / micN-qemu.log.
+#
 # Without --exec you get the host VM's console on this terminal (Ctrl-A x
 # quits).  With --exec CMD, CMD runs in the host VM's shell through the
 # agent, its output is printed, everything is shut down and the script exits
@@ -143,6 +145,8 @@ for ((i = 0; i < cards; i++)); do
 		--qemu-arg=-L --qemu-arg=/usr/share/seabios \
 		--qemu-arg=-L --qemu-arg=/usr/lib/ipxe/qemu \
 		--qemu-arg=-L --qemu-arg=/usr/share/qemu \
+		--qemu-arg=-d --qemu-arg=guest_errors,unimp \
+		--qemu-arg=-D --qemu-arg="$logdir/mic$i-qemu.log" \
 		--console-log "$logdir/mic$i-console.log" \
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
 		--ready-delay "$ready_delay"
@@ -161,6 +165,7 @@ done
 host=("$qemu" "${bios[@]}" "${cpu[@]}" -M q35,memory-backend=hostram
       -object "memory-backend-memfd,id=hostram,size=$host_mem,share=on"
       -m "$host_mem" -smp 1 -nodefaults -display none -no-reboot
+      -d guest_errors,unimp -D "$logdir/host-qemu.log"
       -kernel "$kernel" -initrd "$initrd"
       -append "console=ttyS0 panic=-1 $append"
       -device virtio-serial-pci,id=vser
