@@ -150,6 +150,107 @@ expect "config: show" 0 "" -- config mic0
 grep -q "firmware *mic/uos.img" "$OUT" && ok "config shows values" ||
 	not_ok "config shows values"
 
+# --- shutdown and reboot, against a fake mic_cosm ---------------------------
+# fake_cosm DIR STATUS: reacts to writes to DIR/state as mic_cosm would, a
+# little late (regular files cannot react synchronously): "shutdown" ->
+# shutting_down and, 0.5 s later, STATUS (none if empty) published;
+# "reset" -> resetting -> ready with status nop; "boot" -> booting.
+fake_cosm() {
+	while :; do
+		case "$(cat "$1/state")" in
+		shutdown)
+			echo shutting_down >"$1/state"
+			sleep 0.5
+			[ -z "$2" ] || echo "$2" >"$1/shutdown_status" ;;
+		reset)
+			echo resetting >"$1/state"
+			sleep 0.3
+			echo nop >"$1/shutdown_status"
+			echo ready >"$1/state" ;;
+		boot)
+			echo booting >"$1/state" ;;
+		esac
+		sleep 0.1
+	done
+}
+FAKE=
+start_fake() { fake_cosm "$ROOT/$1" "$2" & FAKE=$!; }
+stop_fake() { kill "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null; FAKE=; }
+trap 'stop_fake; rm -rf "$ROOT"' EXIT INT TERM
+
+expect "shutdown: no card" 2 "shutdown: no card given" -- shutdown
+expect "shutdown: unknown option" 2 "unknown option '--now'" -- \
+	shutdown mic0 --now
+expect "shutdown: bad timeout" 2 "invalid timeout" -- \
+	shutdown mic0 --timeout=x
+expect "shutdown: unknown card" 1 "mic7: no such card" -- shutdown mic7
+expect "shutdown: refused write" 1 "mic3: shutdown: Is a directory" -- \
+	shutdown mic3
+
+echo online >"$ROOT/mic0/state"
+start_fake mic0 poweroff
+expect "shutdown: status published, card reset" 0 "" -- \
+	shutdown mic0 --timeout 10
+stop_fake
+grep -q "^mic0: shutdown_status poweroff, state ready$" "$OUT" &&
+	ok "shutdown reports the status" || not_ok "shutdown reports the status"
+check_file "shutdown left the card ready" "$ROOT/mic0/state" ready
+
+echo online >"$ROOT/mic0/state"
+start_fake mic0 ""
+expect "shutdown: no status in time" 1 \
+	"timed out after 1 s waiting for a shutdown status (state is shutting_down)" \
+	-- shutdown mic0 --timeout 1
+stop_fake
+grep -q "resetting it anyway" "$ERR" && ok "shutdown resets a silent card" ||
+	not_ok "shutdown resets a silent card"
+check_file "silent card ends ready" "$ROOT/mic0/state" ready
+
+echo online >"$ROOT/mic0/state"
+start_fake mic0 restart
+expect "reboot: shutdown then boot" 0 "" -- reboot 0 --timeout=10
+stop_fake
+grep -q "shutdown_status restart" "$OUT" && ok "reboot reports the status" ||
+	not_ok "reboot reports the status"
+check_file "reboot wrote boot" "$ROOT/mic0/state" boot
+echo ready >"$ROOT/mic0/state"
+
+# --- log ----------------------------------------------------------------------
+# A printk data ring as Linux >= 5.10 keeps it: 8-byte aligned blocks of a
+# descriptor id (top bits clear) and the text of one record.
+export MICCTRL_DEBUGFS="$ROOT/debug" MICCTRL_SYSTEM_MAP="$ROOT/System.map"
+mkdir -p "$ROOT/debug/mic_cosm/mic0"
+LOGBUF="$ROOT/debug/mic_cosm/mic0/log_buf"
+ID1='\001\340\377\377\377\377\377\077'
+ID2='\002\340\377\377\377\377\377\077'
+ID3='\003\000\000\000\000\000\000\000'
+printf "${ID1}Linux version 6.1 (micemu)\0\0\0\0\0\0${ID2}mic_card: ready.${ID3}cosm: online?\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0" \
+	>"$LOGBUF"
+echo 0000000000000000 >"$ROOT/mic0/log_buf_addr"
+echo 0000000000000000 >"$ROOT/mic0/log_buf_len"
+
+expect "log: unknown option" 2 "unknown option '--all'" -- log mic0 --all
+expect "log: no card" 2 "log: no card given" -- log
+expect "log: no System.map" 1 "not set and $ROOT/System.map" -- log mic0
+printf 'ffffffff81aa6520 d log_buf_len\nffffffff81aa6528 d log_buf\nffffffff81b9e638 b __log_buf\n' \
+	>"$ROOT/System.map"
+expect "log: addresses from System.map" 0 "" -- log mic0
+check_file "log_buf_addr from System.map" "$ROOT/mic0/log_buf_addr" \
+	ffffffff81b9e638
+check_file "log_buf_len from System.map" "$ROOT/mic0/log_buf_len" \
+	ffffffff81aa6520
+if [ "$(cat "$OUT")" = "$(printf 'Linux version 6.1 (micemu)\nmic_card: ready.\ncosm: online?')" ]; then
+	ok "log prints one record per line"
+else
+	not_ok "log prints one record per line"
+fi
+rm "$ROOT/System.map"
+expect "log: addresses already set" 0 "" -- log mic0 --raw
+cmp -s "$OUT" "$LOGBUF" && ok "log --raw is byte for byte" ||
+	not_ok "log --raw is byte for byte"
+: >"$LOGBUF"
+expect "log: empty log" 1 "mic0: empty log" -- log mic0
+
 echo "1..$n"
 [ "$failed" -eq 0 ] && echo "# all $n passed" || echo "# $failed of $n failed"
 [ "$failed" -eq 0 ]

@@ -3,16 +3,22 @@
  * micctrl - control Xeon Phi x100 cards through /sys/class/mic.
  *
  *   micctrl status [micN...]
- *   micctrl boot|reset|shutdown micN...
+ *   micctrl boot|reset micN...
+ *   micctrl shutdown|reboot micN... [--timeout S]
  *   micctrl wait micN STATE [--timeout S]
  *   micctrl config micN [--cmdline S] [--firmware F] [--ramdisk F]
  *                       [--bootmode M]
+ *   micctrl log micN [--raw]
  *
  * wait returns when the card reaches STATE; without --timeout it waits
- * for ever, S may be fractional and 0 checks once.
+ * for ever, S may be fractional and 0 checks once. shutdown does what
+ * mpssd does: request it, wait for the card's shutdown status (or for the
+ * card to leave shutting_down), reset the card and wait for ready; reboot
+ * then boots it again.
  *
  * Exit status: 0 success, 1 failure, 2 usage error. MICCTRL_SYSFS replaces
- * /sys/class/mic (for tests against a fake tree).
+ * /sys/class/mic, MICCTRL_DEBUGFS /sys/kernel/debug and MICCTRL_SYSTEM_MAP
+ * /lib/firmware/mic/System.map (for tests against a fake tree).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -21,7 +27,6 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EXIT_USAGE	2
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define NAME_MAX_LEN	32
-#define VALUE_MAX	4096
+#include "micctrl.h"
+
 /* Re-read at least this often, in case a notification is missed. */
 #ifndef WAIT_SLICE_MS
 #define WAIT_SLICE_MS	1000
@@ -56,45 +59,25 @@ static const char *sysfs_root(void)
 	return root && *root ? root : "/sys/class/mic";
 }
 
-static void err_msg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("micctrl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static void print_usage(FILE *out)
+void print_usage(FILE *out)
 {
 	fputs("usage: micctrl status [micN...]\n"
 	      "       micctrl boot micN...\n"
 	      "       micctrl reset micN...\n"
-	      "       micctrl shutdown micN...\n"
+	      "       micctrl shutdown micN... [--timeout SECONDS]\n"
+	      "       micctrl reboot micN... [--timeout SECONDS]\n"
 	      "       micctrl wait micN STATE [--timeout SECONDS]\n"
 	      "       micctrl config micN [--cmdline S] [--firmware F]\n"
 	      "                           [--ramdisk F] [--bootmode linux|flash]\n"
+	      "       micctrl log micN [--raw]\n"
 	      "states: ready booting online shutting_down resetting reset_failed\n"
-	      "MICCTRL_SYSFS overrides /sys/class/mic.\n", out);
-}
-
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("micctrl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	print_usage(stderr);
-	return EXIT_USAGE;
+	      "MICCTRL_SYSFS overrides /sys/class/mic, MICCTRL_DEBUGFS\n"
+	      "/sys/kernel/debug, MICCTRL_SYSTEM_MAP /lib/firmware/mic/System.map.\n",
+	      out);
 }
 
 /* Accept "micN" or "N"; write the canonical "micN" into name. */
-static bool card_name(const char *arg, char *name)
+bool card_name(const char *arg, char *name)
 {
 	const char *digits = strncmp(arg, "mic", 3) ? arg : arg + 3;
 	char *end;
@@ -117,7 +100,7 @@ static void attr_path(char *path, size_t len, const char *card,
 }
 
 /* Checks every card argument; returns 0, 1 (missing card) or 2 (bad). */
-static int check_cards(int argc, char **argv)
+int check_cards(int argc, char **argv)
 {
 	char name[NAME_MAX_LEN], path[PATH_MAX];
 	struct stat st;
@@ -152,8 +135,7 @@ static int read_fd(int fd, char *buf, size_t len)
 	return 0;
 }
 
-static int read_attr(const char *card, const char *attr, char *buf,
-		     size_t len)
+int read_attr(const char *card, const char *attr, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 	int fd, rc;
@@ -168,8 +150,8 @@ static int read_attr(const char *card, const char *attr, char *buf,
 }
 
 /* Write value; on failure print "micctrl: micN: what: <errno text>". */
-static int write_attr(const char *card, const char *attr, const char *value,
-		      const char *what)
+int write_attr(const char *card, const char *attr, const char *value,
+	       const char *what)
 {
 	/*
 	 * O_TRUNC as in "echo >": sysfs ignores it, a fake tree needs it.
@@ -277,7 +259,7 @@ static int cmd_status(int argc, char **argv)
 	return 0;
 }
 
-/* boot, reset, shutdown: write the command to each card's state. */
+/* boot, reset: write the command to each card's state. */
 static int cmd_state_write(const char *cmd, int argc, char **argv)
 {
 	char name[NAME_MAX_LEN];
@@ -326,32 +308,94 @@ static int parse_timeout(const char *arg, double *timeout)
 }
 
 /*
- * Sleep in poll() until sysfs notifies a change of "state" (POLLPRI |
- * POLLERR), then seek back and re-read: sysfs only reports a change
- * relative to the last read of the same open file.
+ * "--timeout S" or "--timeout=S" at argv[*i]: returns 1 if taken (*i
+ * moved past it), 0 if argv[*i] is something else, or a usage error
+ * (negated exit status).
  */
-static int wait_state(const char *card, const char *want, double timeout)
+static int timeout_opt(int argc, char **argv, int *i, double *timeout)
+{
+	int rc;
+
+	if (!strcmp(argv[*i], "--timeout")) {
+		if (++*i == argc)
+			return -usage_error("--timeout needs a value");
+		rc = parse_timeout(argv[*i], timeout);
+	} else if (!strncmp(argv[*i], "--timeout=", 10)) {
+		rc = parse_timeout(argv[*i] + 10, timeout);
+	} else {
+		return 0;
+	}
+	return rc ? -rc : 1;
+}
+
+/* What a wait looks at. */
+struct card_view {
+	char state[VALUE_MAX];
+	char status[VALUE_MAX];
+};
+
+typedef bool (*wait_done_fn)(const struct card_view *view, const char *arg);
+
+static bool state_is(const struct card_view *view, const char *want)
+{
+	return !strcmp(view->state, want);
+}
+
+/*
+ * The card published its shutdown status, or went on to another state
+ * (one we know: anything else is taken as a transition still under way).
+ */
+static bool shutdown_over(const struct card_view *view, const char *unused)
+{
+	(void)unused;
+	return strcmp(view->status, "nop") ||
+	       (strcmp(view->state, "shutting_down") &&
+		valid_state(view->state));
+}
+
+static int open_attr(const char *card, const char *attr)
+{
+	char path[PATH_MAX];
+
+	attr_path(path, sizeof(path), card, attr);
+	return open(path, O_RDONLY);
+}
+
+/*
+ * Wait until done(view, arg) holds. Sleeps in poll() until sysfs notifies
+ * a change of "state" or "shutdown_status" (POLLPRI | POLLERR), then seeks
+ * back and re-reads: sysfs only reports a change relative to the last read
+ * of the same open file. what names the goal in the timeout message.
+ */
+static int wait_card(const char *card, wait_done_fn done, const char *arg,
+		     double timeout, const char *what, struct card_view *view)
 {
 	double deadline = now_seconds() + timeout;
-	char path[PATH_MAX], value[VALUE_MAX] = "";
-	struct pollfd pfd;
-	int fd, rc, ms;
+	struct pollfd pfd[2];
+	int rc, ms, nfds = 2;
 
-	attr_path(path, sizeof(path), card, "state");
-	fd = open(path, O_RDONLY);
-	if (fd < 0) {
+	strcpy(view->status, "nop");
+	pfd[0].fd = open_attr(card, "state");
+	if (pfd[0].fd < 0) {
 		err_msg("%s: state: %s", card, strerror(errno));
 		return 1;
 	}
+	/* Older kernels may lack it; then only state counts. */
+	pfd[1].fd = open_attr(card, "shutdown_status");
+	if (pfd[1].fd < 0)
+		nfds = 1;
 	for (;;) {
-		rc = read_fd(fd, value, sizeof(value));
+		rc = read_fd(pfd[0].fd, view->state, sizeof(view->state));
+		if (!rc && nfds == 2)
+			rc = read_fd(pfd[1].fd, view->status,
+				     sizeof(view->status));
 		if (rc) {
-			err_msg("%s: state: %s", card, strerror(-rc));
+			err_msg("%s: %s", card, strerror(-rc));
 			break;
 		}
-		if (!strcmp(value, want)) {
-			close(fd);
-			return 0;
+		if (done(view, arg)) {
+			rc = 0;
+			goto out;
 		}
 		ms = WAIT_SLICE_MS;
 		if (timeout >= 0) {
@@ -359,51 +403,50 @@ static int wait_state(const char *card, const char *want, double timeout)
 
 			if (left <= 0) {
 				err_msg("%s: timed out after %g s waiting for %s (state is %s)",
-					card, timeout, want, value);
+					card, timeout, what, view->state);
 				break;
 			}
 			if (left * 1000 < ms)
 				ms = (int)(left * 1000) + 1;
 		}
-		pfd.fd = fd;
-		pfd.events = POLLPRI | POLLERR;
-		if (poll(&pfd, 1, ms) < 0 && errno != EINTR) {
+		pfd[0].events = POLLPRI | POLLERR;
+		pfd[1].events = POLLPRI | POLLERR;
+		if (poll(pfd, nfds, ms) < 0 && errno != EINTR) {
 			err_msg("%s: poll: %s", card, strerror(errno));
 			break;
 		}
 	}
-	close(fd);
-	return 1;
+	rc = 1;
+out:
+	if (nfds == 2)
+		close(pfd[1].fd);
+	close(pfd[0].fd);
+	return rc;
 }
 
 static int cmd_wait(int argc, char **argv)
 {
 	const char *card_arg = NULL, *state = NULL;
 	char name[NAME_MAX_LEN];
+	struct card_view view;
 	double timeout = -1;	/* no --timeout: wait for ever */
 	int i, rc;
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--timeout")) {
-			if (++i == argc)
-				return usage_error("--timeout needs a value");
-			rc = parse_timeout(argv[i], &timeout);
-			if (rc)
-				return rc;
-		} else if (!strncmp(argv[i], "--timeout=", 10)) {
-			rc = parse_timeout(argv[i] + 10, &timeout);
-			if (rc)
-				return rc;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
+		rc = timeout_opt(argc, argv, &i, &timeout);
+		if (rc < 0)
+			return -rc;
+		if (rc)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1])
 			return usage_error("wait: unknown option '%s'", argv[i]);
-		} else if (!card_arg) {
+		if (!card_arg)
 			card_arg = argv[i];
-		} else if (!state) {
+		else if (!state)
 			state = argv[i];
-		} else {
+		else
 			return usage_error("wait: unexpected argument '%s'",
 					   argv[i]);
-		}
 	}
 	if (!card_arg || !state)
 		return usage_error("wait: need a card and a state");
@@ -413,7 +456,89 @@ static int cmd_wait(int argc, char **argv)
 	if (rc)
 		return rc;
 	card_name(card_arg, name);
-	return wait_state(name, state, timeout);
+	return wait_card(name, state_is, state, timeout, state, &view);
+}
+
+/*
+ * After "shutdown" was accepted: wait for the card's shutdown status (or
+ * for the card to leave shutting_down), reset it and wait for ready, as
+ * mpssd does (facts §8.4). Returns 0 when the card reported a status and
+ * is ready; *ready tells whether it reached ready at all.
+ */
+static int finish_shutdown(const char *card, double status_timeout,
+			   double ready_timeout, bool *ready)
+{
+	char status[VALUE_MAX];
+	struct card_view view;
+	int rc;
+
+	*ready = false;
+	rc = wait_card(card, shutdown_over, NULL, status_timeout,
+		       "a shutdown status", &view);
+	if (rc)
+		err_msg("%s: resetting it anyway", card);
+	snprintf(status, sizeof(status), "%s", view.status);
+	if (!state_is(&view, "ready") &&
+	    write_attr(card, "state", "reset", "reset"))
+		return 1;
+	if (wait_card(card, state_is, "ready", ready_timeout, "ready", &view))
+		return 1;
+	*ready = true;
+	printf("%s: shutdown_status %s, state ready\n", card, status);
+	return rc || !strcmp(status, "nop");
+}
+
+/* shutdown and reboot: upstream waits 60 s for the status, 120 s for ready. */
+static int cmd_shutdown(const char *cmd, int argc, char **argv)
+{
+	double status_timeout = 60, ready_timeout = 120, timeout = -1;
+	bool reboot = !strcmp(cmd, "reboot"), *sent, ready;
+	char name[NAME_MAX_LEN];
+	int i, n = 0, rc;
+
+	for (i = 0; i < argc; i++) {
+		rc = timeout_opt(argc, argv, &i, &timeout);
+		if (rc < 0)
+			return -rc;
+		if (rc)
+			continue;
+		if (argv[i][0] == '-' && argv[i][1])
+			return usage_error("%s: unknown option '%s'", cmd,
+					   argv[i]);
+		argv[n++] = argv[i];
+	}
+	if (!n)
+		return usage_error("%s: no card given", cmd);
+	if (timeout >= 0) {
+		status_timeout = timeout;
+		ready_timeout = timeout;
+	}
+	rc = check_cards(n, argv);
+	if (rc)
+		return rc;
+	sent = calloc(n, sizeof(*sent));
+	if (!sent) {
+		err_msg("out of memory");
+		return 1;
+	}
+	/* Ask every card first, so that they shut down in parallel. */
+	for (i = 0; i < n; i++) {
+		card_name(argv[i], name);
+		sent[i] = !write_attr(name, "state", "shutdown", "shutdown");
+		if (!sent[i])
+			rc = 1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!sent[i])
+			continue;
+		card_name(argv[i], name);
+		if (finish_shutdown(name, status_timeout, ready_timeout, &ready))
+			rc = 1;
+		if (reboot && ready && write_attr(name, "state", "boot", "boot"))
+			rc = 1;
+	}
+	free(sent);
+	return rc;
 }
 
 struct config_opt {
@@ -508,12 +633,15 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "status"))
 		return cmd_status(argc, argv);
-	if (!strcmp(cmd, "boot") || !strcmp(cmd, "reset") ||
-	    !strcmp(cmd, "shutdown"))
+	if (!strcmp(cmd, "boot") || !strcmp(cmd, "reset"))
 		return cmd_state_write(cmd, argc, argv);
+	if (!strcmp(cmd, "shutdown") || !strcmp(cmd, "reboot"))
+		return cmd_shutdown(cmd, argc, argv);
 	if (!strcmp(cmd, "wait"))
 		return cmd_wait(argc, argv);
 	if (!strcmp(cmd, "config"))
 		return cmd_config(argc, argv);
+	if (!strcmp(cmd, "log"))
+		return cmd_log(argc, argv);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -17,8 +17,6 @@
 
 #include "cosm_main.h"
 
-#define COSM_MAX_CARDS	128
-
 static unsigned int reset_poll_count = 45;
 module_param(reset_poll_count, uint, 0644);
 MODULE_PARM_DESC(reset_poll_count,
@@ -98,14 +96,22 @@ EXPORT_SYMBOL_GPL(cosm_set_state);
  * cosm_set_shutdown_status() - publish a shutdown status in sysfs
  * @cdev: the card; its lock must be held
  * @status: new &enum cosm_shutdown_status
+ *
+ * A change is notified on the "shutdown_status" attribute (an addition to
+ * upstream, which notified "state" only), so that a tool waiting for the
+ * status of a shutdown need not poll.
  */
 void cosm_set_shutdown_status(struct cosm_device *cdev, u8 status)
 {
 	lockdep_assert_held(&cdev->lock);
+	if (cdev->shutdown_status == status)
+		return;
 	dev_dbg(cdev->sdev, "shutdown status %s -> %s\n",
 		cosm_status_name(cdev->shutdown_status),
 		cosm_status_name(status));
 	cdev->shutdown_status = status;
+	if (cdev->status_kn)
+		sysfs_notify_dirent(cdev->status_kn);
 }
 EXPORT_SYMBOL_GPL(cosm_set_shutdown_status);
 
@@ -301,8 +307,8 @@ int cosm_card_online(struct cosm_device *cdev)
 {
 	lockdep_assert_held(&cdev->lock);
 	if (cdev->state != COSM_BOOTING && cdev->state != COSM_ONLINE) {
-		dev_warn(cdev->sdev, "not going online in state %s\n",
-			 cosm_state_name(cdev->state));
+		dev_warn_ratelimited(cdev->sdev, "not going online in state %s\n",
+				     cosm_state_name(cdev->state));
 		return -EINVAL;
 	}
 	cdev->watchdog_armed = cdev->heartbeat_enable;
@@ -319,13 +325,24 @@ EXPORT_SYMBOL_GPL(cosm_card_online);
  *	are accepted, anything else is logged and ignored
  *
  * The status is kept until cosm_card_publish_status(); the watchdog is
- * disarmed and the card moves to shutting_down.
+ * disarmed and the card moves to shutting_down. A card that is not
+ * running (booting, online or shutting down) has nothing to report: the
+ * status is ignored then, e.g. while a reset is pending.
  */
 void cosm_card_status(struct cosm_device *cdev, u8 status)
 {
 	lockdep_assert_held(&cdev->lock);
 	if (status == COSM_STATUS_NOP || status >= COSM_STATUS_LAST) {
-		dev_err(cdev->sdev, "ignoring shutdown status %u\n", status);
+		dev_err_ratelimited(cdev->sdev, "ignoring shutdown status %u\n",
+				    status);
+		return;
+	}
+	if (cdev->state != COSM_BOOTING && cdev->state != COSM_ONLINE &&
+	    cdev->state != COSM_SHUTTING_DOWN) {
+		dev_warn_ratelimited(cdev->sdev,
+				     "ignoring shutdown status %s in state %s\n",
+				     cosm_status_name(status),
+				     cosm_state_name(cdev->state));
 		return;
 	}
 	cdev->pending_status = status;
@@ -378,7 +395,11 @@ static int cosm_create_sysfs(struct cosm_device *cdev)
 	get_device(cdev->sdev);
 
 	cdev->state_kn = sysfs_get_dirent(cdev->sdev->kobj.sd, "state");
-	if (!cdev->state_kn) {
+	cdev->status_kn = sysfs_get_dirent(cdev->sdev->kobj.sd,
+					   "shutdown_status");
+	if (!cdev->state_kn || !cdev->status_kn) {
+		sysfs_put(cdev->status_kn);
+		sysfs_put(cdev->state_kn);
 		device_unregister(cdev->sdev);
 		put_device(cdev->sdev);
 		return -ENODEV;
@@ -468,7 +489,7 @@ EXPORT_SYMBOL_GPL(cosm_register_device);
  */
 void cosm_unregister_device(struct cosm_device *cdev)
 {
-	struct kernfs_node *kn;
+	struct kernfs_node *kn, *status_kn;
 
 	if (IS_ERR_OR_NULL(cdev))
 		return;
@@ -477,7 +498,10 @@ void cosm_unregister_device(struct cosm_device *cdev)
 	mutex_lock(&cdev->lock);
 	kn = cdev->state_kn;
 	cdev->state_kn = NULL;
+	status_kn = cdev->status_kn;
+	cdev->status_kn = NULL;
 	mutex_unlock(&cdev->lock);
+	sysfs_put(status_kn);
 	sysfs_put(kn);
 	/* Drains running sysfs reads and writes; sdev stays pinned. */
 	device_unregister(cdev->sdev);
@@ -574,6 +598,8 @@ static const struct dev_pm_ops cosm_pm_ops = {
 
 static int __init cosm_init(void)
 {
+	int rc;
+
 	cosm_class = class_create(THIS_MODULE, "mic");
 	if (IS_ERR(cosm_class)) {
 		pr_err("mic_cosm: cannot create class mic: %ld\n",
@@ -582,11 +608,18 @@ static int __init cosm_init(void)
 	}
 	cosm_class->pm = &cosm_pm_ops;
 	cosm_debugfs_init();
-	return 0;
+	rc = cosm_scif_init();
+	if (rc) {
+		pr_err("mic_cosm: COSM server not started: %d\n", rc);
+		cosm_debugfs_exit();
+		class_destroy(cosm_class);
+	}
+	return rc;
 }
 
 static void __exit cosm_exit(void)
 {
+	cosm_scif_exit();
 	cosm_debugfs_exit();
 	class_destroy(cosm_class);
 	ida_destroy(&cosm_ida);

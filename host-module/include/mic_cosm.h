@@ -5,8 +5,8 @@
  * mic_cosm owns the card life cycle and the /sys/class/mic/micN ABI. A
  * hardware driver (mic_x100) registers one cosm_device per card and hands
  * in a cosm_hw_ops table; mic_cosm never touches card registers itself.
- * A COSM server (the SCIF port 201 listener, a later addition) plugs in
- * through cosm_server_ops and the cosm_card_*() helpers below.
+ * The COSM server (the SCIF port 201 listener in cosm_scif_server.c)
+ * plugs in through cosm_server_ops and the cosm_card_*() helpers below.
  */
 #ifndef MICEMU_MIC_COSM_H
 #define MICEMU_MIC_COSM_H
@@ -115,6 +115,7 @@ struct cosm_server_ops {
  * @log_buf_addr: card kernel virtual address of the log buffer
  * @log_buf_len: card kernel virtual address of the log length variable
  * @state_kn: sysfs node of "state", for notifications
+ * @status_kn: sysfs node of "shutdown_status", for notifications
  * @reset_work: runs a reset requested through sysfs
  * @dbg_dir: debugfs mic_cosm/micN
  * @node: entry in the list of registered cards
@@ -143,6 +144,7 @@ struct cosm_device {
 	unsigned long log_buf_addr;
 	unsigned long log_buf_len;
 	struct kernfs_node *state_kn;
+	struct kernfs_node *status_kn;
 	struct work_struct reset_work;
 	struct dentry *dbg_dir;
 	struct list_head node;

@@ -7,6 +7,9 @@
  * VOP) register a struct mic_hw_client; its ->start runs for every card
  * while the card boots and its ->stop when the card is stopped or reset,
  * in reverse registration order. They never touch registers directly.
+ *
+ * The device page starts with struct mic_bootparam (facts §4.4); its one
+ * definition lives in scif_hw.h, next to the SCIF link that uses it.
  */
 #ifndef MICEMU_MIC_HW_H
 #define MICEMU_MIC_HW_H
@@ -17,8 +20,8 @@
 #include <linux/interrupt.h>
 #include <linux/list.h>
 
-#include "mic_bootparam.h"
 #include "mic_mw.h"
+#include "scif_hw.h"
 
 #define MIC_HW_MAX_CARDS	128
 

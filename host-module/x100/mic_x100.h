@@ -70,6 +70,7 @@ struct mic_x100_intr {
  * @index: card index (micN), also COSM index; SCIF node = index + 1
  * @stepping: PCI revision ID
  * @hw: services for upper layers; holds the BAR mappings and device page
+ * @sdev: the SCIF link to the card, registered while the card runs
  * @cdev: the COSM device
  * @intr: interrupt state
  * @smpt_lock: protects @smpt_refs
@@ -84,6 +85,7 @@ struct mic_x100_dev {
 	int index;
 	u8 stepping;
 	struct mic_hw_dev hw;
+	struct scif_hw_dev sdev;
 	struct cosm_device *cdev;
 	struct mic_x100_intr intr;
 	spinlock_t smpt_lock; /* @smpt_refs */
@@ -144,6 +146,7 @@ void mic_x100_smpt_restore(struct mic_x100_dev *mdev);
 dma_addr_t mic_x100_map(struct mic_hw_dev *hw, dma_addr_t bus_addr,
 			size_t len);
 void mic_x100_unmap(struct mic_hw_dev *hw, dma_addr_t card_addr, size_t len);
+dma_addr_t mic_x100_card_to_bus(dma_addr_t card_addr);
 
 /* mic_x100_boot.c */
 extern const struct cosm_hw_ops mic_x100_cosm_ops;
@@ -155,6 +158,10 @@ void mic_x100_add_card(struct mic_x100_dev *mdev);
 void mic_x100_remove_card(struct mic_x100_dev *mdev);
 int mic_x100_start_clients(struct mic_x100_dev *mdev);
 void mic_x100_stop_clients(struct mic_x100_dev *mdev);
+
+/* mic_x100_scif.c */
+int mic_x100_scif_init(void);
+void mic_x100_scif_exit(void);
 
 /* mic_x100_debugfs.c */
 void mic_x100_debugfs_init(void);

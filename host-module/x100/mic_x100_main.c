@@ -302,15 +302,25 @@ static int __init mic_x100_init(void)
 	if (rc)
 		return rc;
 	mic_x100_debugfs_init();
+	rc = mic_x100_scif_init();
+	if (rc)
+		goto debugfs_exit;
 	rc = pci_register_driver(&mic_x100_driver);
 	if (rc)
-		mic_x100_debugfs_exit();
+		goto scif_exit;
+	return 0;
+
+scif_exit:
+	mic_x100_scif_exit();
+debugfs_exit:
+	mic_x100_debugfs_exit();
 	return rc;
 }
 
 static void __exit mic_x100_exit(void)
 {
 	pci_unregister_driver(&mic_x100_driver);
+	mic_x100_scif_exit();
 	mic_x100_debugfs_exit();
 	ida_destroy(&mic_x100_ida);
 }

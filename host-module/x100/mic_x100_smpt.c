@@ -103,3 +103,15 @@ void mic_x100_unmap(struct mic_hw_dev *hw, dma_addr_t card_addr, size_t len)
 	}
 	mic_x100_smpt_ref(mdev, addr - MIC_X100_SMPT_BASE, len, false);
 }
+
+/**
+ * mic_x100_card_to_bus() - host bus address behind a mapped card address
+ * @card_addr: an address mic_x100_map() returned
+ *
+ * Return: the bus address passed to mic_x100_map() (the SMPT is an
+ * identity map).
+ */
+dma_addr_t mic_x100_card_to_bus(dma_addr_t card_addr)
+{
+	return card_addr - MIC_X100_SMPT_BASE;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * micemu: the SCIF link of each x100 card (facts §4.2 step 3.3, §7.6).
+ *
+ * A mic_hw client: while a card boots, before the boot kick, one struct
+ * scif_hw_dev is registered for it (self node 0, peer node = card index
+ * + 1); when the card is stopped or reset it is unregistered, and SCIF
+ * tells the card with an EXIT (facts §4.5). The link ops map onto the
+ * card's hardware: card-to-host doorbells 0-3 and their interrupts,
+ * host-to-card doorbells (APICICR/RDMASR), the aperture for card memory
+ * and the SMPT window for host memory.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/slab.h>
+
+#include "mic_x100.h"
+
+/**
+ * struct mic_x100_scif_irq - a doorbell interrupt handed to SCIF
+ * @hw: the card
+ * @irq: the interrupt source taken with mic_hw_ops.request_irq
+ * @handler: SCIF's handler
+ * @data: SCIF's cookie for @handler
+ */
+struct mic_x100_scif_irq {
+	struct mic_hw_dev *hw;
+	struct mic_hw_irq *irq;
+	irq_handler_t handler;
+	void *data;
+};
+
+static struct mic_x100_dev *sdev_to_x100(struct scif_hw_dev *sdev)
+{
+	return container_of(sdev, struct mic_x100_dev, sdev);
+}
+
+static int mic_x100_scif_next_db(struct scif_hw_dev *sdev)
+{
+	struct mic_hw_dev *hw = &sdev_to_x100(sdev)->hw;
+
+	return hw->ops->next_db(hw);
+}
+
+/* SCIF expects the bus driver to acknowledge its doorbell (facts §2.4). */
+static irqreturn_t mic_x100_scif_intr(int irq, void *arg)
+{
+	struct mic_x100_scif_irq *sirq = arg;
+
+	sirq->hw->ops->ack_interrupt(sirq->hw);
+	return sirq->handler(irq, sirq->data);
+}
+
+static void *mic_x100_scif_request_db_irq(struct scif_hw_dev *sdev, int db,
+					  irq_handler_t handler,
+					  const char *name, void *data)
+{
+	struct mic_hw_dev *hw = &sdev_to_x100(sdev)->hw;
+	struct mic_x100_scif_irq *sirq;
+	struct mic_hw_irq *irq;
+
+	sirq = kzalloc(sizeof(*sirq), GFP_KERNEL);
+	if (!sirq)
+		return ERR_PTR(-ENOMEM);
+	sirq->hw = hw;
+	sirq->handler = handler;
+	sirq->data = data;
+	irq = hw->ops->request_irq(hw, MIC_INTR_DB, db, mic_x100_scif_intr,
+				   NULL, name, sirq);
+	if (IS_ERR(irq)) {
+		kfree(sirq);
+		return ERR_CAST(irq);
+	}
+	sirq->irq = irq;
+	return sirq;
+}
+
+static void mic_x100_scif_free_db_irq(struct scif_hw_dev *sdev, void *cookie,
+				      void *data)
+{
+	struct mic_x100_scif_irq *sirq = cookie;
+
+	if (IS_ERR_OR_NULL(sirq))
+		return;
+	sirq->hw->ops->free_irq(sirq->hw, sirq->irq);
+	kfree(sirq);
+}
+
+/* The doorbell number comes from the card; send_intr range-checks it. */
+static void mic_x100_scif_send_peer_intr(struct scif_hw_dev *sdev,
+					 int peer_db)
+{
+	struct mic_hw_dev *hw = &sdev_to_x100(sdev)->hw;
+
+	hw->ops->send_intr(hw, peer_db);
+}
+
+/* Card physical address X is aperture offset X (facts §1.2, §3.2). */
+static void __iomem *mic_x100_scif_ioremap(struct scif_hw_dev *sdev,
+					   dma_addr_t peer_addr, size_t len)
+{
+	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
+	struct mic_mw *aper = &mdev->hw.aper;
+	u64 addr = peer_addr;
+
+	if (!len || addr >= aper->len || len > aper->len - addr) {
+		dev_warn_ratelimited(&mdev->pdev->dev,
+				     "card range %pad+%zu outside the aperture\n",
+				     &peer_addr, len);
+		return NULL;
+	}
+	return aper->va + addr;
+}
+
+/* The aperture stays mapped for the life of the device. */
+static void mic_x100_scif_iounmap(struct scif_hw_dev *sdev,
+				  void __iomem *va, size_t len)
+{
+}
+
+/*
+ * Host memory for the card: DMA-map it, then express the bus address in
+ * the SMPT window (facts §3.3). The card reads and writes these buffers
+ * while they are mapped; that is fine on x86, which is DMA coherent, and
+ * with the 64-bit mask nothing is bounced.
+ */
+static int mic_x100_scif_map_local(struct scif_hw_dev *sdev, void *va,
+				   size_t len, dma_addr_t *peer_addr)
+{
+	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
+	struct device *dev = &mdev->pdev->dev;
+	dma_addr_t bus, card;
+
+	bus = dma_map_single(dev, va, len, DMA_BIDIRECTIONAL);
+	if (dma_mapping_error(dev, bus))
+		return -ENOMEM;
+	card = mdev->hw.ops->map(&mdev->hw, bus, len);
+	if (card == DMA_MAPPING_ERROR) {
+		dma_unmap_single(dev, bus, len, DMA_BIDIRECTIONAL);
+		return -EIO;
+	}
+	*peer_addr = card;
+	return 0;
+}
+
+static void mic_x100_scif_unmap_local(struct scif_hw_dev *sdev,
+				      dma_addr_t peer_addr, size_t len)
+{
+	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
+
+	mdev->hw.ops->unmap(&mdev->hw, peer_addr, len);
+	dma_unmap_single(&mdev->pdev->dev, mic_x100_card_to_bus(peer_addr),
+			 len, DMA_BIDIRECTIONAL);
+}
+
+static const struct scif_hw_ops mic_x100_scif_ops = {
+	.next_db = mic_x100_scif_next_db,
+	.request_db_irq = mic_x100_scif_request_db_irq,
+	.free_db_irq = mic_x100_scif_free_db_irq,
+	.send_peer_intr = mic_x100_scif_send_peer_intr,
+	.ioremap = mic_x100_scif_ioremap,
+	.iounmap = mic_x100_scif_iounmap,
+	.map_local = mic_x100_scif_map_local,
+	.unmap_local = mic_x100_scif_unmap_local,
+};
+
+/* SCIF publishes its doorbell and queue pair in the fresh bootparam. */
+static int mic_x100_scif_start(struct mic_hw_dev *hw)
+{
+	struct mic_x100_dev *mdev = hw_to_x100(hw);
+	struct scif_hw_dev *sdev = &mdev->sdev;
+
+	memset(sdev, 0, sizeof(*sdev));
+	sdev->dev = hw->dev;
+	sdev->ops = &mic_x100_scif_ops;
+	sdev->snode = 0;
+	sdev->dnode = hw->index + 1;
+	sdev->dp = hw->dp;
+	return scif_register_hw_dev(sdev);
+}
+
+/* SCIF disconnects the node's endpoints and sends EXIT to the card. */
+static void mic_x100_scif_stop(struct mic_hw_dev *hw)
+{
+	scif_unregister_hw_dev(&hw_to_x100(hw)->sdev);
+}
+
+static struct mic_hw_client mic_x100_scif_client = {
+	.name = "scif",
+	.start = mic_x100_scif_start,
+	.stop = mic_x100_scif_stop,
+};
+
+int mic_x100_scif_init(void)
+{
+	return mic_hw_register_client(&mic_x100_scif_client);
+}
+
+void mic_x100_scif_exit(void)
+{
+	mic_hw_unregister_client(&mic_x100_scif_client);
+}
