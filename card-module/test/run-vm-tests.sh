@@ -1,0 +1,78 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run-vm-tests.sh: boot small test VMs (TCG) with scif.ko and this
+# directory's modules, without any host or card hardware:
+#
+#   cosm-poweroff, cosm-reboot  mic_cosm_client and mic_cosm_badclient
+#       against cosm-fake-server over SCIF's loopback node 0
+#       (vm-cosm-init.sh), ending with a host SHUTDOWN (status 3) or a
+#       reboot (status 4).
+#
+# Environment: KBUILD (kernel build dir), QEMU, SCIF_DIR (scif.ko and
+# scif_test.ko), OUT (work and log directory). Exit 0 if every VM passed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+build=${MICEMU_BUILD:-$HOME/.cache/micemu}
+KBUILD=${KBUILD:-$build/kernel-default}
+QEMU=${QEMU:-$build/qemu-build/qemu-system-x86_64}
+SCIF_DIR=${SCIF_DIR:-$top/host-module/scif}
+OUT=${OUT:-$build/card-module-test}
+mkdir -p "$OUT"
+
+make -s -C "$here/.." KDIR="$KBUILD" >/dev/null
+gcc -O2 -Wall -Wextra -static -I"$SCIF_DIR" -o "$OUT/cosm-fake-server" \
+	"$here/cosm-fake-server.c"
+
+ko() { find "$1" -name "$2.ko" | head -n1; }
+files=(
+	"/lib/micemu/scif.ko=$(ko "$SCIF_DIR" scif)"
+	"/lib/micemu/scif_test.ko=$(ko "$SCIF_DIR" scif_test)"
+	"/lib/micemu/mic_card.ko=$here/../card/mic_card.ko"
+	"/lib/micemu/mic_cosm_client.ko=$here/../cosm_client/mic_cosm_client.ko"
+	"/lib/micemu/mic_cosm_badclient.ko=$here/mic_cosm_badclient.ko"
+	"/bin/cosm-fake-server=$OUT/cosm-fake-server"
+	"/sbin/poweroff=$here/fake-poweroff.sh"
+)
+"$top/images/mkinitramfs.sh" "$OUT/cosm-test.img" "$KBUILD/usr/gen_init_cpio" \
+	"$here/vm-cosm-init.sh" "${files[@]}"
+
+# boot NAME INITRD APPEND: run one VM, its console into $OUT/NAME.log
+boot() {
+	local name=$1 img=$2 append=$3 log=$OUT/$1.log
+	rm -f "$log"
+	timeout -k 5 240 "$QEMU" -machine pc -accel tcg \
+		-cpu qemu64,family=11,model=1 -m 512M -smp 2 -nodefaults \
+		-display none -no-reboot -serial "file:$log" \
+		-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu \
+		-kernel "$KBUILD/arch/x86/boot/bzImage" -initrd "$img" \
+		-append "console=ttyS0 panic=-1 $append" || true
+	grep 'VMTEST' "$log" | sed "s/^/$name: /"
+}
+
+# expect NAME PATTERN...: every pattern must be in NAME's log
+rc=0
+expect() {
+	local name=$1 p
+	shift
+	for p in "$@"; do
+		if ! grep -q -- "$p" "$OUT/$name.log"; then
+			echo "$name: FAIL: no '$p' in $OUT/$name.log"
+			rc=1
+		fi
+	done
+}
+
+boot cosm-poweroff "$OUT/cosm-test.img" cosmtest_end=poweroff
+expect cosm-poweroff 'VMTEST done fails=0' 'host requested shutdown' \
+	'fake-poweroff: called' 'sending shutdown status 3'
+boot cosm-reboot "$OUT/cosm-test.img" cosmtest_end=reboot
+expect cosm-reboot 'VMTEST done fails=0' 'VMTEST rebooting' \
+	'sending shutdown status 4' 'reboot: Restarting system'
+if grep -q 'fake-poweroff' "$OUT/cosm-reboot.log"; then
+	echo "cosm-reboot: FAIL: powered off instead of rebooting"
+	rc=1
+fi
+[ $rc -eq 0 ] && echo "run-vm-tests: all passed (logs in $OUT)"
+exit $rc
