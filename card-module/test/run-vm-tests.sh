@@ -8,9 +8,13 @@
 #       against cosm-fake-server over SCIF's loopback node 0
 #       (vm-cosm-init.sh), ending with a host SHUTDOWN (status 3) or a
 #       reboot (status 4).
+#   card-nodp, card-othercpu  mic_card against a stand-alone mic-card
+#       device (no firmware simulator: no device page), with an x100 CPU
+#       and with another one (vm-card-init.sh). Skipped without mic-card.
 #
 # Environment: KBUILD (kernel build dir), QEMU, SCIF_DIR (scif.ko and
-# scif_test.ko), OUT (work and log directory). Exit 0 if every VM passed.
+# scif_test.ko), OUT (work and log directory), ONLY (run only the VMs whose
+# name starts with it: cosm, card). Exit 0 if every VM passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -37,13 +41,16 @@ files=(
 )
 "$top/images/mkinitramfs.sh" "$OUT/cosm-test.img" "$KBUILD/usr/gen_init_cpio" \
 	"$here/vm-cosm-init.sh" "${files[@]}"
+"$top/images/mkinitramfs.sh" "$OUT/card-test.img" "$KBUILD/usr/gen_init_cpio" \
+	"$here/vm-card-init.sh" "${files[@]}"
 
-# boot NAME INITRD APPEND: run one VM, its console into $OUT/NAME.log
+# boot NAME INITRD APPEND [QEMU ARGS]: run one VM, console in $OUT/NAME.log
 boot() {
 	local name=$1 img=$2 append=$3 log=$OUT/$1.log
+	shift 3
 	rm -f "$log"
 	timeout -k 5 240 "$QEMU" -machine pc -accel tcg \
-		-cpu qemu64,family=11,model=1 -m 512M -smp 2 -nodefaults \
+		-cpu qemu64,family=11,model=1 -m 512M -smp 2 -nodefaults "$@" \
 		-display none -no-reboot -serial "file:$log" \
 		-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu \
 		-kernel "$KBUILD/arch/x86/boot/bzImage" -initrd "$img" \
@@ -64,6 +71,8 @@ expect() {
 	done
 }
 
+run() { [ -z "${ONLY:-}" ] || [[ "$1" == $ONLY* ]]; }
+if run cosm; then
 boot cosm-poweroff "$OUT/cosm-test.img" cosmtest_end=poweroff
 expect cosm-poweroff 'VMTEST done fails=0' 'host requested shutdown' \
 	'fake-poweroff: called' 'sending shutdown status 3'
@@ -73,6 +82,18 @@ expect cosm-reboot 'VMTEST done fails=0' 'VMTEST rebooting' \
 if grep -q 'fake-poweroff' "$OUT/cosm-reboot.log"; then
 	echo "cosm-reboot: FAIL: powered off instead of rebooting"
 	rc=1
+fi
+fi
+if ! run card; then
+	:
+elif "$QEMU" -device help 2>&1 | grep -q '"mic-card"'; then
+	boot card-nodp "$OUT/card-test.img" "" -device mic-card
+	expect card-nodp 'VMTEST done fails=0'
+	boot card-othercpu "$OUT/card-test.img" cardtest_cpu=other \
+		-device mic-card -cpu qemu64
+	expect card-othercpu 'VMTEST done fails=0' 'VMTEST ok ignore_cpu'
+else
+	echo "run-vm-tests: no mic-card device in $QEMU, card tests skipped"
 fi
 [ $rc -eq 0 ] && echo "run-vm-tests: all passed (logs in $OUT)"
 exit $rc
