@@ -37,14 +37,17 @@ static const char *env_or(const char *name, const char *def)
 	return v && *v ? v : def;
 }
 
-/* An attribute holding a pointer reads all zeros while unset. */
+/*
+ * The attributes print with %p: all zeros while unset; otherwise a hashed
+ * value, or "(____ptrval____)" early after boot.
+ */
 static bool attr_unset(const char *card, const char *attr)
 {
 	char value[VALUE_MAX];
 
 	if (read_attr(card, attr, value, sizeof(value)))
 		return true;
-	return strtoull(value, NULL, 16) == 0;
+	return !value[strspn(value, "0")];
 }
 
 /* Fill log_buf_addr/log_buf_len from System.map. */

@@ -17,6 +17,7 @@
  *   auto_hb MS         send a heartbeat every MS ms (0: stop)
  *   status N           send COSM_MSG_SHUTDOWN_STATUS with status N
  *   send ID A B        send a raw record {ID, A, B}
+ *   send_split N ID A  send {ID, A, 0} as N bytes, then the rest 0.2 s later
  *   partial            send the first 10 bytes of a heartbeat
  *   garbage N          send N records of random bytes
  *   auto_shutdown 0|1  answer COSM_MSG_SHUTDOWN with status 3 and a close
@@ -30,6 +31,7 @@
 #define pr_fmt(fmt) "cosm_fakeclient: " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/random.h>
 #include <linux/sizes.h>
@@ -221,6 +223,20 @@ static void fc_connect(void)
 		schedule_delayed_work(&fc.hb_work, 0);
 }
 
+/* fc.lock held */
+static void fc_send_split(unsigned int first, u64 id, u64 a)
+{
+	struct cosm_msg msg = {
+		.id = cpu_to_le64(id),
+		.shutdown_status = cpu_to_le64(a),
+	};
+
+	first = min_t(unsigned int, first, sizeof(msg));
+	fc_send(&msg, first);
+	msleep(200);
+	fc_send((u8 *)&msg + first, sizeof(msg) - first);
+}
+
 static void fc_garbage(unsigned int n)
 {
 	struct cosm_msg msg;
@@ -264,6 +280,8 @@ static int fc_command(char *cmd)
 		fc_send_msg(COSM_MSG_SHUTDOWN_STATUS, a, 0);
 	else if (!strcmp(cmd, "send"))
 		fc_send_msg(a, b, c);
+	else if (!strcmp(cmd, "send_split"))
+		fc_send_split(a, b, c);
 	else if (!strcmp(cmd, "garbage"))
 		fc_garbage(a);
 	else if (!strcmp(cmd, "auto_shutdown"))
@@ -283,7 +301,9 @@ static ssize_t fc_ctl_write(struct file *file, const char __user *ubuf,
 	char *cmd;
 	int rc;
 
-	cmd = strndup_user(ubuf, min_t(size_t, count + 1, 256));
+	if (count > 256)
+		return -EINVAL;
+	cmd = memdup_user_nul(ubuf, count);
 	if (IS_ERR(cmd))
 		return PTR_ERR(cmd);
 	strim(cmd);
