@@ -56,7 +56,8 @@ static void unbacked_log(MicCardState *s, hwaddr addr, unsigned size,
                   "0x%" PRIx64 " (SMPT%u = 0x%08" PRIx32 ", host bus "
                   "0x%" PRIx64 "): no host RAM there, %s (%u more such "
                   "accesses not logged)\n", size,
-                  is_write ? "write" : "read", MIC_CARD_SMPT_BASE + addr, i,
+                  is_write ? "write" : "read",
+                  (uint64_t)(MIC_CARD_SMPT_BASE + addr), i,
                   s->smpt_val[i], smpt_bus_addr(s->smpt_val[i]) + off,
                   is_write ? "ignored" : "reads all-ones", s->unbacked_quiet);
     s->unbacked_next_ms = now + MIC_CARD_UNBACKED_LOG_MS;

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mic-card: the card-VM side of an emulated Intel Xeon Phi x100 card.
+ *
+ * The card VM is a stock x86 "pc" machine whose RAM is the card memory.
+ * This device gives it what a Knights Corner card OS finds on the card:
+ *
+ *   card phys 0x8_007C_0000  128 KiB register window (facts §2.5, §3.1),
+ *                            the card's view of the shared register file
+ *   card phys 0x80_0000_0000 512 GiB system-memory window, 32 SMPT entries
+ *                            of 16 GiB onto host RAM (mic_card_smpt.c)
+ *
+ * and, because a stock x86 VM has no KNC interrupt lines, a PCI function
+ * (8086:225F, micemu's own) whose 20 MSI-X vectors carry the card
+ * interrupt sources: APICICR doorbells 0-7, RDMASR 0-7, card DMA 4-7.
+ * Card-facing contract: docs/mic-card.rst.
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/module.h"
+#include "qemu/error-report.h"
+#include "qapi/error.h"
+#include "exec/address-spaces.h"
+#include "hw/core/cpu.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/msix.h"
+#include "hw/qdev-properties.h"
+#include "hw/qdev-properties-system.h"
+#include "migration/blocker.h"
+#include "migration/vmstate.h"
+#include "mic_card.h"
+#include "trace.h"
+
+/* The windows sit at fixed card physical addresses: one card per VM. */
+static MicCardState *mic_card_instance;
+
+/* ---- interrupts to the card --------------------------------------------- */
+
+/*
+ * Take the card sources raised in the register file and notify their
+ * MSI-X vectors.  While the guest has MSI-X disabled they wait in
+ * irq_pending; a masked vector waits in the PBA (msix_notify does that).
+ */
+void mic_card_deliver(MicCardState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+    uint32_t src;
+    unsigned int v;
+
+    if (!s->rf) {
+        return;
+    }
+    src = (mic_regfile_card_take(s->rf) | s->irq_pending) &
+          ((1u << MIC_CARD_MSIX_VECTORS) - 1);
+    if (!src) {
+        return;
+    }
+    trace_mic_card_irq(src);
+    if (!msix_enabled(pdev)) {
+        s->irq_pending = src;
+        trace_mic_card_irq_held(src);
+        return;
+    }
+    s->irq_pending = 0;
+    for (v = 0; v < MIC_CARD_MSIX_VECTORS; v++) {
+        if (src & (1u << v)) {
+            trace_mic_card_msix(v);
+            msix_notify(pdev, v);
+        }
+    }
+}
+
+static void mic_card_write_config(PCIDevice *pdev, uint32_t addr,
+                                  uint32_t val, int len)
+{
+    MicCardState *s = MIC_CARD(pdev);
+
+    pci_default_write_config(pdev, addr, val, len);
+    if (s->irq_pending && msix_enabled(pdev)) {
+        mic_card_deliver(s);        /* the guest just enabled MSI-X */
+    }
+}
+
+/* ---- register window ---------------------------------------------------- */
+
+static void mic_card_handle_events(MicCardState *s, const MicRegEvents *ev)
+{
+    if (ev->flags & MIC_EV_HOST_IRQ) {
+        trace_mic_card_host_irq();
+        mic_card_link_ring_host(s);
+    }
+    if (ev->flags & MIC_EV_CARD_IRQ) {
+        /* the card rang itself (APICICR/RDMASR in its own window) */
+        mic_card_deliver(s);
+    }
+    if (ev->flags & MIC_EV_SMPT) {
+        mic_card_smpt_sync(s);
+    }
+    if (ev->flags & MIC_EV_RESET) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: RGCR reset written by the "
+                      "card ignored; only the host resets the card\n");
+    }
+    if (ev->flags & MIC_EV_DMA) {
+        qemu_log_mask(LOG_UNIMP, "mic-card: DMA engine not implemented, "
+                      "descriptors on channel mask 0x%x not processed\n",
+                      ev->dma_mask);
+    }
+    if (ev->flags & MIC_EV_PBA_CLEAR) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: MSIXPBACR clears the "
+                      "host's pending bits; card write ignored\n");
+    }
+}
+
+static uint64_t mic_card_mmio_read(void *opaque, hwaddr addr, unsigned size)
+{
+    MicCardState *s = opaque;
+    char name[32];
+    uint32_t val;
+
+    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
+        return UINT32_MAX;  /* the memory core's .valid rules make this dead */
+    }
+    mic_card_smpt_sync(s);  /* what the card reads may point into SMPT */
+    val = mic_regfile_read(s->rf, MIC_SIDE_CARD, addr);
+    if (!mic_regfile_known(addr)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: read of undefined "
+                      "register 0x%05" HWADDR_PRIx "\n", addr);
+    }
+    if (trace_event_get_state_backends(TRACE_MIC_CARD_MMIO_READ)) {
+        trace_mic_card_mmio_read(mic_regfile_name(addr, name, sizeof(name)),
+                                 addr, val);
+    }
+    return val;
+}
+
+static void mic_card_mmio_write(void *opaque, hwaddr addr, uint64_t val,
+                                unsigned size)
+{
+    MicCardState *s = opaque;
+    MicRegEvents ev;
+    char name[32];
+
+    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
+        return;
+    }
+    mic_card_smpt_sync(s);
+    mic_regfile_write(s->rf, MIC_SIDE_CARD, addr, val, &ev);
+    if (trace_event_get_state_backends(TRACE_MIC_CARD_MMIO_WRITE)) {
+        trace_mic_card_mmio_write(mic_regfile_name(addr, name, sizeof(name)),
+                                  addr, val, ev.flags);
+    }
+    if (ev.flags & MIC_EV_GUEST_ERR) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: write 0x%08" PRIx64
+                      " to %s (0x%05" HWADDR_PRIx "): %s\n", val,
+                      mic_regfile_name(addr, name, sizeof(name)), addr,
+                      ev.error ? ev.error : "invalid");
+    }
+    mic_card_handle_events(s, &ev);
+}
+
+static const MemoryRegionOps mic_card_mmio_ops = {
+    .read = mic_card_mmio_read,
+    .write = mic_card_mmio_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+        .unaligned = false,
+    },
+    .impl = {
+        .min_access_size = 4,
+        .max_access_size = 4,
+    },
+};
+
+/* ---- realize / unrealize / reset ---------------------------------------- */
+
+/* Warn when something that is RAM already occupies a fixed window. */
+static void mic_card_check_free(hwaddr base, uint64_t size, const char *what)
+{
+    MemoryRegionSection sec = memory_region_find(get_system_memory(), base,
+                                                 size);
+
+    if (sec.mr) {
+        if (memory_region_is_ram(sec.mr)) {
+            warn_report("mic-card: %s hides RAM (%s) at 0x%" HWADDR_PRIx
+                        "; give the card VM less memory", what,
+                        memory_region_name(sec.mr),
+                        (hwaddr)sec.offset_within_address_space);
+        }
+        memory_region_unref(sec.mr);
+    }
+}
+
+/* The SMPT window ends at 2^40: the card CPU must be able to address it. */
+static void mic_card_check_phys_bits(void)
+{
+    CPUState *cpu = first_cpu;
+    uint64_t bits;
+
+    if (!cpu || !object_property_find(OBJECT(cpu), "phys-bits")) {
+        return;
+    }
+    bits = object_property_get_uint(OBJECT(cpu), "phys-bits", NULL);
+    if (bits && bits < MIC_CARD_PHYS_BITS) {
+        warn_report("mic-card: the card CPU has %" PRIu64 " physical address "
+                    "bits; the SMPT window at 0x%llx needs %d "
+                    "(-cpu ...,phys-bits=%d)", bits, MIC_CARD_SMPT_BASE,
+                    MIC_CARD_PHYS_BITS, MIC_CARD_PHYS_BITS);
+    }
+}
+
+static void mic_card_map_windows(MicCardState *s)
+{
+    mic_card_check_free(MIC_CARD_MMIO_BASE, MIC_MMIO_SIZE, "register window");
+    mic_card_check_free(MIC_CARD_SMPT_BASE, MIC_CARD_SMPT_SIZE,
+                        "SMPT window");
+    mic_card_check_phys_bits();
+    memory_region_add_subregion_overlap(get_system_memory(),
+                                        MIC_CARD_MMIO_BASE, &s->mmio,
+                                        MIC_CARD_WINDOW_PRIO);
+    s->mmio_mapped = true;
+    mic_card_smpt_map(s);
+}
+
+/* Undo realize from whatever point it reached; safe to call twice. */
+static void mic_card_release(MicCardState *s)
+{
+    PCIDevice *pdev = PCI_DEVICE(s);
+
+    if (msix_present(pdev)) {
+        msix_unuse_all_vectors(pdev);
+        msix_uninit_exclusive_bar(pdev);
+    }
+    if (s->mmio_mapped) {
+        memory_region_del_subregion(get_system_memory(), &s->mmio);
+        s->mmio_mapped = false;
+    }
+    mic_card_smpt_exit(s);
+    if (s->link != MIC_CARD_LINK_NONE) {
+        mic_card_link_close(s);
+    } else {
+        g_free(s->rf);
+        s->rf = NULL;
+    }
+    migrate_del_blocker(&s->migration_blocker);
+    if (mic_card_instance == s) {
+        mic_card_instance = NULL;
+    }
+}
+
+static bool mic_card_init_resources(MicCardState *s, Error **errp)
+{
+    if (!qemu_chr_fe_backend_connected(&s->chr)) {
+        /* standalone: a private register file, no host memory */
+        s->rf = g_malloc0(sizeof(MicRegFile));
+        mic_regfile_init(s->rf);
+        return true;
+    }
+    if (!mic_card_link_connect(s, errp)) {
+        return false;
+    }
+    error_setg(&s->migration_blocker, "mic-card: a card linked to a "
+               "firmware simulator cannot be migrated");
+    return migrate_add_blocker(&s->migration_blocker, errp) >= 0;
+}
+
+static void mic_card_realize(PCIDevice *pdev, Error **errp)
+{
+    MicCardState *s = MIC_CARD(pdev);
+    unsigned int v;
+
+    if (mic_card_instance) {
+        error_setg(errp, "only one mic-card per machine: its windows are at "
+                   "fixed card physical addresses");
+        return;
+    }
+    mic_card_instance = s;
+    s->ev_to_host = s->ev_to_card = s->host_ram_fd = -1;
+    s->link = MIC_CARD_LINK_NONE;
+    pci_config_set_interrupt_pin(pdev->config, 0);  /* MSI-X only */
+
+    if (!mic_card_init_resources(s, errp)) {
+        goto fail;
+    }
+    memory_region_init_io(&s->mmio, OBJECT(s), &mic_card_mmio_ops, s,
+                          "mic-card.regs", MIC_MMIO_SIZE);
+    if (!mic_card_smpt_init(s, errp)) {
+        goto fail;
+    }
+    if (msix_init_exclusive_bar(pdev, MIC_CARD_MSIX_VECTORS,
+                                MIC_CARD_MSIX_BAR, errp)) {
+        goto fail;
+    }
+    for (v = 0; v < MIC_CARD_MSIX_VECTORS; v++) {
+        msix_vector_use(pdev, v);
+    }
+    mic_card_map_windows(s);
+    return;
+
+fail:
+    mic_card_release(s);
+}
+
+static void mic_card_exit(PCIDevice *pdev)
+{
+    mic_card_release(MIC_CARD(pdev));
+}
+
+static void mic_card_reset(DeviceState *dev)
+{
+    MicCardState *s = MIC_CARD(dev);
+
+    s->irq_pending = 0;             /* the PCI core reset MSI-X already */
+    s->unbacked_next_ms = 0;
+    s->unbacked_quiet = 0;
+    if (s->link == MIC_CARD_LINK_NONE && s->rf) {
+        mic_regfile_init(s->rf);    /* micfw owns a linked register file */
+    }
+    mic_card_smpt_sync(s);
+}
+
+/* ---- migration ---------------------------------------------------------- */
+
+static int mic_card_pre_save(void *opaque)
+{
+    MicCardState *s = opaque;
+    unsigned int i;
+
+    for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
+        s->regs[i] = __atomic_load_n(&s->rf->mmio[i], __ATOMIC_ACQUIRE);
+    }
+    return 0;
+}
+
+static int mic_card_post_load(void *opaque, int version_id)
+{
+    MicCardState *s = opaque;
+    unsigned int i;
+
+    /* only a standalone card migrates: a linked one has a blocker */
+    if (s->link == MIC_CARD_LINK_NONE) {
+        for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
+            __atomic_store_n(&s->rf->mmio[i], s->regs[i], __ATOMIC_RELEASE);
+        }
+    }
+    s->irq_pending &= (1u << MIC_CARD_MSIX_VECTORS) - 1;
+    mic_card_smpt_sync(s);
+    return 0;
+}
+
+static const VMStateDescription vmstate_mic_card = {
+    .name = TYPE_MIC_CARD,
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = mic_card_pre_save,
+    .post_load = mic_card_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent_obj, MicCardState),
+        VMSTATE_MSIX(parent_obj, MicCardState),
+        VMSTATE_UINT32(irq_pending, MicCardState),
+        VMSTATE_UINT32_ARRAY(regs, MicCardState, MIC_MMIO_SIZE / 4),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+/* ---- QOM ---------------------------------------------------------------- */
+
+static const Property mic_card_properties[] = {
+    DEFINE_PROP_CHR("chardev", MicCardState, chr),
+    DEFINE_PROP_UINT32("link-timeout", MicCardState, link_timeout_ms,
+                       MIC_CARD_LINK_TIMEOUT_MS),
+    DEFINE_PROP_UINT32("smpt-poll-ms", MicCardState, smpt_poll_ms,
+                       MIC_CARD_SMPT_POLL_MS),
+};
+
+static void mic_card_describe_props(ObjectClass *klass)
+{
+    object_class_property_set_description(klass, "chardev",
+        "unix socket chardev to the card firmware simulator (micfw); "
+        "without it a private register file and no host memory");
+    object_class_property_set_description(klass, "link-timeout",
+        "milliseconds to wait for micfw's WELCOME at realize");
+    object_class_property_set_description(klass, "smpt-poll-ms",
+        "re-read the host-written SMPT registers every N ms of guest time "
+        "(0: only on doorbells, register accesses and reset)");
+}
+
+static void mic_card_class_init(ObjectClass *klass, void *data)
+{
+    DeviceClass *dc = DEVICE_CLASS(klass);
+    PCIDeviceClass *k = PCI_DEVICE_CLASS(klass);
+
+    k->realize = mic_card_realize;
+    k->exit = mic_card_exit;
+    k->config_write = mic_card_write_config;
+    k->vendor_id = PCI_VENDOR_ID_INTEL;
+    k->device_id = MIC_CARD_DEVICE_ID;
+    k->revision = MIC_CARD_REVISION;
+    k->class_id = PCI_CLASS_SYSTEM_OTHER;
+    dc->desc = "Xeon Phi x100 card side: register and SMPT windows, "
+               "card interrupts as MSI-X (micemu)";
+    dc->vmsd = &vmstate_mic_card;
+    /* fixed windows in system memory, and a blocking link handshake */
+    dc->hotpluggable = false;
+    device_class_set_legacy_reset(dc, mic_card_reset);
+    device_class_set_props(dc, mic_card_properties);
+    mic_card_describe_props(klass);
+    set_bit(DEVICE_CATEGORY_MISC, dc->categories);
+}
+
+static const TypeInfo mic_card_info = {
+    .name = TYPE_MIC_CARD,
+    .parent = TYPE_PCI_DEVICE,
+    .instance_size = sizeof(MicCardState),
+    .class_init = mic_card_class_init,
+    .interfaces = (InterfaceInfo[]) {
+        { INTERFACE_CONVENTIONAL_PCI_DEVICE },
+        { }
+    },
+};
+
+static void mic_card_register_types(void)
+{
+    type_register_static(&mic_card_info);
+}
+
+type_init(mic_card_register_types)

@@ -1,0 +1,529 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""mic-card under -accel qtest: the card-facing contract of docs/mic-card.rst.
+
+No guest OS runs.  The tests play the card OS through qtest (PCI config
+space, readl/writel at the fixed card physical windows) and play the
+firmware simulator and host device themselves (FakeFw owns the register
+file, the eventfds and a host RAM memfd), so every byte on both sides is
+checked.  One test class uses the real micfw when it is built.
+
+    test_mic_card.py [-v] [unittest args]
+
+QEMU: $MICEMU_QEMU or $QEMU, else ~/.cache/micemu/qemu-build/
+qemu-system-x86_64; micfw: $MICFW, else the build cache or
+../../card-firmware-sim/micfw.  Missing binaries skip, with the reason.
+"""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mic_card_harness import (  # noqa: E402
+    APICICR_LO, DMA_DHPR, ERROR, HDR, LINK_MAGIC, MMIO_BASE, MMIO_SIZE,
+    MSI_TARGET, NUM_VECTORS, POSTCODE, RDMASR, RF_CARD_RAISED,
+    RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SICR0, SMPT, SMPT_BASE,
+    SMPT_PAGE, SPAD, FakeFw, HostRam, Msix, QTest, RegFile, find_micfw,
+    find_qemu)
+
+QEMU = find_qemu()
+GiB = 1 << 30
+MiB = 1 << 20
+BELOW, ABOVE = 256 * MiB, 64 * MiB      # the fake host VM's RAM layout
+
+
+def wait_for(pred, timeout=5.0, what="condition"):
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.02)
+
+
+class CardTestBase(unittest.TestCase):
+    def setUp(self):
+        if not os.access(QEMU, os.X_OK):
+            self.skipTest("QEMU not built: " + QEMU)
+        self._tmp = tempfile.TemporaryDirectory(prefix="mic-card-test-")
+        self.tmp = self._tmp.name
+        self.link = os.path.join(self.tmp, "link.sock")
+        self.cleanups = []
+
+    def tearDown(self):
+        for fn in reversed(self.cleanups):
+            fn()
+        self._tmp.cleanup()
+
+    def start_fw(self, host_ram=True, **kw):
+        self.rf = RegFile(**kw.pop("rf_args", {}))
+        self.cleanups.append(self.rf.close)
+        self.ram = HostRam(BELOW, ABOVE) if host_ram else None
+        if self.ram:
+            self.cleanups.append(self.ram.close)
+        self.fw = FakeFw(self.link, self.rf, self.ram, **kw)
+        self.cleanups.append(self.fw.close)
+        return self.fw
+
+    def start_card(self, *args, device="mic-card,chardev=l,addr=4.0",
+                   chardev=True, mem="256M", pass_fds=()):
+        argv = ["-m", mem, "-d", "guest_errors,unimp"]
+        if chardev:
+            argv += ["-chardev", "socket,id=l,path=" + self.link]
+        argv += ["-device", device] + list(args)
+        q = QTest(QEMU, argv, os.path.join(self.tmp, "qemu.err"), pass_fds)
+        self.cleanups.append(q.close)
+        return q
+
+    def start_failing(self, *args, **kw):
+        """A card VM that must fail to start: (exit status, stderr)."""
+        q = self.start_card(*args, **kw)
+        rc = q.wait_exit()
+        return rc, q.stderr()
+
+
+class IdentityTest(CardTestBase):
+    def test_pci_identity_and_msix_capability(self):
+        self.start_fw()
+        q = self.start_card()
+        self.assertEqual(q.cfg_read(0x00), 0x225F8086)
+        self.assertEqual(q.cfg_read(0x08), 0x08800020)   # class 0880, rev 20
+        self.assertEqual((q.cfg_read(0x3C) >> 8) & 0xFF, 0, "no INTx pin")
+        cap = q.find_cap(0x11)
+        self.assertIsNotNone(cap, "MSI-X capability")
+        ctl = q.cfg_read(cap) >> 16
+        self.assertEqual(ctl & 0x7FF, NUM_VECTORS - 1)
+        self.assertEqual(q.cfg_read(cap + 4), 0, "table: BAR0 offset 0")
+        self.assertEqual(q.cfg_read(cap + 8), 0x800, "PBA: BAR0 + 2 KiB")
+        q.cfg_write(0x10, 0xFFFFFFFF)
+        bar = q.cfg_read(0x10)
+        self.assertEqual(bar & 0xF, 0, "32-bit memory BAR")
+        self.assertEqual((~(bar & ~0xF) & 0xFFFFFFFF) + 1, 4096)
+        for reg in (0x14, 0x18, 0x1C, 0x20, 0x24):
+            self.assertEqual(q.cfg_read(reg), 0, "only BAR0")
+        self.assertEqual(self.fw.hello[:2], (1, ROLE_CARD))
+        self.assertEqual(q.close(), 0)
+
+    def test_help_documents_properties(self):
+        out = subprocess.run([QEMU, "-device", "mic-card,help"],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0)
+        for prop in ("chardev=", "link-timeout=", "smpt-poll-ms="):
+            line = [x for x in out.stdout.splitlines() if prop in x]
+            self.assertTrue(line and " - " in line[0], prop + " documented")
+
+
+class RegisterWindowTest(CardTestBase):
+    def setUp(self):
+        super().setUp()
+        self.start_fw()
+        self.rf.write(SPAD(2), 0x04000001)
+        self.q = self.start_card()
+
+    def test_shared_registers(self):
+        q, rf = self.q, self.rf
+        self.assertEqual(q.reg(SPAD(2)), 0x04000001, "SPAD2 from micfw")
+        self.assertEqual(q.rd(0x8007DAB28), 0x04000001, "facts §2.5 address")
+        q.set_reg(SPAD(3), 0xCAFEF00D)
+        self.assertEqual(rf.read(SPAD(3)), 0xCAFEF00D, "card -> host view")
+        rf.write(SPAD(14), 0x12345000)
+        rf.write(SPAD(15), 0x80)
+        self.assertEqual(q.reg(SPAD(14)), 0x12345000, "host -> card view")
+        self.assertEqual(q.reg(SPAD(15)), 0x80)
+        q.set_reg(POSTCODE, 0x4B4F)
+        self.assertEqual(rf.read(POSTCODE), 0x4B4F, "card may post codes")
+        self.assertEqual(q.reg(0x10), 0, "undefined offset reads 0")
+        self.assertEqual(q.reg(MMIO_SIZE - 4), 0)
+
+    def test_card_to_host_doorbell(self):
+        q, rf, fw = self.q, self.rf, self.fw
+        self.assertEqual(fw.host_events(), 0)
+        q.wr(0x8007DCC90, 0x80000000)           # SDBIC0, DBREQ
+        self.assertEqual(rf.read(SICR0) & 0xF, 1)
+        self.assertEqual(rf.read(RF_HOST_RAISED) & 0xF, 1)
+        self.assertGreaterEqual(fw.host_events(), 1, "to-host eventfd")
+        q.set_reg(SDBIC(3), 0x80000000)
+        self.assertEqual(rf.read(SICR0) & 0xF, 0x9)
+        self.assertGreaterEqual(fw.host_events(), 1)
+        q.set_reg(SDBIC(2), 0x1)                # no DBREQ: nothing
+        q.set_reg(SDBIC(6), 0x80000000)         # no SICR0 source: dropped
+        self.assertEqual(rf.read(SICR0) & 0xF, 0x9)
+        self.assertEqual(fw.host_events(), 0)
+        self.assertEqual(q.reg(SDBIC(0)), 0, "SDBIC reads 0")
+
+    def test_card_side_oddities_do_not_hurt(self):
+        q, rf = self.q, self.rf
+        q.set_reg(RGCR, 1)                      # only the host resets
+        self.assertEqual(q.reg(RGCR), 0)
+        q.set_reg(DMA_DHPR(5), 3)               # no DMA engine: logged
+        q.set_reg(0x1F000, 0xFFFFFFFF)
+        for op in ("readb", "readw"):
+            q.cmd("%s 0x%x" % (op, MMIO_BASE + SPAD(3)))
+        q.cmd("writeb 0x%x 0xff" % (MMIO_BASE + SPAD(3)))
+        q.cmd("writew 0x%x 0xffff" % (MMIO_BASE + SPAD(3) + 2))
+        q.cmd("writel 0x%x 0x0" % (MMIO_BASE + SPAD(3) + 1))
+        rf.write(SPAD(3), 0x11)
+        self.assertEqual(q.reg(SPAD(3)), 0x11, "bad sizes never land")
+        self.assertTrue(q.alive())
+
+
+class SmptWindowTest(CardTestBase):
+    def setUp(self):
+        super().setUp()
+        self.start_fw()
+        self.ram.put(0x1000, b"low-host-page")
+        self.ram.put(BELOW - 4, b"\x11\x22\x33\x44")
+        self.ram.put((4 << 30) + 0x2000, b"above-4g-page!!!")
+        self.q = self.start_card()
+
+    def word(self, data):
+        return int.from_bytes(data[:4], "little")
+
+    def test_identity_entry_reads_and_writes_host_ram(self):
+        q, ram = self.q, self.ram
+        self.assertEqual(q.rd(SMPT_BASE + 0x1000), self.word(b"low-"))
+        self.assertEqual(q.rd(SMPT_BASE + 0x1000, 64),
+                         int.from_bytes(b"low-host", "little"))
+        self.assertEqual(q.rd(SMPT_BASE + (4 << 30) + 0x2000),
+                         self.word(b"abov"), "above-4G RAM at bus 4 GiB")
+        q.wr(SMPT_BASE + 0x3000, 0x5AA5F00D)
+        self.assertEqual(ram.get(0x3000, 4), (0x5AA5F00D).to_bytes(4,
+                                                                   "little"))
+        q.wr(SMPT_BASE + (4 << 30) + ABOVE - 8, 0x0102030405060708, 64)
+        self.assertEqual(ram.get((4 << 30) + ABOVE - 8, 8),
+                         bytes(range(8, 0, -1)))
+
+    def test_unbacked_reads_ones_and_ignores_writes(self):
+        q = self.q
+        for addr in (SMPT_BASE + BELOW, SMPT_BASE + (3 << 30),
+                     SMPT_BASE + (4 << 30) + ABOVE, SMPT_BASE + 0x3_FFFF_FFFC):
+            self.assertEqual(q.rd(addr), 0xFFFFFFFF, hex(addr))
+            q.wr(addr, 0)
+            self.assertEqual(q.rd(addr), 0xFFFFFFFF, hex(addr))
+        self.assertEqual(q.rd(SMPT_BASE + BELOW, 64), (1 << 64) - 1)
+        self.assertEqual(q.rd(SMPT_BASE + BELOW, 8), 0xFF)
+        # a read straddling the end of the below-4G RAM: half RAM, half ones
+        self.assertEqual(q.rd(SMPT_BASE + BELOW - 2), 0xFFFF4433)
+        self.assertIn("no host RAM there", q.stderr())
+
+    def test_entries_remap_when_the_host_rewrites_smpt(self):
+        q, rf = self.q, self.rf
+        e5 = SMPT_BASE + 5 * SMPT_PAGE
+        self.assertEqual(q.rd(e5 + 0x1000), self.word(b"low-"),
+                         "every entry starts at 0 = host bus 0")
+        rf.write(SMPT(5), 1 << 2)               # host bus 16 GiB: nothing
+        self.assertEqual(q.reg(SPAD(0)), 0)     # a register access syncs
+        self.assertEqual(q.rd(e5 + 0x1000), 0xFFFFFFFF)
+        rf.write(SMPT(5), 0x1)                  # no-snoop bit, bus 0
+        q.reg(SPAD(0))
+        self.assertEqual(q.rd(e5 + 0x1000), self.word(b"low-"))
+        rf.write(SMPT(31), 0xFFFFFFFC)          # the highest bus address
+        q.reg(SPAD(0))
+        self.assertEqual(q.rd(SMPT_BASE + 31 * SMPT_PAGE), 0xFFFFFFFF)
+        self.assertEqual(q.rd(SMPT_BASE + 32 * SMPT_PAGE - 4), 0xFFFFFFFF)
+
+    def test_remap_by_doorbell_and_by_poll(self):
+        q, rf, fw = self.q, self.rf, self.fw
+        e7 = SMPT_BASE + 7 * SMPT_PAGE + 0x1000
+        rf.write(SMPT(7), 1 << 2)
+        os.eventfd_write(fw.to_card, 1)         # what a host doorbell does
+        wait_for(lambda: q.rd(e7) == 0xFFFFFFFF, what="remap on eventfd")
+        rf.write(SMPT(7), 0)
+        q.cmd("clock_step 250000000")           # the poll timer, no access
+        self.assertEqual(q.rd(e7), self.word(b"low-"))
+
+
+class MsixTest(CardTestBase):
+    def setUp(self):
+        super().setUp()
+        self.start_fw()
+        self.q = self.start_card()
+        self.m = Msix(self.q)
+
+    def test_every_source_reaches_its_vector(self):
+        m, fw = self.m, self.fw
+        m.enable()
+        for v in range(NUM_VECTORS):
+            fw.ring_card(1 << v)
+            got = wait_for(m.fired, what="vector %d" % v)
+            self.assertEqual(got, {v})
+        fw.ring_card(0xFFFFF)
+        got = set()
+        wait_for(lambda: got.update(m.fired()) or len(got) == NUM_VECTORS,
+                 what="all 20 vectors")
+        self.assertEqual(self.rf.read(RF_CARD_RAISED), 0, "sources taken")
+
+    def test_card_rings_itself(self):
+        q, m = self.q, self.m
+        m.enable()
+        q.set_reg(APICICR_LO(2), 0x2000 | 0x41)
+        self.assertEqual(m.fired(), {2})
+        self.assertEqual(q.reg(APICICR_LO(2)), 0x41, "send bit self-clears")
+        q.set_reg(RDMASR(5), 0)
+        self.assertEqual(m.fired(), {8 + 5})
+        q.set_reg(APICICR_LO(7), 0x20E5)        # vector 229 from the card
+        self.assertEqual(m.fired(), {7}, "no boot kick on the card side")
+
+    def test_sources_wait_for_msix_enable(self):
+        q, m, fw = self.q, self.m, self.fw
+        fw.ring_card(1 << 4)
+        q.set_reg(RDMASR(0), 0)
+        time.sleep(0.2)
+        self.assertEqual(m.fired(), set(), "MSI-X still disabled")
+        m.enable()
+        self.assertEqual(m.fired(), {4, 8})
+
+    def test_masked_vector_waits_in_pba(self):
+        q, m = self.q, self.m
+        m.enable()
+        m.mask(3, True)
+        q.set_reg(APICICR_LO(3), 0x2000)
+        self.assertEqual(m.fired(), set())
+        self.assertEqual(m.pba() & (1 << 3), 1 << 3)
+        m.mask(3, False)
+        self.assertEqual(m.fired(), {3})
+        self.assertEqual(m.pba(), 0)
+
+
+class LinkTest(CardTestBase):
+    """The handshake, what a broken peer does to it, and hang-up."""
+
+    def expect_fail(self, text, fw_kw=None, **card_kw):
+        kw = dict(fw_kw or {})
+        self.start_fw(**kw)
+        rc, err = self.start_failing(
+            device="mic-card,chardev=l,link-timeout=500", **card_kw)
+        self.assertEqual(rc, 1, err)
+        self.assertIn(text, err)
+
+    def test_silent_peer_times_out(self):
+        self.expect_fail("timed out waiting for WELCOME", {"mode": "silent"})
+
+    def test_error_reply(self):
+        self.expect_fail("card refused by test", {"mode": "error"})
+
+    def test_garbage_reply(self):
+        self.expect_fail("bad message header", {"mode": "garbage"})
+
+    def test_wrong_version(self):
+        self.expect_fail("link version 7", {
+            "mode": lambda fw, s: fw.send_welcome(s, version=7)})
+
+    def test_too_few_fds(self):
+        self.expect_fail("carried 3 file descriptors", {
+            "mode": lambda fw, s: fw.send_welcome(
+                s, fds=fw.welcome_fds()[:3])})
+
+    def test_small_regfile(self):
+        self.expect_fail("register file from the firmware simulator is "
+                         "smaller", {"rf_args": {"size": 4096}})
+
+    def test_regfile_without_header(self):
+        self.expect_fail("no valid header", {"rf_args": {"magic": 0}})
+
+    def test_host_ram_without_fd(self):
+        self.expect_fail("carried no fd that large", {
+            "mode": lambda fw, s: fw.send_welcome(
+                s, fds=fw.welcome_fds()[:4])})
+
+    def test_host_ram_layout_larger_than_fd(self):
+        self.expect_fail("carried no fd that large", {
+            "mode": lambda fw, s: fw.send_welcome(s, above=ABOVE * 2)})
+
+    def test_impossible_host_layout(self):
+        self.expect_fail("impossible", {
+            "mode": lambda fw, s: fw.send_welcome(s, below=5 << 30)})
+
+    def test_not_a_socket(self):
+        self.start_fw()
+        rc, err = self.start_failing(
+            "-chardev", "null,id=n", device="mic-card,chardev=n")
+        self.assertEqual(rc, 1)
+        self.assertIn("must be a connected unix socket", err)
+
+    def test_tolerant_of_extra_fds_and_longer_payload(self):
+        self.start_fw(extra_fds=3, payload_tail=b"\0" * 64)
+        q = self.start_card()
+        self.assertEqual(q.rd(SMPT_BASE + BELOW), 0xFFFFFFFF)
+        self.assertEqual(q.close(), 0)
+
+    def test_host_without_memory(self):
+        self.start_fw(host_ram=False)
+        q = self.start_card()
+        self.assertEqual(q.rd(SMPT_BASE), 0xFFFFFFFF)
+        self.assertEqual(q.rd(SMPT_BASE + (4 << 30)), 0xFFFFFFFF)
+        self.assertEqual(q.close(), 0)
+
+    def test_hang_up_keeps_the_card_running(self):
+        fw = self.start_fw()
+        q = self.start_card()
+        self.rf.write(SPAD(9), 0x99)
+        fw.hang_up()
+        wait_for(lambda: "link to the firmware simulator lost" in q.stderr(),
+                 what="hang-up warning")
+        self.assertEqual(q.reg(SPAD(9)), 0x99)
+        q.set_reg(SDBIC(1), 0x80000000)
+        self.assertEqual(self.rf.read(SICR0) & 2, 2)
+        self.assertEqual(q.close(), 0)
+
+    def test_late_messages_are_ignored(self):
+        def welcome_then_junk(fw, s):
+            fw.send_welcome(s)
+            s.sendall(HDR.pack(LINK_MAGIC, 99, 4) + b"abcd")
+            s.sendall(HDR.pack(LINK_MAGIC, ERROR, 0))
+            s.sendall(HDR.pack(LINK_MAGIC, 2, 4000) + b"\0" * 4000)
+            s.sendall(HDR.pack(0, 2, 0))
+        self.start_fw(mode=welcome_then_junk)
+        q = self.start_card()
+        time.sleep(0.3)
+        self.assertEqual(q.reg(SPAD(0)), 0)
+        self.assertEqual(q.close(), 0)
+
+
+class StandaloneTest(CardTestBase):
+    def test_without_chardev(self):
+        q = self.start_card(device="mic-card,addr=4.0", chardev=False)
+        q.set_reg(SPAD(4), 0xABCD)
+        self.assertEqual(q.reg(SPAD(4)), 0xABCD)
+        self.assertEqual(q.reg(0x1A280), 0x55, "DCR reset value")
+        self.assertEqual(q.rd(SMPT_BASE), 0xFFFFFFFF)
+        m = Msix(q)
+        m.enable()
+        q.set_reg(APICICR_LO(6), 0x2000)
+        self.assertEqual(m.fired(), {6})
+        self.assertEqual(q.close(), 0)
+
+    def test_one_card_per_vm(self):
+        rc, err = self.start_failing("-device", "mic-card", device="mic-card",
+                                     chardev=False)
+        self.assertEqual(rc, 1)
+        self.assertIn("only one mic-card per machine", err)
+
+    def test_phys_bits_warning(self):
+        q = self.start_card("-cpu", "qemu64,phys-bits=36", device="mic-card",
+                            chardev=False)
+        q.reg(SPAD(0))
+        self.assertIn("physical address bits", q.stderr())
+        self.assertEqual(q.close(), 0)
+
+
+class FuzzTest(CardTestBase):
+    def test_random_guest_accesses(self):
+        self.start_fw()
+        q = self.start_card()
+        m = Msix(q)
+        m.enable()
+        rng = random.Random(4242)
+        widths = (8, 16, 32, 64)
+        for _ in range(1500):
+            off = rng.randrange(0, MMIO_SIZE) & ~3
+            q.wr(MMIO_BASE + off, rng.getrandbits(32))
+            q.rd(MMIO_BASE + (rng.randrange(0, MMIO_SIZE) & ~3))
+            w = rng.choice(widths)
+            addr = SMPT_BASE + rng.randrange(0, 32 * SMPT_PAGE - 8)
+            if rng.random() < 0.5:
+                q.rd(addr, w)
+            else:
+                q.wr(addr, rng.getrandbits(w), w)
+            if rng.random() < 0.05:
+                self.rf.write(SMPT(rng.randrange(32)), rng.getrandbits(32))
+                self.fw.ring_card(rng.getrandbits(20))
+        # unaligned and odd-sized accesses on the register window
+        for delta in (1, 2, 3):
+            q.rd(MMIO_BASE + SPAD(0) + delta)
+            q.wr(MMIO_BASE + SPAD(0) + delta, 0xFFFFFFFF)
+        q.rd(MMIO_BASE + MMIO_SIZE - 2)
+        q.wr(MMIO_BASE - 2, 0xFFFFFFFF)
+        self.assertTrue(q.alive())
+        self.assertEqual(q.close(), 0)
+
+
+class RealMicfwTest(CardTestBase):
+    """The device against the real firmware simulator, as micfw's card VM:
+    RAM = the card memory memfd, host RAM from a host-role peer."""
+
+    def setUp(self):
+        super().setUp()
+        self.micfw = find_micfw()
+        if not self.micfw:
+            self.skipTest("micfw not built (set MICFW)")
+        self.ctl_path = os.path.join(self.tmp, "ctl.sock")
+        self.fw = subprocess.Popen(
+            [self.micfw, "--index", "0", "--link", self.link, "--control",
+             self.ctl_path, "--event-log", os.path.join(self.tmp, "ev.log"),
+             "--run-dir", os.path.join(self.tmp, "run"), "--ready-delay", "10",
+             "--mem-size", "128M"], start_new_session=True)
+        self.cleanups.append(self.stop_micfw)
+        wait_for(lambda: os.path.exists(self.link), what="micfw link socket")
+
+    def stop_micfw(self):
+        if self.fw.poll() is None:
+            os.killpg(self.fw.pid, signal.SIGTERM)
+        try:
+            self.fw.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.fw.pid, signal.SIGKILL)
+            self.fw.wait()
+
+    def host_hello(self, ram):
+        from mic_card_harness import HELLO, HELLO_S, WELCOME_S, recv_msg
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(self.link)
+        payload = HELLO_S.pack(1, 1, ram.below, ram.above)
+        socket.send_fds(s, [HDR.pack(LINK_MAGIC, HELLO, len(payload)) +
+                            payload], [ram.fd])
+        mtype, payload, fds = recv_msg(s)
+        self.assertEqual(mtype, 2)
+        self.cleanups.append(lambda: [os.close(f) for f in fds] and None)
+        self.cleanups.append(s.close)
+        return WELCOME_S.unpack(payload[:WELCOME_S.size]), fds
+
+    def test_card_vm_on_micfw(self):
+        import mmap
+        ram = HostRam(BELOW, ABOVE)
+        self.cleanups.append(ram.close)
+        ram.put(0x4000, b"host-side-bytes!")
+        welcome, fds = self.host_hello(ram)
+        card_fd, rf = fds[0], RegFile.__new__(RegFile)
+        rf.map = mmap.mmap(fds[1], welcome[3], mmap.MAP_SHARED)
+        self.cleanups.append(rf.map.close)
+        mem = mmap.mmap(card_fd, welcome[2], mmap.MAP_SHARED)
+        self.cleanups.append(mem.close)
+        wait_for(lambda: rf.read(SPAD(2)) & 1, what="micfw SPAD2 ready")
+        q = self.start_card(
+            "-object", "memory-backend-file,id=gddr,size=128M,share=on,"
+            "mem-path=/dev/fd/%d" % card_fd, "-machine",
+            "memory-backend=gddr", mem="128M", pass_fds=(card_fd,))
+        self.assertEqual(q.reg(SPAD(2)), 0x04000001, "micfw's ready value")
+        self.assertEqual(q.rd(SMPT_BASE + 0x4000),
+                         int.from_bytes(b"host", "little"))
+        q.wr(SMPT_BASE + 0x5000, 0x600DCAFE)
+        self.assertEqual(ram.get(0x5000, 4), (0x600DCAFE).to_bytes(4,
+                                                                   "little"))
+        q.wr(0x100000, 0x11223344)              # card RAM = card memory
+        self.assertEqual(mem[0x100000:0x100004], bytes([0x44, 0x33, 0x22,
+                                                        0x11]))
+        q.set_reg(SDBIC(0), 0x80000000)
+        self.assertEqual(rf.read(SICR0) & 1, 1)
+        self.assertNotIn("not mic0's card memory", q.stderr())
+        self.stop_micfw()
+        time.sleep(0.3)
+        self.assertEqual(q.reg(SPAD(2)) & ~1, 0x04000000, "card survives")
+        self.assertEqual(q.close(), 0)
+
+
+if __name__ == "__main__":
+    if not os.access(QEMU, os.X_OK):
+        print("SKIP test_mic_card: QEMU not built (%s; set MICEMU_QEMU)" %
+              QEMU)
+        sys.exit(0)
+    unittest.main()
