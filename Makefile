@@ -90,10 +90,14 @@ kernel: $(BZIMAGE)
 # --- our modules and programs ----------------------------------------------
 # Module sources are mirrored into the build directory: kbuild writes its
 # objects next to the sources, and those must stay out of the work tree.
+CARDMOD := $(BUILD)/card-module
+
 modules: $(BZIMAGE)
-	mkdir -p $(HOSTMOD)
+	mkdir -p $(HOSTMOD) $(CARDMOD)
 	cp -a --update $(TOP)/host-module/. $(HOSTMOD)/
 	$(MAKE) -C $(HOSTMOD) KDIR=$(KBUILD)
+	cp -a --update $(TOP)/card-module/. $(CARDMOD)/
+	$(MAKE) -C $(CARDMOD) KDIR=$(KBUILD) HOSTMOD=$(HOSTMOD)
 
 tools: deps
 	$(MAKE) -C $(TOP)/tools OUT=$(TOOLS)
@@ -102,13 +106,19 @@ micfw: deps
 	$(MAKE) -C $(TOP)/card-firmware-sim OUT=$(BUILD)/card-firmware-sim
 
 # --- initramfs images ---------------------------------------------------------
-HOST_MODULES = mic_cosm mic_x100
-CARD_MODULES =
+# Load order inside the VMs; the images also carry the test-only modules
+# (EXTRA_*), which tests load themselves.
+HOST_MODULES = scif mic_cosm mic_x100
+HOST_EXTRA_MODULES = scif_test
+CARD_MODULES = scif mic_card mic_cosm_client
+CARD_EXTRA_MODULES = scif_test mic_cosm_badclient
 
 images: qemu kernel modules tools micfw
 	IMAGES=$(IMAGES) KBUILD=$(KBUILD) HOSTMOD=$(HOSTMOD) TOOLS=$(TOOLS) \
 	HOST_MODULES="$(HOST_MODULES)" CARD_MODULES="$(CARD_MODULES)" \
-	CARDMOD=$(BUILD)/card-module $(TOP)/images/build-images.sh
+	HOST_EXTRA_MODULES="$(HOST_EXTRA_MODULES)" \
+	CARD_EXTRA_MODULES="$(CARD_EXTRA_MODULES)" \
+	CARDMOD=$(CARDMOD) $(TOP)/images/build-images.sh
 
 # --- use it ---------------------------------------------------------------------
 run: images
@@ -127,7 +137,7 @@ bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
 
 clean:
-	rm -rf $(QBUILD) $(KBUILD) $(HOSTMOD) $(TOOLS) $(IMAGES) \
+	rm -rf $(QBUILD) $(KBUILD) $(HOSTMOD) $(CARDMOD) $(TOOLS) $(IMAGES) \
 		$(BUILD)/card-firmware-sim $(BUILD)/unit-tests $(STAMPS)/qemu-configured \
 		$(BUILD)/accel-probe-*
 

@@ -14,31 +14,35 @@ gen=$KBUILD/usr/gen_init_cpio
 bzimage=$KBUILD/arch/x86/boot/bzImage
 mkdir -p "$IMAGES"
 
-# modpaths DIR NAME...: "DEST=SRC" for each module, in load order.
+# modpaths NAME...: "DEST=SRC" for each module (host-module/ and
+# card-module/ builds; one kernel serves both VMs, so scif.ko is shared).
 modpaths() {
-	local dir=$1 m ko
-	shift
+	local m ko
 	for m in "$@"; do
-		ko=$(find "$dir" -name "$m.ko" | head -n1)
-		[ -n "$ko" ] || { echo "build-images: $m.ko not found in $dir" >&2; exit 1; }
+		ko=$(find "$HOSTMOD" "${CARDMOD:-$HOSTMOD}" -name "$m.ko" | head -n1)
+		[ -n "$ko" ] || { echo "build-images: $m.ko not found" >&2; exit 1; }
 		echo "/lib/micemu/$m.ko=$ko"
 	done
 }
 
 # shellcheck disable=SC2086
 printf '%s\n' ${CARD_MODULES:-} >"$IMAGES/card-modules.order"
-card_mods=()
-[ -z "${CARD_MODULES:-}" ] || mapfile -t card_mods < <(modpaths "$CARDMOD" $CARD_MODULES)
+# shellcheck disable=SC2086
+list=$(modpaths ${CARD_MODULES:-} ${CARD_EXTRA_MODULES:-})
+mapfile -t card_mods <<<"$list"
 "$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
-	"/lib/micemu/modules.order=$IMAGES/card-modules.order" "${card_mods[@]}"
+	"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
+	"/bin/scif-pingpong=$TOOLS/scif-pingpong" "${card_mods[@]}"
 
 # shellcheck disable=SC2086
 printf '%s\n' $HOST_MODULES >"$IMAGES/host-modules.order"
-mapfile -t host_mods < <(modpaths "$HOSTMOD" $HOST_MODULES)
+list=$(modpaths $HOST_MODULES ${HOST_EXTRA_MODULES:-})
+mapfile -t host_mods <<<"$list"
 "$here/mkinitramfs.sh" "$IMAGES/host-initramfs.img" "$gen" "$here/host-init" \
 	"/bin/micemu-agent=$here/micemu-agent" \
 	"/bin/micctrl=$TOOLS/micctrl" \
 	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
+	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \

@@ -147,6 +147,9 @@ for ((i = 0; i < cards; i++)); do
 		--qemu-arg=-L --qemu-arg=/usr/share/qemu \
 		--qemu-arg=-d --qemu-arg=guest_errors,unimp \
 		--qemu-arg=-D --qemu-arg="$logdir/mic$i-qemu.log" \
+		--qemu-arg=-chardev \
+		--qemu-arg="socket,id=link,path=$run/mic$i-link.sock" \
+		--qemu-arg=-device --qemu-arg=mic-card,chardev=link \
 		--console-log "$logdir/mic$i-console.log" \
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
 		--ready-delay "$ready_delay"
