@@ -293,6 +293,34 @@ class MsixTest(CardTestBase):
         self.assertEqual(m.pba(), 0)
 
 
+class MsiIntoOwnWindowTest(CardTestBase):
+    """MSI-X messages aimed at the device's own windows (the DMA-into-
+    own-MMIO class): no recursion, no crash."""
+
+    def test_msix_message_rings_the_card_again(self):
+        self.start_fw()
+        q = self.start_card()
+        m = Msix(q)
+        for v in (2, 9):
+            e = 0xE000_0000 + 16 * v
+            q.wr(e, (MMIO_BASE + APICICR_LO(2)) & 0xFFFFFFFF)
+            q.wr(e + 4, MMIO_BASE >> 32)
+            q.wr(e + 8, 0x2000)
+        e = 0xE000_0000 + 16 * 3                # into the SMPT window
+        q.wr(e, 0x100)
+        q.wr(e + 4, SMPT_BASE >> 32)
+        m.enable()
+        q.set_reg(APICICR_LO(2), 0x2000)
+        q.set_reg(RDMASR(1), 0)
+        self.fw.ring_card(0xFFFFF)
+        time.sleep(0.3)
+        q.set_reg(APICICR_LO(3), 0x2000)
+        self.assertEqual(self.ram.get(0x100, 4), (0xC0DE0003).to_bytes(
+            4, "little"), "MSI-X message through SMPT into host RAM")
+        self.assertTrue(q.alive())
+        self.assertEqual(q.close(), 0)
+
+
 class LinkTest(CardTestBase):
     """The handshake, what a broken peer does to it, and hang-up."""
 
