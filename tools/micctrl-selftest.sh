@@ -245,7 +245,10 @@ else
 	not_ok "log prints one record per line"
 fi
 rm "$ROOT/System.map"
+echo "(____ptrval____)" >"$ROOT/mic0/log_buf_addr"
 expect "log: addresses already set" 0 "" -- log mic0 --raw
+check_file "log: (____ptrval____) counts as set" "$ROOT/mic0/log_buf_addr" \
+	"(____ptrval____)"
 cmp -s "$OUT" "$LOGBUF" && ok "log --raw is byte for byte" ||
 	not_ok "log --raw is byte for byte"
 : >"$LOGBUF"
