@@ -14,6 +14,8 @@ QEMU: $MICEMU_QEMU or $QEMU, else ~/.cache/micemu/qemu-build/
 qemu-system-x86_64; micfw: $MICFW, else the build cache or
 ../../card-firmware-sim/micfw.  Missing binaries skip, with the reason.
 """
+import json
+import mmap
 import os
 import random
 import signal
@@ -26,11 +28,11 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mic_card_harness import (  # noqa: E402
-    APICICR_LO, DMA_DHPR, ERROR, HDR, LINK_MAGIC, MMIO_BASE, MMIO_SIZE,
-    MSI_TARGET, NUM_VECTORS, POSTCODE, RDMASR, RF_CARD_RAISED,
+    APICICR_LO, BIOS_DIRS, DMA_DHPR, ERROR, HDR, HELLO, HELLO_S, LINK_MAGIC,
+    MMIO_BASE, MMIO_SIZE, NUM_VECTORS, POSTCODE, RDMASR, RF_CARD_RAISED,
     RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SICR0, SMPT, SMPT_BASE,
-    SMPT_PAGE, SPAD, FakeFw, HostRam, Msix, QTest, RegFile, find_micfw,
-    find_qemu)
+    SMPT_PAGE, SPAD, WELCOME_S, FakeFw, HostRam, Msix, QTest, RegFile,
+    find_micfw, find_qemu, recv_msg)
 
 QEMU = find_qemu()
 GiB = 1 << 30
@@ -502,7 +504,6 @@ class RealMicfwTest(CardTestBase):
             self.fw.wait()
 
     def host_hello(self, ram):
-        from mic_card_harness import HELLO, HELLO_S, WELCOME_S, recv_msg
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(5)
         s.connect(self.link)
@@ -516,7 +517,6 @@ class RealMicfwTest(CardTestBase):
         return WELCOME_S.unpack(payload[:WELCOME_S.size]), fds
 
     def test_card_vm_on_micfw(self):
-        import mmap
         ram = HostRam(BELOW, ABOVE)
         self.cleanups.append(ram.close)
         ram.put(0x4000, b"host-side-bytes!")
@@ -547,6 +547,142 @@ class RealMicfwTest(CardTestBase):
         time.sleep(0.3)
         self.assertEqual(q.reg(SPAD(2)) & ~1, 0x04000000, "card survives")
         self.assertEqual(q.close(), 0)
+
+
+def cpio_newc(entries):
+    """A newc cpio archive of (name, mode, data, rdev_major, rdev_minor)."""
+    out = bytearray()
+    for ino, (name, mode, data, rmaj, rmin) in enumerate(
+            entries + [("TRAILER!!!", 0, b"", 0, 0)], 1):
+        nm = name.encode() + b"\0"
+        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin,
+                  len(nm), 0)
+        out += b"070701" + b"".join(b"%08X" % f for f in fields) + nm
+        out += b"\0" * (-len(out) % 4) + data
+        out += b"\0" * (-len(out) % 4)
+    return bytes(out)
+
+
+BOOT_INIT = b"""#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+for d in /sys/bus/pci/devices/*; do
+    echo MIC-CARD-PCI $(/bin/busybox cat $d/vendor $d/device $d/class)
+    echo "MIC-CARD-RES $(/bin/busybox head -1 $d/resource)"
+done
+/bin/busybox grep -i -e mic -e "PCI Bus" /proc/iomem | \
+    /bin/busybox sed 's/^/MIC-CARD-IOMEM /'
+echo "MIC-CARD-DONE"
+/bin/busybox poweroff -f
+"""
+
+
+class CardVmBootTest(CardTestBase):
+    """micfw starts a real card VM with mic-card after a boot kick: the
+    device links up, the firmware and kernel enumerate the function, and
+    no BAR or window lands in the fixed windows."""
+
+    def setUp(self):
+        super().setUp()
+        build = os.environ.get("MICEMU_BUILD",
+                               os.path.expanduser("~/.cache/micemu"))
+        self.kernel = os.environ.get("MICEMU_KERNEL", os.path.join(
+            build, "kernel-default/arch/x86/boot/bzImage"))
+        self.micfw = find_micfw()
+        missing = [p for p in (self.kernel, "/usr/bin/busybox")
+                   if not os.path.isfile(p)]
+        if not self.micfw:
+            missing.append("micfw")
+        if missing:
+            self.skipTest("not built: " + ", ".join(missing))
+
+    def test_boot(self):
+        console = os.path.join(self.tmp, "console.log")
+        events = os.path.join(self.tmp, "events.log")
+        ctl = os.path.join(self.tmp, "ctl.sock")
+        qargs = ["--qemu", QEMU]
+        for a in BIOS_DIRS + ["-chardev", "socket,id=link,path=" + self.link,
+                              "-device", "mic-card,chardev=link"]:
+            qargs.append("--qemu-arg=" + a)
+        fw = subprocess.Popen(
+            [self.micfw, "--index", "0", "--link", self.link, "--control",
+             ctl, "--event-log", events, "--console-log", console,
+             "--run-dir", os.path.join(self.tmp, "run"), "--ready-delay",
+             "10", "--mem-size", "256M"] + qargs, start_new_session=True)
+
+        def stop():
+            if fw.poll() is None:
+                os.killpg(fw.pid, signal.SIGTERM)
+            fw.wait(20)
+        self.cleanups.append(stop)
+        wait_for(lambda: os.path.exists(self.link), what="micfw link")
+        ram = HostRam(BELOW, ABOVE)
+        self.cleanups.append(ram.close)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(self.link)
+        self.cleanups.append(s.close)
+        payload = HELLO_S.pack(1, 1, ram.below, ram.above)
+        socket.send_fds(s, [HDR.pack(LINK_MAGIC, HELLO, len(payload)) +
+                            payload], [ram.fd])
+        _, wpayload, fds = recv_msg(s)
+        self.cleanups.append(lambda: [os.close(f) for f in fds] and None)
+        mem = mmap.mmap(fds[0], 256 * MiB, mmap.MAP_SHARED)
+        self.cleanups.append(mem.close)
+        rf = mmap.mmap(fds[1], MMIO_SIZE + 4096, mmap.MAP_SHARED)
+        self.cleanups.append(rf.close)
+
+        def spad(j):
+            return int.from_bytes(rf[SPAD(j):SPAD(j) + 4], "little")
+        wait_for(lambda: spad(2) & 1, what="SPAD2 ready")
+        boot = 0x04000000
+        with open(self.kernel, "rb") as f:
+            img = bytearray(f.read())
+        with open("/usr/bin/busybox", "rb") as f:
+            initrd = cpio_newc([
+                ("bin", 0o40755, b"", 0, 0), ("proc", 0o40755, b"", 0, 0),
+                ("sys", 0o40755, b"", 0, 0), ("dev", 0o40755, b"", 0, 0),
+                ("dev/console", 0o20600, b"", 5, 1),
+                ("bin/busybox", 0o100755, f.read(), 0, 0),
+                ("init", 0o100755, BOOT_INIT, 0, 0)])
+        img[0x218:0x220] = (2 * boot).to_bytes(4, "little") + \
+            len(initrd).to_bytes(4, "little")
+        mem[boot:boot + len(img)] = img
+        cmd = b" console=ttyS0 panic=-1\0"
+        mem[boot + len(img):boot + len(img) + len(cmd)] = cmd
+        mem[2 * boot:2 * boot + len(initrd)] = initrd
+        rf[SPAD(5):SPAD(5) + 4] = len(img).to_bytes(4, "little")
+        s.sendall(HDR.pack(LINK_MAGIC, 4, 0))           # BOOT_KICK
+
+        def text():
+            try:
+                with open(console, errors="replace") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return ""
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(ctl)
+        self.cleanups.append(c.close)
+        cf = c.makefile("rw")
+
+        def status():
+            cf.write('{"cmd":"status"}\n')
+            cf.flush()
+            return json.loads(cf.readline())
+        wait_for(lambda: status()["card_connected"], 120, "mic-card link")
+        wait_for(lambda: "MIC-CARD-DONE" in text(), 240, "card /init")
+        out = text()
+        self.assertIn("MIC-CARD-PCI 0x8086 0x225f 0x088000", out)
+        res = [ln.split()[1:] for ln in out.splitlines()
+               if ln.startswith("MIC-CARD-RES")]
+        bars = [int(r[0], 16) for r in res if len(r) == 3]
+        self.assertTrue(all(b < 1 << 32 for b in bars), bars)
+        with open(events, errors="replace") as f:
+            ev = f.read()
+        self.assertNotIn("not mic0's card memory", ev)
+        self.assertNotIn("hides RAM", ev)
+        wait_for(lambda: "card-vm-exit" in open(events).read(), 60,
+                 "card VM exit")
 
 
 if __name__ == "__main__":
