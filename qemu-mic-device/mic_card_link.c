@@ -253,7 +253,9 @@ static bool check_host_ram(MicCardState *s, Error **errp)
         return true;                /* no host memory behind the window */
     }
     if (w->host_ram_below_4g > MIC_CARD_HOST_HIGH_BASE ||
-        w->host_ram_above_4g > MIC_CARD_HOST_MAX_HIGH) {
+        w->host_ram_above_4g > MIC_CARD_HOST_MAX_HIGH ||
+        !QEMU_IS_ALIGNED(w->host_ram_below_4g, qemu_real_host_page_size()) ||
+        !QEMU_IS_ALIGNED(w->host_ram_above_4g, qemu_real_host_page_size())) {
         error_setg(errp, "host RAM layout from the firmware simulator is "
                    "impossible (below 4G 0x%" PRIx64 ", above 0x%" PRIx64 ")",
                    w->host_ram_below_4g, w->host_ram_above_4g);

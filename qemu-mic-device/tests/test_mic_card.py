@@ -372,6 +372,10 @@ class LinkTest(CardTestBase):
         self.expect_fail("impossible", {
             "mode": lambda fw, s: fw.send_welcome(s, below=5 << 30)})
 
+    def test_unaligned_host_layout(self):
+        self.expect_fail("impossible", {
+            "mode": lambda fw, s: fw.send_welcome(s, below=BELOW - 100)})
+
     def test_not_a_socket(self):
         self.start_fw()
         rc, err = self.start_failing(
