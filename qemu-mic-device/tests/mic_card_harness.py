@@ -52,12 +52,17 @@ POSTCODE = 0x0242C
 RGCR = SBOX + 0x4010
 SICR0 = SBOX + 0x9004
 SICE0 = SBOX + 0x900C
+SIAC0 = SBOX + 0x9014
 MSIXPBACR = SBOX + 0x9084
 DCR = SBOX + 0xA280
 
 
 def SMPT(i):
     return SBOX + 0x3100 + 4 * i
+
+
+def MXAR(i):
+    return SBOX + 0x9044 + 4 * i
 
 
 def APICICR_LO(k):
@@ -288,10 +293,12 @@ class FakeFw:
 class QTest:
     """A card VM under -accel qtest; stderr goes to a file for checks."""
 
-    def __init__(self, qemu, args, stderr_path, pass_fds=()):
-        argv = [qemu, "-M", "pc", "-accel", "qtest", "-qtest", "stdio",
-                "-qtest-log", "/dev/null", "-nodefaults", "-display", "none",
-                "-cpu", "qemu64,family=11,model=1"] + BIOS_DIRS + list(args)
+    def __init__(self, qemu, args, stderr_path, pass_fds=(), machine="pc"):
+        """machine None: args bring their own -M."""
+        argv = [qemu] + (["-M", machine] if machine else []) + [
+            "-accel", "qtest", "-qtest", "stdio", "-qtest-log", "/dev/null",
+            "-nodefaults", "-display", "none",
+            "-cpu", "qemu64,family=11,model=1"] + BIOS_DIRS + list(args)
         self.stderr_path = stderr_path
         self.err = open(stderr_path, "w")
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE,
@@ -338,24 +345,24 @@ class QTest:
         self.wr(MMIO_BASE + off, val)
 
     # PCI configuration space, mechanism #1
-    def _cfg(self, reg):
-        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | (SLOT << 11) |
+    def _cfg(self, reg, slot):
+        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | (slot << 11) |
                                       (reg & 0xFC)))
 
-    def cfg_read(self, reg):
-        self._cfg(reg)
+    def cfg_read(self, reg, slot=SLOT):
+        self._cfg(reg, slot)
         return self.cmd("inl 0xcfc")
 
-    def cfg_write(self, reg, val):
-        self._cfg(reg)
+    def cfg_write(self, reg, val, slot=SLOT):
+        self._cfg(reg, slot)
         self.cmd("outl 0xcfc 0x%x" % val)
 
-    def find_cap(self, cap_id):
-        ptr = self.cfg_read(0x34) & 0xFC
+    def find_cap(self, cap_id, slot=SLOT):
+        ptr = self.cfg_read(0x34, slot) & 0xFC
         for _ in range(48):                 # a broken list must not loop
             if not ptr or ptr == 0xFC:
                 break
-            hdr = self.cfg_read(ptr)
+            hdr = self.cfg_read(ptr, slot)
             if hdr & 0xFF == cap_id:
                 return ptr
             ptr = (hdr >> 8) & 0xFC

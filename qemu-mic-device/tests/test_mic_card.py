@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """mic-card under -accel qtest: the card-facing contract of docs/mic-card.rst.
 
-No guest OS runs.  The tests play the card OS through qtest (PCI config
-space, readl/writel at the fixed card physical windows) and play the
-firmware simulator and host device themselves (FakeFw owns the register
-file, the eventfds and a host RAM memfd), so every byte on both sides is
-checked.  One test class uses the real micfw when it is built.
+Most tests run no guest OS: they play the card OS through qtest (PCI
+config space, readl/writel at the fixed card physical windows) and play
+the firmware simulator and host device themselves (FakeFw owns the
+register file, the eventfds and a host RAM memfd), so every byte on both
+sides is checked.  With micfw built, more tests put the device on the real
+micfw: as its card VM, next to the real mic-x100 host device (both under
+qtest), and booted by micfw with the project's guest kernel.
 
     test_mic_card.py [-v] [unittest args]
 
@@ -29,10 +31,10 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mic_card_harness import (  # noqa: E402
     APICICR_LO, BIOS_DIRS, DMA_DHPR, ERROR, HDR, HELLO, HELLO_S, LINK_MAGIC,
-    MMIO_BASE, MMIO_SIZE, NUM_VECTORS, POSTCODE, RDMASR, RF_CARD_RAISED,
-    RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SICR0, SMPT, SMPT_BASE,
-    SMPT_PAGE, SPAD, WELCOME_S, FakeFw, HostRam, Msix, QTest, RegFile,
-    find_micfw, find_qemu, recv_msg)
+    MMIO_BASE, MMIO_SIZE, MXAR, NUM_VECTORS, POSTCODE, RDMASR,
+    RF_CARD_RAISED, RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SIAC0, SICE0,
+    SICR0, SMPT, SMPT_BASE, SMPT_PAGE, SPAD, WELCOME_S, FakeFw, HostRam, Msix,
+    QTest, RegFile, find_micfw, find_qemu, recv_msg)
 
 QEMU = find_qemu()
 GiB = 1 << 30
@@ -551,6 +553,96 @@ class RealMicfwTest(CardTestBase):
         time.sleep(0.3)
         self.assertEqual(q.reg(SPAD(2)) & ~1, 0x04000000, "card survives")
         self.assertEqual(q.close(), 0)
+
+
+class HostAndCardTest(CardTestBase):
+    """Both device models on one micfw, no guest OS on either side: the
+    host VM (q35, RAM a shared memfd, mic-x100) and the card VM (mic-card)
+    under qtest.  The host's SMPT writes, doorbells and RAM reach the card
+    and the card's doorbells reach the host's MSI-X."""
+
+    HOST_SLOT = 4
+    BAR0, BAR2, BAR4 = 0x1_0000_0000, 0xC010_0000, 0xC000_0000
+
+    def setUp(self):
+        super().setUp()
+        micfw = find_micfw()
+        if not micfw:
+            self.skipTest("micfw not built (set MICFW)")
+        ctl = os.path.join(self.tmp, "ctl.sock")
+        self.fw = subprocess.Popen(
+            [micfw, "--index", "1", "--link", self.link, "--control", ctl,
+             "--event-log", os.path.join(self.tmp, "ev.log"), "--run-dir",
+             os.path.join(self.tmp, "run"), "--ready-delay", "10",
+             "--mem-size", "128M"], start_new_session=True)
+        self.cleanups.append(self.stop_micfw)
+        wait_for(lambda: os.path.exists(self.link), what="micfw link")
+        host = QTest(QEMU, [
+            "-M", "q35,memory-backend=hostram", "-m", "512M", "-object",
+            "memory-backend-memfd,id=hostram,size=512M,share=on",
+            "-chardev", "socket,id=h,path=" + self.link, "-device",
+            "mic-x100,chardev=h,host-mem=hostram,addr=%d" % self.HOST_SLOT],
+            os.path.join(self.tmp, "host.err"), machine=None)
+        self.cleanups.append(host.close)
+        self.host = host
+        for reg, addr in ((0x10, self.BAR0), (0x20, self.BAR4)):
+            host.cfg_write(reg, addr & 0xFFFFFFFF)
+            host.cfg_write(reg + 4, addr >> 32)
+        host.cfg_write(0x18, self.BAR2)
+        host.cfg_write(0x04, 0x6)
+        wait_for(lambda: self.hreg(SPAD(2)) & 1, what="card ready")
+        self.card = self.start_card()
+        self.msix = Msix(self.card)
+
+    def stop_micfw(self):
+        if self.fw.poll() is None:
+            os.killpg(self.fw.pid, signal.SIGTERM)
+        self.fw.wait(20)
+
+    def hreg(self, off):
+        return self.host.rd(self.BAR4 + off)
+
+    def set_hreg(self, off, val):
+        self.host.wr(self.BAR4 + off, val)
+
+    def test_host_memory_through_smpt(self):
+        host, card = self.host, self.card
+        host.wr(0x1000_0000, 0x600DF00D)
+        self.assertEqual(card.rd(SMPT_BASE + 0x1000_0000), 0x600DF00D)
+        card.wr(SMPT_BASE + 0x1000_0004, 0xCA4D0001)
+        self.assertEqual(host.rd(0x1000_0004), 0xCA4D0001)
+        self.assertEqual(card.rd(SMPT_BASE + 512 * MiB), 0xFFFFFFFF)
+        self.set_hreg(SMPT(3), 1 << 2)          # bus 16 GiB: no RAM
+        e3 = SMPT_BASE + 3 * SMPT_PAGE + 0x1000_0000
+        self.assertEqual(card.reg(SMPT(3)), 1 << 2)
+        self.assertEqual(card.rd(e3), 0xFFFFFFFF)
+        self.set_hreg(SMPT(3), 0)
+        card.reg(SPAD(0))
+        self.assertEqual(card.rd(e3), 0x600DF00D)
+
+    def test_doorbells_both_ways(self):
+        host, card, m = self.host, self.card, self.msix
+        m.enable()
+        self.set_hreg(APICICR_LO(5), 0x2041)
+        self.assertEqual(wait_for(m.fired, what="APICICR5 vector"), {5})
+        self.set_hreg(RDMASR(2), 0)
+        self.assertEqual(wait_for(m.fired, what="RDMASR2 vector"), {10})
+        # host MSI-X vector 0 <- SICR0 doorbell 0, message into host RAM
+        cap = host.find_cap(0x11, slot=self.HOST_SLOT)
+        host.wr(self.BAR2, 0x0F00_0000)
+        host.wr(self.BAR2 + 4, 0)
+        host.wr(self.BAR2 + 8, 0xBEEF)
+        host.wr(self.BAR2 + 12, 0)
+        host.cfg_write(cap, (host.cfg_read(cap) | 1 << 31) & ~(1 << 30))
+        self.set_hreg(SICE0, 0xF)
+        self.set_hreg(MXAR(0), 0x1)
+        self.set_hreg(SIAC0, 0x1)
+        card.set_reg(SDBIC(0), 0x80000000)
+        wait_for(lambda: host.rd(0x0F00_0000) == 0xBEEF,
+                 what="host MSI-X from SDBIC0")
+        self.assertEqual(card.rd(SMPT_BASE + 0x0F00_0000), 0xBEEF,
+                         "the card sees the host's MSI write")
+        self.assertEqual(self.hreg(SICR0) & 1, 0, "auto-cleared")
 
 
 def cpio_newc(entries):
