@@ -32,7 +32,8 @@ list=$(modpaths ${CARD_MODULES:-} ${CARD_EXTRA_MODULES:-})
 mapfile -t card_mods <<<"$list"
 "$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
 	"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
-	"/bin/scif-pingpong=$TOOLS/scif-pingpong" "${card_mods[@]}"
+	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
+	"/bin/micemu-agent=$here/micemu-agent" "${card_mods[@]}"
 
 # shellcheck disable=SC2086
 printf '%s\n' $HOST_MODULES >"$IMAGES/host-modules.order"

@@ -6,6 +6,11 @@
 #
 # QEMU's guest-error log goes to host-qemu.log / micN-qemu.log.
 #
+# Card VMs get, besides the mic-card device, a test agent on a virtio-serial
+# port (run/micN-agent.sock) and a real-time clock that starts in 2000: a
+# card has no battery-backed clock of the host's, so its wall time is only
+# right once the host's COSM server sends SYNC_TIME.
+#
 # Without --exec you get the host VM's console on this terminal (Ctrl-A x
 # quits).  With --exec CMD, CMD runs in the host VM's shell through the
 # agent, its output is printed, everything is shut down and the script exits
@@ -150,6 +155,12 @@ for ((i = 0; i < cards; i++)); do
 		--qemu-arg=-chardev \
 		--qemu-arg="socket,id=link,path=$run/mic$i-link.sock" \
 		--qemu-arg=-device --qemu-arg=mic-card,chardev=link \
+		--qemu-arg=-rtc --qemu-arg=base=2000-01-01T00:00:00 \
+		--qemu-arg=-device --qemu-arg=virtio-serial-pci,id=vser \
+		--qemu-arg=-chardev \
+		--qemu-arg="socket,id=agent,path=$run/mic$i-agent.sock,server=on,wait=off" \
+		--qemu-arg=-device \
+		--qemu-arg=virtserialport,bus=vser.0,chardev=agent,name=micemu.agent \
 		--console-log "$logdir/mic$i-console.log" \
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
 		--ready-delay "$ready_delay"

@@ -111,6 +111,27 @@ class System:
         assert rc == 0, f"mic{card} did not reach {state}: {out}"
 
     # --- cards -----------------------------------------------------------------
+    def card_run(self, card, command, timeout=120):
+        """Run a shell command in card CARD's VM (through its test agent)."""
+        agent = Agent(os.path.join(self.run_dir, f"mic{card}-agent.sock"),
+                      connect_timeout=30)
+        try:
+            return agent.run(command, timeout=timeout)
+        finally:
+            agent.close()
+
+    def card_run_ok(self, card, command, timeout=120):
+        rc, out = self.card_run(card, command, timeout)
+        assert rc == 0, f"mic{card}: '{command}' failed with {rc}:\n{out}"
+        return out
+
+    def boot_online(self, card=0, timeout=180):
+        """Boot a card and wait until it is online; return the seconds taken."""
+        t0 = time.monotonic()
+        self.run_ok(f"micctrl boot mic{card}")
+        self.wait_state(card, "online", timeout)
+        return time.monotonic() - t0
+
     def fw(self, card=0):
         if card not in self._fw:
             self._fw[card] = FirmwareControl(

@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: GPL-2.0
+"""COSM over SCIF: cards go online, keep time, shut down, reboot, reset,
+and crashes and hangs are detected through the heartbeat."""
+
+import re
+import time
+
+import pytest
+
+# Upstream's timers (30 s heartbeat, 40 s host timeout) compressed so that
+# crash detection takes seconds: the card sends every 2 s, the host gives
+# up after 2 + 3 s.
+HOST_FAST = "mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3"
+CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
+HOST_TIMEOUT = 5
+
+
+def fast_system(make_system, cards=1):
+    s = make_system(cards=cards, append=HOST_FAST)
+    for i in range(cards):
+        s.run_ok(f"micctrl config mic{i} --cmdline 'console=ttyS0 panic=-1 {CARD_FAST}'")
+    return s
+
+
+def wall_clock(output):
+    """Seconds since the epoch from busybox adjtimex (date has no %N)."""
+    sec = re.search(r"time\.tv_sec:\s+(\d+)", output)
+    usec = re.search(r"time\.tv_usec:\s+(\d+)", output)
+    assert sec and usec, output
+    return int(sec.group(1)) + int(usec.group(1)) / 1e6
+
+
+def card_vm_pid(system, card=0):
+    return system.fw(card).request("status").get("card_vm_pid")
+
+
+def test_boot_to_online(system):
+    seconds = system.boot_online(0)
+    assert system.state(0) == "online"
+    assert system.sysfs(0, "shutdown_status") == "nop"
+    host = system.host_console()
+    assert "mic mic0: COSM client connected, card online" in host
+    assert re.search(r"mic_cosm_client: connected to the host \(node 0, port 201\)",
+                     system.card_console())
+    print(f"boot to online: {seconds:.1f} s")
+
+
+def test_card_time_synced_to_host(system):
+    system.boot_online(0)
+    # The card VM's clock starts in 2000 (run-vm.sh): only SYNC_TIME can
+    # have brought it to the host's time.
+    t0 = time.monotonic()
+    host = wall_clock(system.run_ok("adjtimex"))
+    t1 = time.monotonic()
+    card = wall_clock(system.card_run_ok(0, "adjtimex"))
+    t2 = time.monotonic()
+    # card was read (t2 - t1) / 2 +- after the host's reading on average
+    offset = card - host - ((t1 + t2) / 2 - (t0 + t1) / 2)
+    assert abs(offset) < 1.0, f"card clock is {offset:+.3f} s off the host's"
+
+
+def wait_status(system, card, statuses, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = system.sysfs(card, "shutdown_status")
+        if status in statuses:
+            return status
+        time.sleep(0.5)
+    raise TimeoutError(f"shutdown_status of mic{card} never became {statuses}")
+
+
+def test_shutdown_powers_off(system):
+    """The sysfs flow: shutdown → the card powers off and reports it, the
+    host publishes the status; a reset (what mpssd does next) → ready."""
+    system.boot_online(0)
+    assert card_vm_pid(system)
+    system.run_ok("echo shutdown > /sys/class/mic/mic0/state")
+    assert system.state(0) == "shutting_down"
+    status = wait_status(system, 0, ("poweroff", "halted"), 120)
+    fwlog = system.wait_log("mic0-fw.log", r"card-vm-exit.*", 60).group(0)
+    assert "status=0" in fwlog or "exit=0" in fwlog, fwlog
+    assert not card_vm_pid(system)
+    print(f"shutdown status: {status}")
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "ready", 60)
+
+
+def test_micctrl_shutdown(system):
+    """micctrl shutdown does the whole mpssd sequence and reports the status."""
+    system.boot_online(0)
+    out = system.run_ok("micctrl shutdown mic0 --timeout 120")
+    assert re.search(r"mic0: shutdown_status (poweroff|halted), state ready", out), out
+    assert system.state(0) == "ready"
+    assert not card_vm_pid(system)
+
+
+def test_reboot(system):
+    system.boot_online(0)
+    start = len(system.card_console())
+    system.run_ok("micctrl reboot mic0 --timeout 180")
+    system.wait_state(0, "online", 180)
+    assert "micemu-card: ready" in system.card_console()[start:]
+
+
+def test_reset_from_online(system):
+    system.boot_online(0)
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "ready", 60)
+    assert not card_vm_pid(system)
+    assert system.sysfs(0, "shutdown_status") == "nop"
+    system.boot_online(0)
+
+
+def test_reset_from_booting(system):
+    system.run_ok("micctrl boot mic0")
+    assert system.state(0) == "booting"
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "ready", 60)
+    assert not card_vm_pid(system)
+    system.boot_online(0)
+
+
+def wait_crashed(system, card, limit):
+    t0 = time.monotonic()
+    system.wait_state(card, "shutting_down", limit)
+    took = time.monotonic() - t0
+    assert system.sysfs(card, "shutdown_status") == "crashed"
+    return took
+
+
+def test_crash_detected(make_system):
+    system = fast_system(make_system)
+    system.boot_online(0)
+    assert system.fw().request("crash")["ok"]
+    took = wait_crashed(system, 0, 60)
+    assert took < HOST_TIMEOUT + 5, f"crash detected after {took:.1f} s"
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "ready", 60)
+
+
+def test_hang_detected_and_reset_recovers(make_system):
+    system = fast_system(make_system)
+    system.boot_online(0)
+    assert system.fw().request("hang")["ok"]
+    took = wait_crashed(system, 0, 60)
+    assert took < HOST_TIMEOUT + 5
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "ready", 60)
+    assert not card_vm_pid(system)
+    system.boot_online(0)
+
+
+def test_heartbeat_disabled_no_detection(make_system):
+    system = fast_system(make_system)
+    system.boot_online(0)
+    system.run_ok("echo 0 > /sys/class/mic/mic0/heartbeat_enable")
+    assert system.fw().request("hang")["ok"]
+    time.sleep(3 * HOST_TIMEOUT)
+    assert system.state(0) == "online"
+    assert system.sysfs(0, "shutdown_status") == "nop"
+    assert system.fw().request("resume")["ok"]
+
+
+def test_client_reload_keeps_online(make_system):
+    system = fast_system(make_system)
+    system.boot_online(0)
+    system.card_run_ok(0, "rmmod mic_cosm_client")
+    system.card_run_ok(0, f"insmod /lib/micemu/mic_cosm_client.ko {CARD_FAST.split('.', 1)[1]}")
+    time.sleep(2 * HOST_TIMEOUT)
+    assert system.state(0) == "online"
+    assert system.sysfs(0, "shutdown_status") == "nop"
+    assert len(re.findall(r"mic_cosm_client: connected to the host", system.card_console())) >= 2
+
+
+def test_bad_client_is_ignored(make_system):
+    system = fast_system(make_system)
+    system.boot_online(0)
+    system.card_run_ok(0, "rmmod mic_cosm_client")
+    system.card_run_ok(0, "insmod /lib/micemu/mic_cosm_badclient.ko")
+    time.sleep(2 * HOST_TIMEOUT)
+    dmesg = system.run_ok("dmesg")
+    assert re.search(r"ignoring COSM message id 99\b", dmesg), dmesg[-3000:]
+    assert re.search(r"ignoring shutdown status (0|5|1000)\b", dmesg), dmesg[-3000:]
+    # The bad client keeps sending heartbeats: the card stays online.
+    assert system.state(0) == "online"
+    assert system.sysfs(0, "shutdown_status") == "nop"
+    # The host is up, still answers, and the card can be reset and booted.
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "ready", 60)
+    system.boot_online(0)
+
+
+@pytest.mark.parametrize("victim", [2])
+def test_four_cards_one_crashes(make_system, victim):
+    system = fast_system(make_system, cards=4)
+    for i in range(4):
+        system.run_ok(f"micctrl boot mic{i}")
+    for i in range(4):
+        system.wait_state(i, "online", 300)
+    assert system.fw(victim).request("crash")["ok"]
+    wait_crashed(system, victim, 60)
+    time.sleep(2 * HOST_TIMEOUT)
+    for i in range(4):
+        if i != victim:
+            assert system.state(i) == "online", f"mic{i}"
