@@ -194,7 +194,7 @@ static void cosm_client_serve(scif_epd_t epd)
 		if (pollepd.revents & POLLIN)
 			cosm_client_recv(epd);
 		if (pollepd.revents & (POLLHUP | POLLERR)) {
-			pr_info("the host closed the connection\n");
+			pr_info("connection to the host closed\n");
 			return;
 		}
 		if (cosm_client_heartbeat(epd) == -ECONNRESET)

@@ -247,7 +247,7 @@ static void bad_serve(scif_epd_t epd)
 		if (pe.revents & POLLIN)
 			bad_drain(epd);
 		if (pe.revents & (POLLHUP | POLLERR)) {
-			pr_info("the host closed the connection\n");
+			pr_info("connection to the host closed\n");
 			return;
 		}
 	}

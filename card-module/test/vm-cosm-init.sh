@@ -102,7 +102,7 @@ case "$got" in
 esac
 check D_burst_twice test "$(lines '^rx id=99 ' /tmp/d.log)" -eq 2
 sleep 1
-check D_hup_seen logged 'mic_cosm_badclient: the host closed the connection'
+check D_hup_seen logged 'mic_cosm_badclient: connection to the host closed'
 check D_rmmod rmmod mic_cosm_badclient
 cat /tmp/d.log
 
