@@ -89,6 +89,7 @@ static struct fakepeer {
 	u32 in_tail;
 	u32 out_head;
 	bool linked;
+	bool exiting;			/* sent EXIT: nothing but EXIT_ACK may follow */
 	bool exit_acked;
 	wait_queue_head_t exit_wq;
 	struct fc_ep eps[FC_EPS];
@@ -129,7 +130,8 @@ static int fc_send(struct scifmsg *msg)
 {
 	u32 tail, tries = 0;
 
-	if (!fc.linked || !fc.handler)
+	if (!fc.linked || !fc.handler ||
+	    (fc.exiting && msg->uop > SCIF_EXIT_ACK))
 		return -ENODEV;
 	for (;;) {
 		tail = READ_ONCE(fc.qp->local_read) & FC_NODE_MASK;
@@ -503,6 +505,7 @@ static void fc_reboot_work(struct work_struct *work)
 	mutex_lock(&fc.lock);
 	fc_unpublish();
 	fc.exit_acked = false;
+	fc.exiting = true;
 	wait = fc.linked && !fc_send(&msg);
 	mutex_unlock(&fc.lock);
 	if (wait)
@@ -510,6 +513,7 @@ static void fc_reboot_work(struct work_struct *work)
 					   10 * HZ);
 	mutex_lock(&fc.lock);
 	fc.linked = false;
+	fc.exiting = false;
 	old_qp = fc.qp;
 	old_ring = fc.ring;
 	if (acked)
