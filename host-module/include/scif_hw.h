@@ -25,14 +25,7 @@
 #include <linux/stddef.h>
 #include <linux/types.h>
 
-/*
- * The bootparam block is also described by mic_bootparam.h (owned by the
- * PCIe driver). Both copies are identical and share one include guard,
- * so whichever header comes first defines it.
- */
-#ifndef MICEMU_MIC_BOOTPARAM_H
-#define MICEMU_MIC_BOOTPARAM_H
-
+/* The device page (facts §4.4); this is its one definition. */
 #define MIC_MAGIC		0xC0FFEE00
 #define MIC_DP_SIZE		4096
 #define MIC_DB_UNSET		0xFF
@@ -64,8 +57,6 @@ struct mic_bootparam {
 static_assert(sizeof(struct mic_bootparam) == 24);
 static_assert(offsetof(struct mic_bootparam, scif_host_dma_addr) == 8);
 static_assert(offsetof(struct mic_bootparam, scif_card_dma_addr) == 16);
-
-#endif /* MICEMU_MIC_BOOTPARAM_H */
 
 struct scif_hw_dev;
 
