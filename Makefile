@@ -124,7 +124,9 @@ images: qemu kernel modules tools micfw
 run: images
 	$(TOP)/scripts/run-vm.sh --cards 1
 
-unit-test: deps
+unit-test: deps $(STAMPS)/kernel-src
+	$(MAKE) -C $(TOP)/host-module checkpatch KSRC=$(KSRC)
+	$(MAKE) -C $(TOP)/card-module checkpatch KSRC=$(KSRC)
 	$(MAKE) -C $(TOP)/qemu-mic-device/tests check OUT=$(BUILD)/unit-tests
 	$(MAKE) -C $(TOP)/tools check OUT=$(TOOLS)
 	$(MAKE) -C $(TOP)/card-firmware-sim check OUT=$(BUILD)/card-firmware-sim
