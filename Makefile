@@ -48,14 +48,25 @@ all: images
 deps:
 	@$(TOP)/scripts/install-deps.sh
 
+# --- inputs keyed by content -------------------------------------------------
+# A fresh clone gives every file a new mtime; these copies change only when
+# the content does, so a clean clone on a warm cache rebuilds nothing.
+INPUTS := $(BUILD)/inputs
+$(INPUTS)/qemu-configure: FORCE
+	@mkdir -p $(@D)
+	@echo '$(QEMU_CONFIGURE)' | cmp -s - $@ || echo '$(QEMU_CONFIGURE)' >$@
+$(INPUTS)/micemu.config: FORCE
+	@mkdir -p $(@D)
+	@cmp -s guest-kernel/micemu.config $@ || cp guest-kernel/micemu.config $@
+
 # --- QEMU with the mic devices ----------------------------------------------
-$(STAMPS)/qemu-src: scripts/fetch-qemu-source.sh | deps
+$(STAMPS)/qemu-src: | deps
 	@mkdir -p $(STAMPS)
 	$(TOP)/scripts/fetch-qemu-source.sh $(QSRC)
 	rm -f $(STAMPS)/qemu-configured
 	touch $@
 
-$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src Makefile
+$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src $(INPUTS)/qemu-configure
 	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
 	rm -rf $(QBUILD) && mkdir -p $(QBUILD)
 	cd $(QBUILD) && $(QSRC)/configure $(QEMU_CONFIGURE)
@@ -72,11 +83,11 @@ $(STAMPS)/kernel-src: | deps
 	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(BUILD)
 	touch $@
 
-$(KBUILD)/.config: guest-kernel/micemu.config $(STAMPS)/kernel-src
+$(KBUILD)/.config: $(INPUTS)/micemu.config $(STAMPS)/kernel-src
 	mkdir -p $(KBUILD)
 	$(MAKE) -C $(KSRC) O=$(KBUILD) tinyconfig >/dev/null
 	$(KSRC)/scripts/kconfig/merge_config.sh -m -O $(KBUILD) \
-		$(KBUILD)/.config $(TOP)/guest-kernel/micemu.config >/dev/null
+		$(KBUILD)/.config $(INPUTS)/micemu.config >/dev/null
 	$(MAKE) -C $(KSRC) O=$(KBUILD) olddefconfig >/dev/null
 	$(TOP)/guest-kernel/check-config.sh $(KBUILD)/.config \
 		$(TOP)/guest-kernel/micemu.config
@@ -145,3 +156,4 @@ clean:
 
 distclean:
 	rm -rf $(BUILD)
+FORCE:
