@@ -47,5 +47,6 @@ mapfile -t host_mods <<<"$list"
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \
+	"/lib/firmware/mic/System.map=$KBUILD/System.map" \
 	"/lib/firmware/mic/initramfs.img=$IMAGES/card-initramfs.img"
 echo "build-images: $(du -h "$IMAGES/host-initramfs.img" | cut -f1) host, $(du -h "$IMAGES/card-initramfs.img" | cut -f1) card"

@@ -45,6 +45,14 @@ def test_boot_to_online(system):
     print(f"boot to online: {seconds:.1f} s")
 
 
+def test_card_log_through_aperture(system):
+    """micctrl log reads the card kernel's log buffer out of card memory."""
+    system.boot_online(0)
+    out = system.run_ok("micctrl log mic0")
+    assert "Linux version 6.1" in out
+    assert "mic_cosm_client: connected to the host" in out
+
+
 def test_card_time_synced_to_host(system):
     system.boot_online(0)
     # The card VM's clock starts in 2000 (run-vm.sh): only SYNC_TIME can
