@@ -15,6 +15,7 @@
 #include "qom/object.h"
 #include "mic_regfile.h"
 #include "mic_link.h"
+#include "mic_link_rx.h"
 
 #define TYPE_MIC_CARD "mic-card"
 OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
@@ -50,13 +51,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
 #define MIC_CARD_UNBACKED_LOG_MS 1000               /* log rate limit */
 
 /* Reassembly of one link message (header + payload + its fds). */
-typedef struct MicCardRx {
-    uint8_t buf[sizeof(struct mic_link_hdr) + MIC_LINK_MAX_PAYLOAD];
-    uint32_t len;
-    int fds[MIC_LINK_MAX_FDS];
-    int nfds;
-} MicCardRx;
-
 typedef enum MicCardLink {
     MIC_CARD_LINK_NONE,         /* no chardev: standalone register file */
     MIC_CARD_LINK_HANDSHAKE,    /* HELLO sent, waiting for WELCOME */
@@ -95,7 +89,7 @@ struct MicCardState {
 
     /* link to micfw (mic_card_link.c) */
     MicCardLink link;
-    MicCardRx rx;
+    MicLinkRx rx;
     char hs_error[160];
     bool hs_done;
     struct mic_link_welcome welcome;

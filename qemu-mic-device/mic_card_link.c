@@ -23,52 +23,8 @@
 #include "mic_card.h"
 #include "trace.h"
 
-#define HDR_SIZE ((uint32_t)sizeof(struct mic_link_hdr))
-
 /* WELCOME fd slots (link-protocol.rst) */
 enum { FD_CARD_MEM, FD_REGFILE, FD_TO_HOST, FD_TO_CARD, FD_HOST_RAM };
-
-static void rx_reset(MicCardRx *rx)
-{
-    int i;
-
-    for (i = 0; i < rx->nfds; i++) {
-        if (rx->fds[i] >= 0) {
-            close(rx->fds[i]);
-        }
-    }
-    rx->nfds = 0;
-    rx->len = 0;
-}
-
-static const struct mic_link_hdr *rx_hdr(MicCardRx *rx)
-{
-    return (const struct mic_link_hdr *)rx->buf;
-}
-
-/* Bytes still missing from the current message (always > 0). */
-static uint32_t rx_want(MicCardRx *rx)
-{
-    if (rx->len < HDR_SIZE) {
-        return HDR_SIZE - rx->len;
-    }
-    return HDR_SIZE + rx_hdr(rx)->len - rx->len;
-}
-
-static void rx_collect_fds(MicCardState *s)
-{
-    int fds[MIC_LINK_MAX_FDS];
-    int n, i;
-
-    n = qemu_chr_fe_get_msgfds(&s->chr, fds, MIC_LINK_MAX_FDS);
-    for (i = 0; i < n; i++) {
-        if (s->rx.nfds < MIC_LINK_MAX_FDS) {
-            s->rx.fds[s->rx.nfds++] = fds[i];
-        } else {
-            close(fds[i]);
-        }
-    }
-}
 
 static void link_fail(MicCardState *s, const char *why)
 {
@@ -122,8 +78,8 @@ static void handle_error(MicCardState *s, const uint8_t *payload,
 
 static void rx_dispatch(MicCardState *s)
 {
-    const struct mic_link_hdr *h = rx_hdr(&s->rx);
-    const uint8_t *payload = s->rx.buf + HDR_SIZE;
+    const struct mic_link_hdr *h = mic_link_rx_hdr(&s->rx);
+    const uint8_t *payload = mic_link_rx_payload(&s->rx);
 
     trace_mic_card_link_recv(h->type, h->len, s->rx.nfds);
     if (h->type == MIC_LINK_ERROR) {
@@ -136,41 +92,35 @@ static void rx_dispatch(MicCardState *s)
     } else {
         link_fail(s, "unexpected message instead of WELCOME");
     }
-    rx_reset(&s->rx);
+    mic_link_rx_reset(&s->rx);
 }
 
 static int link_can_read(void *opaque)
 {
     MicCardState *s = opaque;
 
-    return rx_want(&s->rx);
+    return mic_link_rx_want(&s->rx);
 }
 
 static void link_read(void *opaque, const uint8_t *buf, int size)
 {
     MicCardState *s = opaque;
-    const struct mic_link_hdr *h = rx_hdr(&s->rx);
-    uint32_t n;
 
-    rx_collect_fds(s);
+    mic_link_rx_collect_fds(&s->rx, &s->chr);
     while (size > 0) {
         if (s->link == MIC_CARD_LINK_DOWN) {
-            rx_reset(&s->rx);       /* a broken peer: drop what it sends */
+            mic_link_rx_reset(&s->rx); /* a broken peer: drop what it sends */
             return;
         }
-        n = MIN((uint32_t)size, rx_want(&s->rx));
-        memcpy(s->rx.buf + s->rx.len, buf, n);
-        s->rx.len += n;
-        buf += n;
-        size -= n;
-        if (s->rx.len == HDR_SIZE &&
-            (h->magic != MIC_LINK_MAGIC || h->len > MIC_LINK_MAX_PAYLOAD)) {
-            rx_reset(&s->rx);
+        switch (mic_link_rx_feed(&s->rx, &buf, &size)) {
+        case MIC_LINK_RX_BAD_HEADER:
             link_fail(s, "bad message header (magic or length)");
             return;
-        }
-        if (s->rx.len >= HDR_SIZE && rx_want(&s->rx) == 0) {
+        case MIC_LINK_RX_MESSAGE:
             rx_dispatch(s);
+            break;
+        case MIC_LINK_RX_MORE:
+            break;
         }
     }
 }
@@ -180,7 +130,7 @@ static void link_event(void *opaque, QEMUChrEvent event)
     MicCardState *s = opaque;
 
     if (event == CHR_EVENT_CLOSED) {
-        rx_reset(&s->rx);
+        mic_link_rx_reset(&s->rx);
         link_fail(s, "connection closed");
     }
 }
@@ -199,10 +149,10 @@ static bool send_hello(MicCardState *s, Error **errp)
     struct mic_link_hdr h = {
         .magic = MIC_LINK_MAGIC, .type = MIC_LINK_HELLO, .len = sizeof(hello),
     };
-    uint8_t buf[HDR_SIZE + sizeof(hello)];
+    uint8_t buf[MIC_LINK_HDR_SIZE + sizeof(hello)];
 
-    memcpy(buf, &h, HDR_SIZE);
-    memcpy(buf + HDR_SIZE, &hello, sizeof(hello));
+    memcpy(buf, &h, MIC_LINK_HDR_SIZE);
+    memcpy(buf + MIC_LINK_HDR_SIZE, &hello, sizeof(hello));
     trace_mic_card_link_send(h.type, h.len);
     if (qemu_chr_fe_write_all(&s->chr, buf, sizeof(buf)) != sizeof(buf)) {
         error_setg(errp, "cannot send HELLO to the firmware simulator "
@@ -413,7 +363,7 @@ bool mic_card_link_connect(MicCardState *s, Error **errp)
 
 fail:
     close_welcome_fds(s);
-    rx_reset(&s->rx);
+    mic_link_rx_reset(&s->rx);
     mic_card_link_close(s);
     return false;
 }
@@ -437,7 +387,7 @@ void mic_card_link_close(MicCardState *s)
         qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                                  true);
     }
-    rx_reset(&s->rx);
+    mic_link_rx_reset(&s->rx);
     if (s->rf_mapped) {
         munmap(s->rf, sizeof(MicRegFile));
         s->rf = NULL;

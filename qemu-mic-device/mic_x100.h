@@ -14,6 +14,7 @@
 #include "qom/object.h"
 #include "mic_regfile.h"
 #include "mic_link.h"
+#include "mic_link_rx.h"
 
 #define TYPE_MIC_X100 "mic-x100"
 OBJECT_DECLARE_SIMPLE_TYPE(MicX100State, MIC_X100)
@@ -30,14 +31,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicX100State, MIC_X100)
 #define MIC_X100_MIN_MEM        (1ULL << 20)
 #define MIC_X100_MAX_MEM        (1ULL << 40)
 #define MIC_X100_READY_DELAY_MS 100             /* standalone RGCR reset */
-
-/* Reassembly of one link message (header + payload + its fds). */
-typedef struct MicLinkRx {
-    uint8_t buf[sizeof(struct mic_link_hdr) + MIC_LINK_MAX_PAYLOAD];
-    uint32_t len;
-    int fds[MIC_LINK_MAX_FDS];
-    int nfds;
-} MicLinkRx;
 
 /* Where the link stands. */
 typedef enum MicLinkState {

@@ -24,56 +24,6 @@
 #include "mic_x100.h"
 #include "trace.h"
 
-#define HDR_SIZE ((uint32_t)sizeof(struct mic_link_hdr))
-
-static void rx_close_fds(MicLinkRx *rx)
-{
-    int i;
-
-    for (i = 0; i < rx->nfds; i++) {
-        if (rx->fds[i] >= 0) {
-            close(rx->fds[i]);
-        }
-    }
-    rx->nfds = 0;
-}
-
-static void rx_reset(MicLinkRx *rx)
-{
-    rx_close_fds(rx);
-    rx->len = 0;
-}
-
-static const struct mic_link_hdr *rx_hdr(MicLinkRx *rx)
-{
-    return (const struct mic_link_hdr *)rx->buf;
-}
-
-/* Bytes still missing from the current message (always > 0). */
-static uint32_t rx_want(MicLinkRx *rx)
-{
-    if (rx->len < HDR_SIZE) {
-        return HDR_SIZE - rx->len;
-    }
-    return HDR_SIZE + rx_hdr(rx)->len - rx->len;
-}
-
-/* Take the fds that arrived with the last read and attach them. */
-static void rx_collect_fds(MicX100State *s)
-{
-    int fds[MIC_LINK_MAX_FDS];
-    int n, i;
-
-    n = qemu_chr_fe_get_msgfds(&s->chr, fds, MIC_LINK_MAX_FDS);
-    for (i = 0; i < n; i++) {
-        if (s->rx.nfds < MIC_LINK_MAX_FDS) {
-            s->rx.fds[s->rx.nfds++] = fds[i];
-        } else {
-            close(fds[i]);
-        }
-    }
-}
-
 static void link_fail(MicX100State *s, const char *why)
 {
     if (s->link == MIC_LINK_HANDSHAKE) {
@@ -127,8 +77,8 @@ static void handle_error(MicX100State *s, const uint8_t *payload,
 
 static void rx_dispatch(MicX100State *s)
 {
-    const struct mic_link_hdr *h = rx_hdr(&s->rx);
-    const uint8_t *payload = s->rx.buf + HDR_SIZE;
+    const struct mic_link_hdr *h = mic_link_rx_hdr(&s->rx);
+    const uint8_t *payload = mic_link_rx_payload(&s->rx);
 
     trace_mic_x100_link_recv(h->type, h->len, s->rx.nfds);
     if (h->type == MIC_LINK_ERROR) {
@@ -141,41 +91,35 @@ static void rx_dispatch(MicX100State *s)
         qemu_log_mask(LOG_UNIMP, "mic-x100: ignoring link message type %u\n",
                       h->type);
     }
-    rx_reset(&s->rx);
+    mic_link_rx_reset(&s->rx);
 }
 
 static int link_can_read(void *opaque)
 {
     MicX100State *s = opaque;
 
-    return rx_want(&s->rx);
+    return mic_link_rx_want(&s->rx);
 }
 
 static void link_read(void *opaque, const uint8_t *buf, int size)
 {
     MicX100State *s = opaque;
-    const struct mic_link_hdr *h = rx_hdr(&s->rx);
-    uint32_t n;
 
-    rx_collect_fds(s);
+    mic_link_rx_collect_fds(&s->rx, &s->chr);
     while (size > 0) {
         if (s->link == MIC_LINK_DOWN) {
-            rx_reset(&s->rx);       /* a broken peer: drop what it sends */
+            mic_link_rx_reset(&s->rx); /* a broken peer: drop what it sends */
             return;
         }
-        n = MIN((uint32_t)size, rx_want(&s->rx));
-        memcpy(s->rx.buf + s->rx.len, buf, n);
-        s->rx.len += n;
-        buf += n;
-        size -= n;
-        if (s->rx.len == HDR_SIZE &&
-            (h->magic != MIC_LINK_MAGIC || h->len > MIC_LINK_MAX_PAYLOAD)) {
-            rx_reset(&s->rx);
+        switch (mic_link_rx_feed(&s->rx, &buf, &size)) {
+        case MIC_LINK_RX_BAD_HEADER:
             link_fail(s, "bad message header (magic or length)");
             return;
-        }
-        if (s->rx.len >= HDR_SIZE && rx_want(&s->rx) == 0) {
+        case MIC_LINK_RX_MESSAGE:
             rx_dispatch(s);
+            break;
+        case MIC_LINK_RX_MORE:
+            break;
         }
     }
 }
@@ -185,7 +129,7 @@ static void link_event(void *opaque, QEMUChrEvent event)
     MicX100State *s = opaque;
 
     if (event == CHR_EVENT_CLOSED) {
-        rx_reset(&s->rx);
+        mic_link_rx_reset(&s->rx);
         link_fail(s, "connection closed");
     } else if (event == CHR_EVENT_OPENED && s->link == MIC_LINK_DOWN) {
         warn_report("mic-x100: the link chardev reconnected; reconnecting "
@@ -211,29 +155,29 @@ static int link_write(MicX100State *s, uint16_t type, const void *payload,
                       uint16_t len, int *fds, int nfds, bool may_block)
 {
     int ret;
-    uint8_t buf[HDR_SIZE + MIC_LINK_MAX_PAYLOAD];
+    uint8_t buf[MIC_LINK_HDR_SIZE + MIC_LINK_MAX_PAYLOAD];
     struct mic_link_hdr h = {
         .magic = MIC_LINK_MAGIC, .type = type, .len = len,
     };
 
     assert(len <= MIC_LINK_MAX_PAYLOAD);
-    memcpy(buf, &h, HDR_SIZE);
+    memcpy(buf, &h, MIC_LINK_HDR_SIZE);
     if (len) {
-        memcpy(buf + HDR_SIZE, payload, len);
+        memcpy(buf + MIC_LINK_HDR_SIZE, payload, len);
     }
     if (nfds && qemu_chr_fe_set_msgfds(&s->chr, fds, nfds) < 0) {
         return -EIO;
     }
     trace_mic_x100_link_send(type, len, nfds);
     if (may_block) {
-        ret = qemu_chr_fe_write_all(&s->chr, buf, HDR_SIZE + len);
+        ret = qemu_chr_fe_write_all(&s->chr, buf, MIC_LINK_HDR_SIZE + len);
     } else {
-        ret = qemu_chr_fe_write(&s->chr, buf, HDR_SIZE + len);
+        ret = qemu_chr_fe_write(&s->chr, buf, MIC_LINK_HDR_SIZE + len);
         if (ret < 0 && errno == EAGAIN) {
             return -EAGAIN;
         }
     }
-    return ret == (int)(HDR_SIZE + len) ? 0 : -EIO;
+    return ret == (int)(MIC_LINK_HDR_SIZE + len) ? 0 : -EIO;
 }
 
 /* The host VM's RAM layout, from the PCI host bridge (i440FX, Q35). */
@@ -459,7 +403,7 @@ bool mic_x100_link_connect(MicX100State *s, Error **errp)
 
 fail:
     close_welcome_fds(s);
-    rx_reset(&s->rx);
+    mic_link_rx_reset(&s->rx);
     mic_x100_link_close(s);
     return false;
 }
@@ -479,7 +423,7 @@ void mic_x100_link_close(MicX100State *s)
         qemu_chr_fe_set_handlers(&s->chr, NULL, NULL, NULL, NULL, NULL, NULL,
                                  true);
     }
-    rx_reset(&s->rx);
+    mic_link_rx_reset(&s->rx);
     if (s->rf_mapped) {
         munmap(s->rf, sizeof(MicRegFile));
         s->rf = NULL;

@@ -1,0 +1,66 @@
+/*
+ * Receive side of the micfw link, shared by mic-x100 and mic-card.
+ *
+ * SPDX-License-Identifier: GPL-2.0
+ */
+
+#include "qemu/osdep.h"
+#include "mic_link_rx.h"
+
+void mic_link_rx_reset(MicLinkRx *rx)
+{
+    int i;
+
+    for (i = 0; i < rx->nfds; i++) {
+        if (rx->fds[i] >= 0) {
+            close(rx->fds[i]);
+        }
+    }
+    rx->nfds = 0;
+    rx->len = 0;
+}
+
+uint32_t mic_link_rx_want(MicLinkRx *rx)
+{
+    if (rx->len < MIC_LINK_HDR_SIZE) {
+        return MIC_LINK_HDR_SIZE - rx->len;
+    }
+    return MIC_LINK_HDR_SIZE + mic_link_rx_hdr(rx)->len - rx->len;
+}
+
+void mic_link_rx_collect_fds(MicLinkRx *rx, CharBackend *chr)
+{
+    int fds[MIC_LINK_MAX_FDS];
+    int n, i;
+
+    n = qemu_chr_fe_get_msgfds(chr, fds, MIC_LINK_MAX_FDS);
+    for (i = 0; i < n; i++) {
+        if (rx->nfds < MIC_LINK_MAX_FDS) {
+            rx->fds[rx->nfds++] = fds[i];
+        } else {
+            close(fds[i]);
+        }
+    }
+}
+
+MicLinkRxResult mic_link_rx_feed(MicLinkRx *rx, const uint8_t **buf,
+                                 int *size)
+{
+    const struct mic_link_hdr *h = mic_link_rx_hdr(rx);
+    uint32_t n = MIN((uint32_t)*size, mic_link_rx_want(rx));
+
+    memcpy(rx->buf + rx->len, *buf, n);
+    rx->len += n;
+    *buf += n;
+    *size -= n;
+    /* Check the header before its length decides how much more to read. */
+    if (rx->len == MIC_LINK_HDR_SIZE &&
+        (h->magic != MIC_LINK_MAGIC || h->len > MIC_LINK_MAX_PAYLOAD)) {
+        mic_link_rx_reset(rx);
+        return MIC_LINK_RX_BAD_HEADER;
+    }
+    if (rx->len >= MIC_LINK_HDR_SIZE && mic_link_rx_want(rx) == 0) {
+        return MIC_LINK_RX_MESSAGE;
+    }
+    return MIC_LINK_RX_MORE;
+}
