@@ -45,6 +45,7 @@ mapfile -t host_mods <<<"$list"
 	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
+	"/lib/micemu/cosm-server-selftest.sh=$here/../host-module/cosm/tests/cosm-server-selftest.sh" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \
 	"/lib/firmware/mic/System.map=$KBUILD/System.map" \
