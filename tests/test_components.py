@@ -66,3 +66,35 @@ def test_cosm_server_selftest(make_system):
     assert not bad, "failed checks:\n" + "\n".join(bad) + "\n" + out[-3000:]
     assert rc == 0, out[-3000:]
     assert len(oks) >= 50, f"only {len(oks)} checks ran:\n{out[-3000:]}"
+
+
+def _run_script(argv, logdir, name, env=None, timeout=900):
+    proc = subprocess.run(argv, env=dict(os.environ, MICEMU_BUILD=BUILD, **(env or {})),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          timeout=timeout)
+    out = proc.stdout.decode(errors="replace")
+    with open(os.path.join(logdir, name + ".log"), "w") as f:
+        f.write(out)
+    return proc.returncode, out
+
+
+def test_scif_against_fake_peer(logdir):
+    """scif.ko as host and as card against scif_fakepeer.ko (a second
+    reading of the wire protocol), hostile messages included."""
+    rc, out = _run_script([os.path.join(TOP, "host-module", "scif", "tests",
+                                        "run-vm-tests.sh"), "-o", logdir],
+                          logdir, "run-vm-tests")
+    assert rc == 0, out[-4000:]
+    for mode in ("host", "card"):
+        assert f"scif vm tests ({mode}): PASS" in out, out[-4000:]
+
+
+def test_card_modules_against_fakes(logdir):
+    """mic_cosm_client/badclient against a fake COSM server, and mic_card
+    on a stand-alone mic-card without a device page or x100 CPU."""
+    rc, out = _run_script([os.path.join(TOP, "card-module", "test",
+                                        "run-vm-tests.sh")],
+                          logdir, "run-vm-tests", env={"OUT": logdir})
+    assert rc == 0, out[-4000:]
+    assert "skipped" not in out, out[-4000:]
+    assert "run-vm-tests: all passed" in out, out[-4000:]

@@ -12,30 +12,38 @@
 #       device (no firmware simulator: no device page), with an x100 CPU
 #       and with another one (vm-card-init.sh). Skipped without mic-card.
 #
-# Environment: KBUILD (kernel build dir), QEMU, SCIF_DIR (scif.ko and
-# scif_test.ko), OUT (work and log directory), ONLY (run only the VMs whose
-# name starts with it: cosm, card). Exit 0 if every VM passed.
+# Uses the modules `make modules` built in the build directory.
+# Environment: KBUILD (kernel build dir), QEMU, HOSTMOD and CARDMOD (module
+# build dirs; scif.ko and scif_test.ko come from HOSTMOD), OUT (work and
+# log directory), ONLY (run only the VMs whose name starts with it: cosm,
+# card). Exit 0 if every VM passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 build=${MICEMU_BUILD:-$HOME/.cache/micemu}
 KBUILD=${KBUILD:-$build/kernel-default}
 QEMU=${QEMU:-$build/qemu-build/qemu-system-x86_64}
-SCIF_DIR=${SCIF_DIR:-$top/host-module/scif}
+HOSTMOD=${HOSTMOD:-$build/host-module}
+CARDMOD=${CARDMOD:-$build/card-module}
 OUT=${OUT:-$build/card-module-test}
 mkdir -p "$OUT"
 
-make -s -C "$here/.." KDIR="$KBUILD" >/dev/null
-gcc -O2 -Wall -Wextra -static -I"$SCIF_DIR" -o "$OUT/cosm-fake-server" \
+gcc -O2 -Wall -Wextra -static -I"$top/host-module/scif" -o "$OUT/cosm-fake-server" \
 	"$here/cosm-fake-server.c"
 
-ko() { find "$1" -name "$2.ko" | head -n1; }
+# ko DIR NAME: the built module, or fail naming what to build
+ko() {
+	local f
+	f=$(find "$1" -name "$2.ko" 2>/dev/null | head -n1)
+	[ -n "$f" ] || { echo "run-vm-tests: no $2.ko in $1 (run make modules)" >&2; exit 2; }
+	echo "$f"
+}
 files=(
-	"/lib/micemu/scif.ko=$(ko "$SCIF_DIR" scif)"
-	"/lib/micemu/scif_test.ko=$(ko "$SCIF_DIR" scif_test)"
-	"/lib/micemu/mic_card.ko=$here/../card/mic_card.ko"
-	"/lib/micemu/mic_cosm_client.ko=$here/../cosm_client/mic_cosm_client.ko"
-	"/lib/micemu/mic_cosm_badclient.ko=$here/mic_cosm_badclient.ko"
+	"/lib/micemu/scif.ko=$(ko "$HOSTMOD" scif)"
+	"/lib/micemu/scif_test.ko=$(ko "$HOSTMOD" scif_test)"
+	"/lib/micemu/mic_card.ko=$(ko "$CARDMOD" mic_card)"
+	"/lib/micemu/mic_cosm_client.ko=$(ko "$CARDMOD" mic_cosm_client)"
+	"/lib/micemu/mic_cosm_badclient.ko=$(ko "$CARDMOD" mic_cosm_badclient)"
 	"/bin/cosm-fake-server=$OUT/cosm-fake-server"
 	"/sbin/poweroff=$here/fake-poweroff.sh"
 )
