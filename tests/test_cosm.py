@@ -9,8 +9,10 @@ import pytest
 
 # Upstream's timers (30 s heartbeat, 40 s host timeout) compressed so that
 # crash detection takes seconds: the card sends every 2 s, the host gives
-# up after 2 + 3 s.
-HOST_FAST = "mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3"
+# up after 2 + 3 s. Resetting a crashed card waits scif.alive_timeout_ms
+# for the EXIT_ACK a dead card never sends (upstream: 30 s); 5 s here.
+HOST_FAST = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
+             "scif.alive_timeout_ms=5000")
 CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
 HOST_TIMEOUT = 5
 
