@@ -8,6 +8,10 @@
 #   make bench   the same set-up, then the benchmarks
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
+# FLAVOUR=debug builds and uses the debug guest kernel (KASAN, lockdep,
+# kmemleak: guest-kernel/debug.config) with its own modules and images,
+# e.g. `make FLAVOUR=debug test`.
+#
 # Everything built or downloaded goes to $(BUILD), outside the source tree,
 # so a second make is incremental and a fresh clone reuses a warm cache.
 
@@ -17,17 +21,25 @@ TOP     := $(CURDIR)
 PYTHON  := /usr/bin/python3
 JOBS    ?= $(shell nproc)
 
+FLAVOUR ?= default
+ifeq ($(filter default debug,$(FLAVOUR)),)
+$(error FLAVOUR must be default or debug, not '$(FLAVOUR)')
+endif
+export MICEMU_FLAVOUR := $(FLAVOUR)
+SUFFIX  := $(if $(filter debug,$(FLAVOUR)),-debug)
+KFRAGS  := guest-kernel/micemu.config $(if $(SUFFIX),guest-kernel/debug.config)
+
 STAMPS  := $(BUILD)/stamps
 KSRC    := $(BUILD)/linux-source-6.1
-KBUILD  := $(BUILD)/kernel-default
+KBUILD  := $(BUILD)/kernel-$(FLAVOUR)
 BZIMAGE := $(KBUILD)/arch/x86/boot/bzImage
 QSRC    := $(BUILD)/qemu-src
 QBUILD  := $(BUILD)/qemu-build
 QEMU    := $(QBUILD)/qemu-system-x86_64
 MICFW   := $(BUILD)/card-firmware-sim/micfw
 TOOLS   := $(BUILD)/tools
-HOSTMOD := $(BUILD)/host-module
-IMAGES  := $(BUILD)/images
+HOSTMOD := $(BUILD)/host-module$(SUFFIX)
+IMAGES  := $(BUILD)/images$(SUFFIX)
 HOST_INITRD := $(IMAGES)/host-initramfs.img
 CARD_INITRD := $(IMAGES)/card-initramfs.img
 
@@ -55,9 +67,9 @@ INPUTS := $(BUILD)/inputs
 $(INPUTS)/qemu-configure: FORCE
 	@mkdir -p $(@D)
 	@echo '$(QEMU_CONFIGURE)' | cmp -s - $@ || echo '$(QEMU_CONFIGURE)' >$@
-$(INPUTS)/micemu.config: FORCE
+$(INPUTS)/kernel-$(FLAVOUR).config: FORCE
 	@mkdir -p $(@D)
-	@cmp -s guest-kernel/micemu.config $@ || cp guest-kernel/micemu.config $@
+	@cat $(KFRAGS) | cmp -s - $@ || cat $(KFRAGS) >$@
 
 # --- QEMU with the mic devices ----------------------------------------------
 $(STAMPS)/qemu-src: | deps
@@ -83,14 +95,15 @@ $(STAMPS)/kernel-src: | deps
 	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(BUILD)
 	touch $@
 
-$(KBUILD)/.config: $(INPUTS)/micemu.config $(STAMPS)/kernel-src
+$(KBUILD)/.config: $(INPUTS)/kernel-$(FLAVOUR).config $(STAMPS)/kernel-src
 	mkdir -p $(KBUILD)
 	$(MAKE) -C $(KSRC) O=$(KBUILD) tinyconfig >/dev/null
 	$(KSRC)/scripts/kconfig/merge_config.sh -m -O $(KBUILD) \
-		$(KBUILD)/.config $(INPUTS)/micemu.config >/dev/null
+		$(KBUILD)/.config $(KFRAGS) >/dev/null
 	$(MAKE) -C $(KSRC) O=$(KBUILD) olddefconfig >/dev/null
-	$(TOP)/guest-kernel/check-config.sh $(KBUILD)/.config \
-		$(TOP)/guest-kernel/micemu.config
+	for f in $(KFRAGS); do \
+		$(TOP)/guest-kernel/check-config.sh $(KBUILD)/.config $(TOP)/$$f || exit 1; \
+	done
 
 $(BZIMAGE): $(KBUILD)/.config
 	$(MAKE) -C $(KSRC) O=$(KBUILD) CC="ccache gcc" -j$(JOBS) bzImage modules
@@ -101,7 +114,7 @@ kernel: $(BZIMAGE)
 # --- our modules and programs ----------------------------------------------
 # Module sources are mirrored into the build directory: kbuild writes its
 # objects next to the sources, and those must stay out of the work tree.
-CARDMOD := $(BUILD)/card-module
+CARDMOD := $(BUILD)/card-module$(SUFFIX)
 
 modules: $(BZIMAGE)
 	mkdir -p $(HOSTMOD) $(CARDMOD)

@@ -28,6 +28,7 @@ usage() {
 usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--exec 'CMD' | --serve] [--timeout S] [--mem-size SIZE]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
+                 [--flavour default|debug]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -40,6 +41,8 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
   --host-mem SIZE  host VM RAM (default 1G)
   --append ARGS    extra host kernel arguments (e.g. mic_cosm.reset_poll_ms=100)
   --ready-delay MS firmware simulator's reset-to-ready delay (default 500)
+  --flavour F      guest kernel: default, or debug (KASAN, lockdep, kmemleak;
+                   built by 'make FLAVOUR=debug'); default \$MICEMU_FLAVOUR
 EOF
 }
 
@@ -47,6 +50,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 have_exec=0
+flavour=${MICEMU_FLAVOUR:-default}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
@@ -59,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--host-mem) host_mem=${2:?--host-mem needs a value}; shift 2 ;;
 	--append) append=${2?--append needs a value}; shift 2 ;;
 	--ready-delay) ready_delay=${2:?--ready-delay needs a value}; shift 2 ;;
+	--flavour) flavour=${2:?--flavour needs a value}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -68,13 +73,18 @@ done
 [[ "$ready_delay" =~ ^[0-9]+$ ]] || die "--ready-delay must be milliseconds"
 case "$accel" in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
 [ $have_exec = 1 ] && [ $serve = 1 ] && die "--exec and --serve exclude each other"
+case "$flavour" in
+default) images=$build/images ;;
+debug) images=$build/images-debug ;;
+*) die "--flavour must be default or debug, not '$flavour'" ;;
+esac
 
 qemu=$build/qemu-build/qemu-system-x86_64
-kernel=$build/kernel-default/arch/x86/boot/bzImage
-initrd=$build/images/host-initramfs.img
+kernel=$build/kernel-$flavour/arch/x86/boot/bzImage
+initrd=$images/host-initramfs.img
 micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
-	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make' first"
+	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour' first"
 done
 bios=(-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu)
 
@@ -115,7 +125,7 @@ probe_kvm() {
 if [ "$accel" = auto ]; then
 	if [ -w /dev/kvm ]; then accel=$(probe_kvm); else accel=tcg; fi
 fi
-log "acceleration: $accel"
+log "acceleration: $accel, kernel flavour: $flavour"
 if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu max); else cpu=(-accel tcg); fi
 
 # --- process bookkeeping --------------------------------------------------

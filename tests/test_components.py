@@ -17,6 +17,9 @@ from micemu.system import TOP
 BUILD = os.environ.get("MICEMU_BUILD", os.path.expanduser("~/.cache/micemu"))
 QEMU = os.path.join(BUILD, "qemu-build", "qemu-system-x86_64")
 MICFW = os.path.join(BUILD, "card-firmware-sim", "micfw")
+FLAVOUR = os.environ.get("MICEMU_FLAVOUR", "default")
+SUFFIX = "-debug" if FLAVOUR == "debug" else ""
+KBUILD = os.path.join(BUILD, "kernel-" + FLAVOUR)
 
 
 def _make_device_tests(target, logdir):
@@ -82,7 +85,7 @@ def test_scif_against_fake_peer(logdir):
     """scif.ko as host and as card against scif_fakepeer.ko (a second
     reading of the wire protocol), hostile messages included."""
     rc, out = _run_script([os.path.join(TOP, "host-module", "scif", "tests",
-                                        "run-vm-tests.sh"), "-o", logdir],
+                                        "run-vm-tests.sh"), "-o", logdir, "-b", KBUILD],
                           logdir, "run-vm-tests")
     assert rc == 0, out[-4000:]
     for mode in ("host", "card"):
@@ -94,7 +97,10 @@ def test_card_modules_against_fakes(logdir):
     on a stand-alone mic-card without a device page or x100 CPU."""
     rc, out = _run_script([os.path.join(TOP, "card-module", "test",
                                         "run-vm-tests.sh")],
-                          logdir, "run-vm-tests", env={"OUT": logdir})
+                          logdir, "run-vm-tests",
+                          env={"OUT": logdir, "KBUILD": KBUILD,
+                               "HOSTMOD": os.path.join(BUILD, "host-module" + SUFFIX),
+                               "CARDMOD": os.path.join(BUILD, "card-module" + SUFFIX)})
     assert rc == 0, out[-4000:]
     assert "skipped" not in out, out[-4000:]
     assert "run-vm-tests: all passed" in out, out[-4000:]
