@@ -21,7 +21,8 @@ sys.path.insert(0, os.path.join(TOP, "scripts"))
 from micemu_agent import Agent  # noqa: E402
 
 # Lines that mean a kernel went wrong, in either console.
-KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault")
+KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
+                            r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
 
 
 class FirmwareControl:
