@@ -229,7 +229,12 @@ static void mic_card_dma_setup(MicCardState *s)
     MemoryRegion *ram = ms->ram;
 
     address_space_init(&s->host_as, &s->host_bus, "mic-card.dma-host");
-    /* without a RAM backend card memory is empty: every access fails */
+    /*
+     * The machine maps its RAM backend through aliases (ram-below-4g, ...);
+     * the backend itself is in no container, so as an AddressSpace root it
+     * renders at 0 (a root in a container would render at its address).
+     * Without a RAM backend card memory is empty.
+     */
     address_space_init(&s->gddr_as, ram ? ram : &s->host_bus,
                        "mic-card.dma-gddr");
     s->dma_as_ready = true;

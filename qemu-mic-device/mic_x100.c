@@ -222,14 +222,30 @@ static const MemoryRegionOps mic_x100_mmio_ops = {
 
 /* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
 
+/*
+ * Card memory is BAR0's RAM; the engine checked off + len against its
+ * size.  (An AddressSpace rooted at gddr would render it at the BAR
+ * address.)  The host's CPUs do not run code from BAR0, so marking the
+ * range dirty is all a write needs.
+ */
 static MemTxResult mic_x100_dma_card_mem(void *opaque, uint64_t off,
                                          void *buf, uint64_t len,
                                          bool is_write)
 {
     MicX100State *s = opaque;
+    uint8_t *mem = memory_region_get_ram_ptr(&s->gddr);
 
-    return address_space_rw(&s->gddr_as, off, MEMTXATTRS_UNSPECIFIED, buf,
-                            len, is_write);
+    if (off > memory_region_size(&s->gddr) ||
+        len > memory_region_size(&s->gddr) - off) {
+        return MEMTX_DECODE_ERROR;
+    }
+    if (is_write) {
+        memcpy(mem + off, buf, len);
+        memory_region_set_dirty(&s->gddr, off, len);
+    } else {
+        memcpy(buf, mem + off, len);
+    }
+    return MEMTX_OK;
 }
 
 /* Host bus = this function's bus-master view of the host VM (§10.3). */
@@ -336,10 +352,6 @@ static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
 static void mic_x100_release(MicX100State *s)
 {
     mic_dma_exit(&s->dma);
-    if (s->gddr_as_ready) {
-        address_space_destroy(&s->gddr_as);
-        s->gddr_as_ready = false;
-    }
     if (s->ready_timer) {
         timer_free(s->ready_timer);
         s->ready_timer = NULL;
@@ -379,8 +391,6 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
-    address_space_init(&s->gddr_as, &s->gddr, "mic-x100.dma-gddr");
-    s->gddr_as_ready = true;
     mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr));
     memory_region_init_io(&s->mmio, OBJECT(s), &mic_x100_mmio_ops, s,
                           "mic-x100.regs", MIC_MMIO_SIZE);

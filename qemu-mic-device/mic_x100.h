@@ -56,8 +56,6 @@ struct MicX100State {
 
     MemoryRegion gddr;              /* BAR0: card memory */
     MemoryRegion mmio;              /* BAR4: register window */
-    AddressSpace gddr_as;           /* card memory, for the DMA engine */
-    bool gddr_as_ready;
     MicDma dma;                     /* runs the host-owned channels */
     MicRegFile *rf;
     bool rf_mapped;                 /* mmap of micfw's memfd, else g_malloc */

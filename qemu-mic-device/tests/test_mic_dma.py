@@ -252,7 +252,7 @@ class HostDmaTest(unittest.TestCase):
         self.assertEqual(st & HALTED, 0, "no error, size %d" % size)
         self.assertEqual(ch.reg(DCHERR), 0)
         self.assertEqual(ch.reg(DTPR), (tail + 1) % ch.size)
-        self.assertEqual(st & 0x1FFFF, ch.reg(DTPR), "DSTAT index = DTPR")
+        self.assertEqual(ch.reg(DSTAT), ch.reg(DTPR), "DSTAT index = DTPR")
         got = self.q.get(dst_q, size + 64)
         self.assertTrue(got[:size] == data, "bytes differ, size %d" % size)
         self.assertEqual(got[size:], b"\xEE" * 64, "nothing beyond")
@@ -380,9 +380,12 @@ class HostDmaTest(unittest.TestCase):
     def test_error_dma_into_own_registers(self):
         # SMPT entry pointing at BAR4: the re-entrancy guard refuses it
         self.wr(SMPT(6), (BAR4 >> 34) << 2)
+        self.q.fill(BAR0 + CARD_BUF, 64, 0x5A)
+        self.wr(SPAD(0), 0x1234)
         self.expect_error([memcpy_desc(CARD_BUF, SMPT_BASE + (6 << 34) +
-                                       BAR4 + SPAD(0), 64)], ERR_BUS)
-        self.assertEqual(self.rd(SPAD(0)), 0)
+                                       BAR4 + (SPAD(0) & ~63), 64)], ERR_BUS)
+        self.assertEqual(self.rd(SPAD(0)), 0x1234)
+        self.assertIn("re-entrant", self.q.stderr())
 
     def test_error_bad_types(self):
         for t in (0, 3, 15):
@@ -487,19 +490,25 @@ class HostDmaTest(unittest.TestCase):
                      HOST_BUF, MiB, random.Random(5))
 
     def test_throughput(self):
+        """Not a pass/fail figure: 64 x 1 MiB descriptors per direction,
+        wall time from DHPR to DTPR (qtest polling included); the second
+        round runs on memory the first one already touched."""
         ch, n = self.ch, 64
-        for direction, (src, dst) in (
-                ("card->card", (16 * MiB, 128 * MiB)),
-                ("card->host", (16 * MiB, SMPT_BASE + 256 * MiB)),
-                ("host->card", (SMPT_BASE + 256 * MiB, 128 * MiB))):
-            ch.setup(ch.ring_card, 128)
-            t0 = time.monotonic()
-            ch.submit([memcpy_desc(src + i * MiB, dst + i * MiB, MiB)
-                       for i in range(n)])
-            self.assertEqual(ch.wait_idle(60) & HALTED, 0)
-            dt = time.monotonic() - t0
-            print("\nDMA throughput %s: %d MiB in %.3f s = %.0f MiB/s" %
-                  (direction, n, dt, n / dt), file=sys.stderr)
+        for rnd in (1, 2):
+            for direction, (src, dst) in (
+                    ("card->card", (16 * MiB, 128 * MiB)),
+                    ("card->host", (16 * MiB, SMPT_BASE + 256 * MiB)),
+                    ("host->card", (SMPT_BASE + 256 * MiB, 128 * MiB))):
+                ch.setup(ch.ring_card, 128)
+                t0 = time.monotonic()
+                ch.submit([memcpy_desc(src + i * MiB, dst + i * MiB, MiB)
+                           for i in range(n)])
+                self.assertEqual(ch.wait_idle(60) & HALTED, 0)
+                self.assertEqual(ch.reg(DTPR), n)
+                dt = time.monotonic() - t0
+                print("\nDMA throughput round %d %s: %d MiB in %.3f s = "
+                      "%.0f MiB/s" % (rnd, direction, n, dt, n / dt),
+                      file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------
@@ -665,8 +674,17 @@ class ForwardTest(unittest.TestCase):
             h.cfg_write(reg + 4, addr >> 32, slot=HOST_SLOT)
         h.cfg_write(0x04, 0x6, slot=HOST_SLOT)
         wait_for(lambda: h.rd(BAR4 + SPAD(2)) & 1, 10, "card ready")
+        # the card VM's RAM is micfw's card memory memfd, as micfw does it
+        gddr = None
+        for fd in os.listdir("/proc/%d/fd" % self.fw.pid):
+            path = "/proc/%d/fd/%s" % (self.fw.pid, fd)
+            if "mic2-gddr" in os.readlink(path):
+                gddr = path
+        self.assertIsNotNone(gddr, "micfw's card memory memfd")
         self.card = BulkQTest(QEMU, [
-            "-m", "128M", "-chardev", "socket,id=l,path=" + link,
+            "-m", "128M", "-object", "memory-backend-file,id=gddr,"
+            "size=128M,share=on,mem-path=" + gddr, "-machine",
+            "memory-backend=gddr", "-chardev", "socket,id=l,path=" + link,
             "-device", "mic-card,chardev=l,addr=4.0"],
             os.path.join(tmp, "card.err"))
 
