@@ -162,9 +162,10 @@ static uint64_t mic_dma_ring_addr(uint32_t lo, uint32_t hi)
  * descriptor is complete, -1 when the budget ran out first, or an error
  * bit (with *why set).
  */
-static int64_t mic_dma_memcpy(MicDma *d, MicDmaChan *c, uint64_t qw0,
+static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, uint64_t qw0,
                               uint64_t qw1, MicDmaBudget *b, const char **why)
 {
+    MicDmaChan *c = &d->ch[n];
     uint64_t src = qw0 & MIC_DMA_ADDR_MASK;
     uint64_t dst = qw1 & MIC_DMA_ADDR_MASK;
     uint64_t len = (qw0 >> MIC_DMA_LEN_SHIFT) * MIC_DMA_ALIGN;
@@ -185,7 +186,8 @@ static int64_t mic_dma_memcpy(MicDma *d, MicDmaChan *c, uint64_t qw0,
         return MIC_DMA_ERR_ADDR;
     }
     while (c->done < len) {
-        if (!b->bytes) {
+        /* out of budget, or reset/disabled by the other process: stop */
+        if (!b->bytes || mic_regfile_dma_gen(d->rf, n) != c->gen) {
             return -1;
         }
         chunk = MIN(MIN(len - c->done, MIC_DMA_CHUNK), b->bytes);
@@ -250,7 +252,7 @@ static int64_t mic_dma_desc(MicDma *d, unsigned int n, uint64_t ring,
     }
     switch (type) {
     case MIC_DMA_TYPE_MEMCPY:
-        return mic_dma_memcpy(d, &d->ch[n], desc[0], desc[1], b, why);
+        return mic_dma_memcpy(d, n, desc[0], desc[1], b, why);
     case MIC_DMA_TYPE_STATUS:
         return mic_dma_status(d, desc[0], desc[1], irq, why);
     default:
@@ -323,6 +325,9 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
         r = mic_dma_desc(d, n, ring, tail, b, &irq, &why);
         if (r < 0) {
             return;                 /* budget used up mid-descriptor */
+        }
+        if (mic_regfile_dma_gen(d->rf, n) != gen) {
+            return;                 /* reset or re-programmed meanwhile */
         }
         if (r > 0) {
             mic_dma_error(d, n, r, why);
