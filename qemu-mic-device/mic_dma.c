@@ -15,6 +15,7 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/bswap.h"
+#include "system/runstate.h"
 #include "mic_dma.h"
 #include "trace.h"
 
@@ -359,7 +360,8 @@ static void mic_dma_bh(void *opaque)
                        .descs = MIC_DMA_RUN_DESCS };
     unsigned int i;
 
-    if (!d->rf) {
+    /* a stopped VM (paused, migrating) must not see its memory change */
+    if (!d->rf || !runstate_is_running()) {
         return;
     }
     for (i = 0; i < MIC_NUM_DMA_CH && budget_left(&b); i++) {
@@ -423,6 +425,14 @@ void mic_dma_reset(MicDma *d)
     mic_dma_drop(d);
 }
 
+/* Work that waited for the VM to run again. */
+static void mic_dma_vm_state(void *opaque, bool running, RunState state)
+{
+    if (running) {
+        mic_dma_kick(opaque);
+    }
+}
+
 void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
                   const char *name, const MicDmaOps *ops, void *opaque)
 {
@@ -434,6 +444,7 @@ void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
     /* a DMA into the device's own registers hits the re-entrancy guard */
     d->bh = qemu_bh_new_guarded(mic_dma_bh, d, &dev->mem_reentrancy_guard);
     d->bounce = g_malloc(MIC_DMA_CHUNK);
+    d->vmstate = qemu_add_vm_change_state_handler(mic_dma_vm_state, d);
 }
 
 void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size)
@@ -446,6 +457,10 @@ void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size)
 
 void mic_dma_exit(MicDma *d)
 {
+    if (d->vmstate) {
+        qemu_del_vm_change_state_handler(d->vmstate);
+        d->vmstate = NULL;
+    }
     if (d->bh) {
         qemu_bh_delete(d->bh);
         d->bh = NULL;

@@ -11,6 +11,7 @@
 
 #include "exec/memattrs.h"
 #include "hw/qdev-core.h"
+#include "system/runstate.h"
 #include "migration/vmstate.h"
 #include "mic_regfile.h"
 
@@ -77,6 +78,7 @@ typedef struct MicDma {
     MicRegFile *rf;
     uint64_t card_mem_size;
     QEMUBH *bh;
+    VMChangeStateEntry *vmstate;    /* resumes work when the VM runs */
     uint8_t *bounce;
     MicDmaChan ch[MIC_NUM_DMA_CH];
     uint32_t next;          /* round-robin start channel */

@@ -18,9 +18,11 @@ the upstream driver uses (facts §5.2) and check every copied byte.
 QEMU and micfw are found like test_mic_card.py does.
 """
 import base64
+import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -509,6 +511,98 @@ class HostDmaTest(unittest.TestCase):
                 print("\nDMA throughput round %d %s: %d MiB in %.3f s = "
                       "%.0f MiB/s" % (rnd, direction, n, dt, n / dt),
                       file=sys.stderr)
+
+
+class Qmp:
+    """The smallest QMP client that can stop, migrate and continue."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        wait_for(lambda: os.path.exists(path), 10, "QMP socket")
+        self.s.connect(path)
+        self.f = self.s.makefile("rw")
+        json.loads(self.f.readline())               # greeting
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, **args):
+        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        self.f.flush()
+        while True:
+            msg = json.loads(self.f.readline())
+            if "event" in msg:
+                continue
+            if "error" in msg:
+                raise RuntimeError("%s: %s" % (name, msg["error"]))
+            return msg["return"]
+
+    def close(self):
+        self.f.close()
+        self.s.close()
+
+
+class MigrationTest(unittest.TestCase):
+    """A standalone mic-x100 migrates with DMA work pending: nothing runs
+    while the VM is stopped, the destination finishes the job."""
+
+    def setUp(self):
+        if not os.access(QEMU, os.X_OK):
+            self.skipTest("QEMU not built: " + QEMU)
+        self._tmp = tempfile.TemporaryDirectory(prefix="mic-dma-mig-")
+        self.vms = []
+
+    def tearDown(self):
+        for q in self.vms:
+            q.close()
+        self._tmp.cleanup()
+
+    def start(self, name, *extra):
+        tmp = self._tmp.name
+        qmp = os.path.join(tmp, name + ".qmp")
+        q = BulkQTest(QEMU, [
+            "-M", "q35", "-m", "256M", "-qmp", "unix:%s,server=on,wait=off"
+            % qmp, "-device", "mic-x100,addr=%d,mem-size=%d" % (
+                HOST_SLOT, 64 * MiB)] + list(extra),
+            os.path.join(tmp, name + ".err"), machine=None)
+        self.vms.append(q)
+        return q, Qmp(qmp)
+
+    def test_migrate_with_pending_descriptors(self):
+        src, qmp = self.start("src")
+        for reg, addr in ((0x10, BAR0), (0x20, BAR4)):
+            src.cfg_write(reg, addr & 0xFFFFFFFF, slot=HOST_SLOT)
+            src.cfg_write(reg + 4, addr >> 32, slot=HOST_SLOT)
+        src.cfg_write(0x04, 0x6, slot=HOST_SLOT)
+        ch = Channel(lambda o: src.rd(BAR4 + o),
+                     lambda o, v: src.wr(BAR4 + o, v), 0,
+                     lambda i, b: src.put(BAR0 + CARD_RING + 16 * i, b))
+        ch.setup(CARD_RING, 64)
+        data = random.Random(21).randbytes(4 * MiB)
+        src.put(BAR0 + CARD_BUF, data)
+        qmp.cmd("stop")
+        ch.submit([memcpy_desc(CARD_BUF + i * MiB, SMPT_BASE + HOST_BUF +
+                               i * MiB, MiB) for i in range(4)] +
+                  [status_desc(0x600D, CARD_BUF + 8 * MiB, False)])
+        time.sleep(0.2)
+        self.assertEqual(ch.reg(DTPR), 0, "no DMA while the VM is stopped")
+        image = os.path.join(self._tmp.name, "vm.mig")
+        qmp.cmd("migrate", uri="exec:cat > " + image)
+        wait_for(lambda: qmp.cmd("query-migrate").get("status") ==
+                 "completed", 60, "migration")
+        qmp.close()
+        dst, qmp2 = self.start("dst", "-incoming", "exec:cat " + image)
+        wait_for(lambda: qmp2.cmd("query-status")["status"] in
+                 ("paused", "postmigrate", "running"), 60, "incoming")
+        wait_for(lambda: qmp2.cmd("query-migrate").get("status") ==
+                 "completed", 60, "incoming migration")
+        self.assertEqual(dst.rd(BAR4 + CH(0) + DTPR), 0)
+        qmp2.cmd("cont")
+        ch.rd = lambda o: dst.rd(BAR4 + o)
+        st = ch.wait_idle()
+        self.assertEqual(st & HALTED, 0)
+        self.assertEqual(ch.reg(DTPR), 5)
+        self.assertEqual(dst.get(HOST_BUF, 4 * MiB), data)
+        self.assertEqual(dst.rd(BAR0 + CARD_BUF + 8 * MiB, 64), 0x600D)
+        qmp2.close()
 
 
 # ---------------------------------------------------------------------------
