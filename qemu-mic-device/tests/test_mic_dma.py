@@ -180,15 +180,19 @@ CARD_RING = 0x0010_0000         # card memory
 CARD_BUF = 0x0100_0000
 
 
-class HostDmaTest(unittest.TestCase):
+class HostDmaBase(unittest.TestCase):
+    """A standalone mic-x100 on q35 with BARs, bus mastering and an
+    identity SMPT; channel 0 ready with its ring in host RAM."""
+    DEVICE_ARGS = ""
+
     def setUp(self):
         if not os.access(QEMU, os.X_OK):
             self.skipTest("QEMU not built: " + QEMU)
         self._tmp = tempfile.TemporaryDirectory(prefix="mic-dma-test-")
         q = BulkQTest(QEMU, [
             "-M", "q35", "-m", "512M", "-d", "guest_errors,unimp",
-            "-device", "mic-x100,addr=%d,mem-size=%d" % (HOST_SLOT,
-                                                         CARD_MEM)],
+            "-device", "mic-x100,addr=%d,mem-size=%d%s" % (
+                HOST_SLOT, CARD_MEM, self.DEVICE_ARGS)],
             os.path.join(self._tmp.name, "qemu.err"), machine=None)
         self.q = q
         for reg, addr in ((0x10, BAR0), (0x20, BAR4)):
@@ -259,6 +263,9 @@ class HostDmaTest(unittest.TestCase):
         self.assertTrue(got[:size] == data, "bytes differ, size %d" % size)
         self.assertEqual(got[size:], b"\xEE" * 64, "nothing beyond")
 
+
+
+class HostDmaTest(HostDmaBase):
     def test_memcpy_card_to_host_and_back(self):
         rng = random.Random(1)
         for size in SIZES:
@@ -511,6 +518,31 @@ class HostDmaTest(unittest.TestCase):
                 print("\nDMA throughput round %d %s: %d MiB in %.3f s = "
                       "%.0f MiB/s" % (rnd, direction, n, dt, n / dt),
                       file=sys.stderr)
+
+
+class HostDmaMsiTest(HostDmaBase):
+    """The same device without MSI-X: a DMA interrupt is an MSI through
+    MXAR0 and stays pending in SICR0 until the driver writes it back."""
+    DEVICE_ARGS = ",msix=off"
+
+    def test_status_interrupt_as_msi(self):
+        q, ch = self.q, self.channel(1)
+        cap = q.find_cap(0x05, slot=HOST_SLOT)
+        self.assertIsNotNone(cap, "MSI capability")
+        q.cfg_write(cap + 4, HOST_MSI, slot=HOST_SLOT)
+        q.cfg_write(cap + 8, 0, slot=HOST_SLOT)
+        q.cfg_write(cap + 12, 0xD0A1, slot=HOST_SLOT)
+        q.cfg_write(cap, q.cfg_read(cap, slot=HOST_SLOT) | 1 << 16,
+                    slot=HOST_SLOT)
+        self.wr(SICE0, 0xFF0F)
+        self.wr(MXAR(0), 1 << 9)
+        q.wr(HOST_MSI, 0)
+        ch.submit([status_desc(3, CARD_BUF, True)])
+        ch.wait_idle()
+        self.assertEqual(wait_for(self.msi_fired, 5, "MSI"), 0xD0A1)
+        self.assertEqual(self.rd(SICR0) & 0xFF00, 1 << 9, "pending in SICR0")
+        self.wr(SICR0, self.rd(SICR0))
+        self.assertEqual(self.rd(SICR0), 0, "acknowledged")
 
 
 class Qmp:
