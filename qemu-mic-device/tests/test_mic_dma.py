@@ -503,6 +503,50 @@ class HostDmaTest(HostDmaBase):
         self.copy_ok(ch, CARD_BUF, SMPT_BASE + HOST_BUF, BAR0 + CARD_BUF,
                      HOST_BUF, MiB, random.Random(5))
 
+    def test_random_descriptors_and_registers(self):
+        """Garbage rings and register values: every run ends idle or
+        halted, QEMU survives, and a good copy still works."""
+        rng, ch = random.Random(77), self.ch
+        addrs = [0, CARD_BUF, CARD_MEM - 64, CARD_MEM, SMPT_BASE,
+                 SMPT_BASE + HOST_BUF, SMPT_BASE + (31 << 34) - 64,
+                 MMIO_BASE, (1 << 40) - 64]
+
+        def addr():
+            a = rng.choice(addrs) if rng.random() < 0.7 else \
+                rng.getrandbits(40)
+            return a & ~63 if rng.random() < 0.8 else a
+
+        halted = 0
+        for _ in range(60):
+            ch.setup(ch.ring_card, rng.choice([1, 2, 64, 0x1FFFF]))
+            descs = []
+            for _ in range(rng.randrange(1, 6)):
+                kind = rng.random()
+                if kind < 0.4:
+                    descs.append(memcpy_desc(addr(), addr(),
+                                             64 * rng.randrange(0, 300)))
+                elif kind < 0.7:
+                    descs.append(status_desc(rng.getrandbits(64), addr(),
+                                             rng.random() < 0.5))
+                else:
+                    descs.append((rng.getrandbits(64), rng.getrandbits(64)))
+            if ch.size < 2:
+                ch.set(DHPR, rng.getrandbits(17))
+            else:
+                ch.submit(descs[:ch.size - 1])
+            wait_for(lambda: ch.reg(DSTAT) & HALTED or
+                     ch.reg(DTPR) == ch.reg(DHPR), 10, "idle or halted")
+            halted += bool(ch.reg(DSTAT) & HALTED)
+            for _ in range(3):
+                self.wr(CH(0) + rng.choice([DCAR, DCHERRMSK, DRAR_LO,
+                                            DRAR_HI, DHPR]),
+                        rng.getrandbits(32))
+        self.assertTrue(0 < halted < 60, "both outcomes: %d halted" % halted)
+        self.assertTrue(self.q.alive())
+        ch.setup(HOST_RING + SMPT_BASE, 64)
+        self.copy_ok(ch, CARD_BUF, SMPT_BASE + HOST_BUF, BAR0 + CARD_BUF,
+                     HOST_BUF, 4096, rng)
+
     def test_throughput(self):
         """Not a pass/fail figure: 64 x 1 MiB descriptors per direction,
         wall time from DHPR to DTPR (qtest polling included); the second
