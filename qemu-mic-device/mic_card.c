@@ -22,6 +22,7 @@
 #include "qapi/error.h"
 #include "exec/address-spaces.h"
 #include "hw/core/cpu.h"
+#include "hw/boards.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/msix.h"
 #include "hw/qdev-properties.h"
@@ -101,9 +102,7 @@ static void mic_card_handle_events(MicCardState *s, const MicRegEvents *ev)
                       "card ignored; only the host resets the card\n");
     }
     if (ev->flags & MIC_EV_DMA) {
-        qemu_log_mask(LOG_UNIMP, "mic-card: DMA engine not implemented, "
-                      "descriptors on channel mask 0x%x not processed\n",
-                      ev->dma_mask);
+        mic_dma_doorbell(&s->dma, ev->dma_mask);
     }
     if (ev->flags & MIC_EV_PBA_CLEAR) {
         qemu_log_mask(LOG_GUEST_ERROR, "mic-card: MSIXPBACR clears the "
@@ -173,6 +172,75 @@ static const MemoryRegionOps mic_card_mmio_ops = {
     },
 };
 
+/* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
+
+static MemTxResult mic_card_dma_card_mem(void *opaque, uint64_t off,
+                                         void *buf, uint64_t len,
+                                         bool is_write)
+{
+    MicCardState *s = opaque;
+
+    return address_space_rw(&s->gddr_as, off, MEMTXATTRS_UNSPECIFIED, buf,
+                             len, is_write);
+}
+
+/* Only host RAM answers: host-bus is a container with holes. */
+static MemTxResult mic_card_dma_host_bus(void *opaque, uint64_t bus,
+                                         void *buf, uint64_t len,
+                                         bool is_write)
+{
+    MicCardState *s = opaque;
+
+    return address_space_rw(&s->host_as, bus, MEMTXATTRS_UNSPECIFIED, buf,
+                            len, is_write);
+}
+
+static void mic_card_dma_notify(void *opaque)
+{
+    mic_card_deliver(opaque);
+}
+
+/* A host-owned channel's DHPR: the host VM's engine runs it. */
+static void mic_card_dma_kick_host(void *opaque)
+{
+    mic_card_link_ring_host(opaque);
+}
+
+static const MicDmaOps mic_card_dma_ops = {
+    .card_mem_rw = mic_card_dma_card_mem,
+    .host_bus_rw = mic_card_dma_host_bus,
+    .notify = mic_card_dma_notify,
+    .kick_peer = mic_card_dma_kick_host,
+};
+
+void mic_card_dma_kick(MicCardState *s)
+{
+    mic_dma_kick(&s->dma);
+}
+
+/*
+ * Card memory is this VM's RAM backend (micfw passes the card memory memfd
+ * as -machine memory-backend): card address X = offset X in it, also for
+ * the part a pc machine maps above 4 GiB.
+ */
+static void mic_card_dma_setup(MicCardState *s)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+    MemoryRegion *ram = ms->ram;
+
+    address_space_init(&s->host_as, &s->host_bus, "mic-card.dma-host");
+    /*
+     * The machine maps its RAM backend through aliases (ram-below-4g, ...);
+     * the backend itself is in no container, so as an AddressSpace root it
+     * renders at 0 (a root in a container would render at its address).
+     * Without a RAM backend card memory is empty.
+     */
+    address_space_init(&s->gddr_as, ram ? ram : &s->host_bus,
+                       "mic-card.dma-gddr");
+    s->dma_as_ready = true;
+    mic_dma_attach(&s->dma, s->rf, ram ? memory_region_size(ram) : 0);
+}
+
 /* ---- realize / unrealize / reset ---------------------------------------- */
 
 /* Warn when something that is RAM already occupies a fixed window. */
@@ -232,6 +300,12 @@ static void mic_card_release(MicCardState *s)
         msix_unuse_all_vectors(pdev);
         msix_uninit_exclusive_bar(pdev);
     }
+    mic_dma_exit(&s->dma);
+    if (s->dma_as_ready) {
+        address_space_destroy(&s->gddr_as);
+        address_space_destroy(&s->host_as);
+        s->dma_as_ready = false;
+    }
     if (s->mmio_mapped) {
         memory_region_del_subregion(get_system_memory(), &s->mmio);
         s->mmio_mapped = false;
@@ -278,6 +352,8 @@ static void mic_card_realize(PCIDevice *pdev, Error **errp)
     mic_card_instance = s;
     s->ev_to_host = s->ev_to_card = s->host_ram_fd = -1;
     s->link = MIC_CARD_LINK_NONE;
+    mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_CARD, TYPE_MIC_CARD,
+                 &mic_card_dma_ops, s);
     pci_config_set_interrupt_pin(pdev->config, 0);  /* MSI-X only */
 
     if (!mic_card_init_resources(s, errp)) {
@@ -295,6 +371,7 @@ static void mic_card_realize(PCIDevice *pdev, Error **errp)
     for (v = 0; v < MIC_CARD_MSIX_VECTORS; v++) {
         msix_vector_use(pdev, v);
     }
+    mic_card_dma_setup(s);
     mic_card_map_windows(s);
     return;
 
@@ -316,8 +393,12 @@ static void mic_card_reset(DeviceState *dev)
     s->unbacked_quiet = 0;
     if (s->link == MIC_CARD_LINK_NONE && s->rf) {
         mic_regfile_init(s->rf);    /* micfw owns a linked register file */
+        mic_dma_reset(&s->dma);
+    } else {
+        mic_dma_drop(&s->dma);      /* micfw resets the DMA registers */
     }
     mic_card_smpt_sync(s);
+    mic_dma_kick(&s->dma);
 }
 
 /* ---- migration ---------------------------------------------------------- */
@@ -351,7 +432,7 @@ static int mic_card_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_mic_card = {
     .name = TYPE_MIC_CARD,
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .pre_save = mic_card_pre_save,
     .post_load = mic_card_post_load,
@@ -360,6 +441,7 @@ static const VMStateDescription vmstate_mic_card = {
         VMSTATE_MSIX(parent_obj, MicCardState),
         VMSTATE_UINT32(irq_pending, MicCardState),
         VMSTATE_UINT32_ARRAY(regs, MicCardState, MIC_MMIO_SIZE / 4),
+        VMSTATE_STRUCT(dma, MicCardState, 2, vmstate_mic_dma, MicDma),
         VMSTATE_END_OF_LIST()
     },
 };

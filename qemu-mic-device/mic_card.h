@@ -14,6 +14,7 @@
 #include "qemu/timer.h"
 #include "qom/object.h"
 #include "mic_regfile.h"
+#include "mic_dma.h"
 #include "mic_link.h"
 #include "mic_link_rx.h"
 
@@ -72,6 +73,12 @@ struct MicCardState {
     bool mmio_mapped;
     uint32_t irq_pending;           /* sources held while MSI-X is off */
 
+    /* DMA engine: the card-owned channels (mic_dma.c) */
+    MicDma dma;
+    AddressSpace gddr_as;           /* card memory = this VM's RAM backend */
+    AddressSpace host_as;           /* host bus (host_bus below) */
+    bool dma_as_ready;
+
     /* SMPT window (mic_card_smpt.c) */
     MemoryRegion smpt;              /* container, MIC_CARD_SMPT_BASE */
     MemoryRegion smpt_unbacked;     /* background: all-ones, writes ignored */
@@ -106,6 +113,7 @@ struct MicCardState {
 
 /* mic_card.c */
 void mic_card_deliver(MicCardState *s);
+void mic_card_dma_kick(MicCardState *s);
 
 /* mic_card_smpt.c */
 bool mic_card_smpt_init(MicCardState *s, Error **errp);

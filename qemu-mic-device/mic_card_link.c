@@ -324,6 +324,7 @@ static void to_card_ready(void *opaque)
     trace_mic_card_link_to_card();
     mic_card_smpt_sync(s);          /* a doorbell may announce a new map */
     mic_card_deliver(s);
+    mic_card_dma_kick(s);           /* maybe a forwarded DHPR write */
 }
 
 bool mic_card_link_connect(MicCardState *s, Error **errp)

@@ -45,6 +45,9 @@ typedef struct MicRegDecode {
 
 #define WORD(off)   ((off) / 4u)
 
+_Static_assert(sizeof(MicRegFile) == MIC_MMIO_SIZE + 4096,
+               "the shared layout is mmio[] plus one 4 KiB control page");
+
 /* Array register at base with n entries of the given stride? */
 static bool in_array(uint32_t off, uint32_t base, unsigned int n,
                      uint32_t stride, unsigned int *idx)
@@ -167,17 +170,72 @@ static uint32_t reg_andnot(MicRegFile *rf, uint32_t off, uint32_t bits)
     return __atomic_fetch_and(&rf->mmio[WORD(off)], ~bits, __ATOMIC_ACQ_REL);
 }
 
-void mic_regfile_init(MicRegFile *rf)
+static uint32_t dma_off(unsigned int n, uint32_t sub)
+{
+    return MIC_REG_DMA_CH(n) + sub;
+}
+
+static void dma_bump(MicRegFile *rf, unsigned int n)
+{
+    __atomic_fetch_add(&rf->dma_gen[n], 1, __ATOMIC_ACQ_REL);
+}
+
+void mic_regfile_reset_dma(MicRegFile *rf)
 {
     unsigned int n;
-    uint32_t dcr = 0;
+    uint32_t off, dcr = 0;
 
-    memset(rf, 0, sizeof(*rf));
+    for (off = MIC_REG_DMA_CH(0); off < MIC_REG_DMA_CH(MIC_NUM_DMA_CH);
+         off += 4) {
+        reg_set(rf, off, 0);
+    }
     /* §5.2: the host never writes owner bits, so 0-3 start host-owned */
     for (n = 0; n < MIC_NUM_DMA_CH / 2; n++) {
         dcr |= MIC_DCR_OWNER_HOST(n);
     }
     reg_set(rf, MIC_REG_DCR, dcr);
+    __atomic_store_n(&rf->dma_same_head, 0, __ATOMIC_RELEASE);
+    for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+        dma_bump(rf, n);
+    }
+}
+
+uint32_t mic_regfile_dma_get(MicRegFile *rf, unsigned int n, uint32_t sub)
+{
+    return n < MIC_NUM_DMA_CH && sub < 0x40u ? reg_get(rf, dma_off(n, sub))
+                                             : 0;
+}
+
+void mic_regfile_dma_set(MicRegFile *rf, unsigned int n, uint32_t sub,
+                         uint32_t val)
+{
+    if (n < MIC_NUM_DMA_CH && sub < 0x40u && (sub & 3u) == 0) {
+        reg_set(rf, dma_off(n, sub), val);
+    }
+}
+
+uint32_t mic_regfile_dma_gen(MicRegFile *rf, unsigned int n)
+{
+    return n < MIC_NUM_DMA_CH ?
+           __atomic_load_n(&rf->dma_gen[n], __ATOMIC_ACQUIRE) : 0;
+}
+
+bool mic_regfile_dma_take_same_head(MicRegFile *rf, unsigned int n)
+{
+    uint32_t bit;
+
+    if (n >= MIC_NUM_DMA_CH) {
+        return false;
+    }
+    bit = 1u << n;
+    return __atomic_fetch_and(&rf->dma_same_head, ~bit, __ATOMIC_ACQ_REL) &
+           bit;
+}
+
+void mic_regfile_init(MicRegFile *rf)
+{
+    memset(rf, 0, sizeof(*rf));
+    mic_regfile_reset_dma(rf);
     rf->version = MIC_REGFILE_VERSION;
     __atomic_store_n(&rf->magic, MIC_REGFILE_MAGIC, __ATOMIC_RELEASE);
 }
@@ -185,8 +243,6 @@ void mic_regfile_init(MicRegFile *rf)
 void mic_regfile_reset_card(MicRegFile *rf)
 {
     unsigned int i;
-    uint32_t off;
-    uint32_t dcr = 0;
 
     reg_set(rf, MIC_REG_POSTCODE, 0);
     reg_set(rf, MIC_REG_SICR0, 0);
@@ -202,14 +258,7 @@ void mic_regfile_reset_card(MicRegFile *rf)
     for (i = 0; i < MIC_NUM_SDBIC; i++) {
         reg_set(rf, MIC_REG_SDBIC(i), 0);
     }
-    for (off = MIC_REG_DMA_CH(0); off < MIC_REG_DMA_CH(MIC_NUM_DMA_CH);
-         off += 4) {
-        reg_set(rf, off, 0);
-    }
-    for (i = 0; i < MIC_NUM_DMA_CH / 2; i++) {
-        dcr |= MIC_DCR_OWNER_HOST(i);
-    }
-    reg_set(rf, MIC_REG_DCR, dcr);
+    mic_regfile_reset_dma(rf);
     /* §2.2: SPAD5 (image size) and SPAD14/15 (device page) are the host's */
     for (i = 0; i < MIC_NUM_SPAD; i++) {
         if (i != 5 && i != 14 && i != 15) {
@@ -356,6 +405,75 @@ static void write_doorbell(MicRegFile *rf, MicRegSide side, MicRegDecode d,
     }
 }
 
+/*
+ * DMA channel registers (§5.2, docs/dma.rst).  DTPR, DSTAT and DCHERR
+ * belong to the engine; a new ring restarts the indexes at 0.
+ */
+static void write_dma(MicRegFile *rf, MicRegDecode d, uint32_t off,
+                      uint32_t value, MicRegEvents *ev)
+{
+    unsigned int n = d.idx;
+    uint32_t old;
+
+    switch (d.sub) {
+    case MIC_DMA_DHPR:
+        old = __atomic_exchange_n(&rf->mmio[WORD(off)], value,
+                                  __ATOMIC_ACQ_REL);
+        if (old == value) {
+            /* §5.4: hardware takes this as a full-ring wrap */
+            __atomic_fetch_or(&rf->dma_same_head, 1u << n, __ATOMIC_ACQ_REL);
+        }
+        ev->flags |= MIC_EV_DMA;
+        ev->dma_mask |= 1u << n;
+        break;
+    case MIC_DMA_DTPR:
+    case MIC_DMA_DSTAT:
+    case MIC_DMA_DCHERR:
+        guest_err(ev, "DMA DTPR, DSTAT and DCHERR are read-only");
+        break;
+    case MIC_DMA_DRAR_LO:
+    case MIC_DMA_DRAR_HI:
+        reg_set(rf, off, value);
+        reg_set(rf, dma_off(n, MIC_DMA_DTPR), 0);
+        reg_set(rf, dma_off(n, MIC_DMA_DHPR), 0);
+        reg_andnot(rf, dma_off(n, MIC_DMA_DSTAT), MIC_DMA_DSTAT_INDEX);
+        dma_bump(rf, n);
+        break;
+    default:                /* DCAR, DCHERRMSK */
+        reg_set(rf, off, value);
+        break;
+    }
+}
+
+/*
+ * DCR: enabling a channel starts it afresh (head = tail, errors cleared);
+ * any change of a channel's bits makes its engine drop work in flight.
+ */
+static void write_dcr(MicRegFile *rf, uint32_t value)
+{
+    uint32_t old = __atomic_exchange_n(&rf->mmio[WORD(MIC_REG_DCR)], value,
+                                       __ATOMIC_ACQ_REL);
+    uint32_t bits, tail;
+    unsigned int n;
+
+    for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+        bits = MIC_DCR_OWNER_HOST(n) | MIC_DCR_ENABLE(n);
+        if (!((old ^ value) & bits)) {
+            continue;
+        }
+        if ((value & ~old) & MIC_DCR_ENABLE(n)) {
+            tail = reg_get(rf, dma_off(n, MIC_DMA_DTPR));
+            reg_set(rf, dma_off(n, MIC_DMA_DHPR), tail);
+            reg_set(rf, dma_off(n, MIC_DMA_DSTAT),
+                    tail & MIC_DMA_DSTAT_INDEX);
+            reg_set(rf, dma_off(n, MIC_DMA_DCHERR), 0);
+            __atomic_fetch_and(&rf->dma_same_head, ~(1u << n),
+                               __ATOMIC_ACQ_REL);
+        }
+        dma_bump(rf, n);
+    }
+}
+
 static void write_other(MicRegFile *rf, MicRegSide side, MicRegDecode d,
                         uint32_t off, uint32_t value, MicRegEvents *ev)
 {
@@ -379,13 +497,11 @@ static void write_other(MicRegFile *rf, MicRegSide side, MicRegDecode d,
         }
         break;
     case KIND_DMA:
-        reg_set(rf, off, value);
-        if (d.sub == MIC_DMA_DHPR) {
-            ev->flags |= MIC_EV_DMA;
-            ev->dma_mask |= 1u << d.idx;
-        }
+        write_dma(rf, d, off, value, ev);
         break;
     case KIND_DCR:
+        write_dcr(rf, value);
+        break;
     case KIND_SPAD:
         reg_set(rf, off, value);
         break;

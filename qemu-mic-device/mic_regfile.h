@@ -50,6 +50,20 @@
 #define MIC_DMA_DCHERR          0x2Cu
 #define MIC_DMA_DCHERRMSK       0x30u
 
+/* DMA register fields (§5.2; micemu's choices in docs/dma.rst) */
+#define MIC_DMA_DCAR_IM0        (1u << 24)      /* mask, card-owned channel */
+#define MIC_DMA_DCAR_IM1        (1u << 25)      /* mask, host-owned channel */
+#define MIC_DMA_DRAR_SIZE_SHIFT 4               /* DRAR_HI 20:4 ring size */
+#define MIC_DMA_DRAR_SIZE_MASK  0x1FFFFu
+#define MIC_DMA_DRAR_SYSMEM     (1u << 26)      /* ring in system memory */
+#define MIC_DMA_DRAR_SMPT_SHIFT 21              /* DRAR_HI 25:21 SMPT index */
+#define MIC_DMA_DRAR_SMPT_MASK  0x1Fu
+#define MIC_DMA_DRAR_SYS_HI     0x3u            /* sysmem: address 33:32 */
+#define MIC_DMA_DRAR_CARD_HI    0xFu            /* card mem: address 35:32 */
+#define MIC_DMA_DSTAT_INDEX     0x1FFFFu        /* completion index */
+#define MIC_DMA_DSTAT_STATUS    0xF0000000u
+#define MIC_DMA_DSTAT_HALTED    (1u << 29)      /* quiesced / error */
+
 #define MIC_NUM_SMPT            32
 #define MIC_NUM_MXAR            16      /* MSI-X vectors (facts §2.1 gap) */
 #define MIC_NUM_DMA_CH          8
@@ -107,7 +121,12 @@ typedef struct MicRegFile {
 					 * the host device (atomic) */
 	uint32_t card_raised;           /* MIC_CARD_SRC_* raised, not yet seen by
 					 * the card device (atomic) */
-	uint32_t reserved[1020];        /* pads the control part to 4 KiB */
+	uint32_t dma_gen[MIC_NUM_DMA_CH];  /* bumped when a channel is enabled,
+					    * disabled, changes owner, gets a
+					    * new ring or is reset (atomic) */
+	uint32_t dma_same_head;         /* channels whose DHPR was rewritten
+					 * with the value it held (atomic) */
+	uint32_t reserved[1011];        /* pads the control part to 4 KiB */
 } MicRegFile;
 
 /* Who performs an access: semantics differ per side (e.g. SDBIC). */
@@ -147,6 +166,23 @@ void mic_regfile_init(MicRegFile *rf);
  * their values: the host rewrites them before every boot (§3.3, §2.4).
  */
 void mic_regfile_reset_card(MicRegFile *rf);
+
+/*
+ * DMA part of a card reset: every channel register 0, DCR back to 0x55,
+ * every channel's generation bumped (an engine drops its work in flight).
+ */
+void mic_regfile_reset_dma(MicRegFile *rf);
+
+/*
+ * Engine-side access to channel n's registers, without the guest-write
+ * semantics (DTPR/DSTAT/DCHERR are read-only for guests).
+ */
+uint32_t mic_regfile_dma_get(MicRegFile *rf, unsigned int n, uint32_t sub);
+void mic_regfile_dma_set(MicRegFile *rf, unsigned int n, uint32_t sub,
+			 uint32_t val);
+uint32_t mic_regfile_dma_gen(MicRegFile *rf, unsigned int n);
+/* Was DHPR of channel n rewritten with its value?  Clears the flag. */
+bool mic_regfile_dma_take_same_head(MicRegFile *rf, unsigned int n);
 
 /* Is offset a defined register?  Unknown offsets read 0, writes ignored. */
 bool mic_regfile_known(uint32_t offset);

@@ -94,6 +94,11 @@ static void mic_x100_ready_timer(void *opaque)
 static void mic_x100_card_reset(MicX100State *s)
 {
     trace_mic_x100_card_reset(s->link == MIC_LINK_NONE);
+    /*
+     * Stop the DMA channels now, not when micfw gets round to it: no
+     * host-owned channel may copy after the RGCR write (docs/dma.rst).
+     */
+    mic_dma_reset(&s->dma);
     if (s->link != MIC_LINK_NONE) {
         mic_x100_link_send(s, MIC_LINK_RESET);
         return;
@@ -133,9 +138,7 @@ static void mic_x100_handle_events(MicX100State *s, const MicRegEvents *ev)
     }
     if (ev->flags & MIC_EV_DMA) {
         trace_mic_x100_dma_doorbell(ev->dma_mask);
-        qemu_log_mask(LOG_UNIMP, "mic-x100: DMA engine not implemented, "
-                      "descriptors on channel mask 0x%x not processed\n",
-                      ev->dma_mask);
+        mic_dma_doorbell(&s->dma, ev->dma_mask);
     }
     if (ev->flags & MIC_EV_CARD_IRQ) {
         trace_mic_x100_card_irq(ev->card_sources);
@@ -217,6 +220,68 @@ static const MemoryRegionOps mic_x100_mmio_ops = {
     },
 };
 
+/* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
+
+/*
+ * Card memory is BAR0's RAM; the engine checked off + len against its
+ * size.  (An AddressSpace rooted at gddr would render it at the BAR
+ * address.)  The host's CPUs do not run code from BAR0, so marking the
+ * range dirty is all a write needs.
+ */
+static MemTxResult mic_x100_dma_card_mem(void *opaque, uint64_t off,
+                                         void *buf, uint64_t len,
+                                         bool is_write)
+{
+    MicX100State *s = opaque;
+    uint8_t *mem = memory_region_get_ram_ptr(&s->gddr);
+
+    if (off > memory_region_size(&s->gddr) ||
+        len > memory_region_size(&s->gddr) - off) {
+        return MEMTX_DECODE_ERROR;
+    }
+    if (is_write) {
+        memcpy(mem + off, buf, len);
+        memory_region_set_dirty(&s->gddr, off, len);
+    } else {
+        memcpy(buf, mem + off, len);
+    }
+    return MEMTX_OK;
+}
+
+/* Host bus = this function's bus-master view of the host VM (§10.3). */
+static MemTxResult mic_x100_dma_host_bus(void *opaque, uint64_t bus,
+                                         void *buf, uint64_t len,
+                                         bool is_write)
+{
+    return pci_dma_rw(PCI_DEVICE(opaque), bus, buf, len,
+                      is_write ? DMA_DIRECTION_FROM_DEVICE :
+                                 DMA_DIRECTION_TO_DEVICE,
+                      MEMTXATTRS_UNSPECIFIED);
+}
+
+static void mic_x100_dma_notify(void *opaque)
+{
+    mic_x100_deliver(opaque);
+}
+
+/* A card-owned channel's DHPR: the card VM's engine runs it. */
+static void mic_x100_dma_kick_card(void *opaque)
+{
+    mic_x100_link_ring_card(opaque);
+}
+
+static const MicDmaOps mic_x100_dma_ops = {
+    .card_mem_rw = mic_x100_dma_card_mem,
+    .host_bus_rw = mic_x100_dma_host_bus,
+    .notify = mic_x100_dma_notify,
+    .kick_peer = mic_x100_dma_kick_card,
+};
+
+void mic_x100_dma_kick(MicX100State *s)
+{
+    mic_dma_kick(&s->dma);
+}
+
 /* ---- realize / unrealize / reset ---------------------------------------- */
 
 static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
@@ -286,6 +351,7 @@ static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
 
 static void mic_x100_release(MicX100State *s)
 {
+    mic_dma_exit(&s->dma);
     if (s->ready_timer) {
         timer_free(s->ready_timer);
         s->ready_timer = NULL;
@@ -305,6 +371,8 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
 
     s->ev_to_host = s->ev_to_card = -1;
     s->link = MIC_LINK_NONE;
+    mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_HOST, TYPE_MIC_X100,
+                 &mic_x100_dma_ops, s);
     pci_config_set_device_id(pdev->config, s->device_id);
     pci_config_set_revision(pdev->config, s->revision);
 
@@ -323,6 +391,7 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
         return;
     }
 
+    mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr));
     memory_region_init_io(&s->mmio, OBJECT(s), &mic_x100_mmio_ops, s,
                           "mic-x100.regs", MIC_MMIO_SIZE);
     pci_register_bar(pdev, MIC_X100_GDDR_BAR,
@@ -361,6 +430,7 @@ static void mic_x100_reset(DeviceState *dev)
     if (s->link == MIC_LINK_NONE) {
         timer_del(s->ready_timer);
         mic_regfile_init(s->rf);
+        mic_dma_reset(&s->dma);
         mic_regfile_post_ready(s->rf, MIC_DEFAULT_BOOT_ADDR, 0);
         return;
     }
@@ -406,7 +476,7 @@ static int mic_x100_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_mic_x100 = {
     .name = TYPE_MIC_X100,
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .pre_save = mic_x100_pre_save,
     .post_load = mic_x100_post_load,
@@ -416,6 +486,7 @@ static const VMStateDescription vmstate_mic_x100 = {
         VMSTATE_UINT32_ARRAY(regs, MicX100State, MIC_MMIO_SIZE / 4),
         VMSTATE_UINT32(saved_host_raised, MicX100State),
         VMSTATE_BOOL(intx_level, MicX100State),
+        VMSTATE_STRUCT(dma, MicX100State, 2, vmstate_mic_dma, MicDma),
         VMSTATE_END_OF_LIST()
     },
 };

@@ -13,6 +13,7 @@
 #include "qemu/timer.h"
 #include "qom/object.h"
 #include "mic_regfile.h"
+#include "mic_dma.h"
 #include "mic_link.h"
 #include "mic_link_rx.h"
 
@@ -55,6 +56,7 @@ struct MicX100State {
 
     MemoryRegion gddr;              /* BAR0: card memory */
     MemoryRegion mmio;              /* BAR4: register window */
+    MicDma dma;                     /* runs the host-owned channels */
     MicRegFile *rf;
     bool rf_mapped;                 /* mmap of micfw's memfd, else g_malloc */
     bool cold;                      /* no reset seen since realize */
@@ -80,6 +82,7 @@ struct MicX100State {
 
 /* mic_x100.c */
 void mic_x100_deliver(MicX100State *s);
+void mic_x100_dma_kick(MicX100State *s);
 
 /* mic_x100_link.c */
 bool mic_x100_link_connect(MicX100State *s, Error **errp);

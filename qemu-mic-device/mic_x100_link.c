@@ -366,6 +366,7 @@ static void to_host_ready(void *opaque)
     }
     trace_mic_x100_link_to_host();
     mic_x100_deliver(s);
+    mic_x100_dma_kick(s);           /* maybe a forwarded DHPR write */
 }
 
 bool mic_x100_link_connect(MicX100State *s, Error **errp)

@@ -398,17 +398,15 @@ static void test_spad_smpt(void)
 
 static void test_dma_regs(void)
 {
-    static const uint32_t subs[] = {
-        MIC_DMA_DCAR, MIC_DMA_DHPR, MIC_DMA_DTPR, MIC_DMA_DRAR_LO,
-        MIC_DMA_DRAR_HI, MIC_DMA_DSTAT, MIC_DMA_DCHERR, MIC_DMA_DCHERRMSK,
+    static const uint32_t rw[] = {
+        MIC_DMA_DCAR, MIC_DMA_DHPR, MIC_DMA_DCHERRMSK,
     };
     unsigned int n, i;
 
     for (n = 0; n < MIC_NUM_DMA_CH; n++) {
-        for (i = 0; i < 8; i++) {
-            WR(n < 4 ? H : C, MIC_REG_DMA_CH(n) + subs[i],
-               (n << 8) | (i + 1));
-            if (subs[i] == MIC_DMA_DHPR) {
+        for (i = 0; i < 3; i++) {
+            WR(n < 4 ? H : C, MIC_REG_DMA_CH(n) + rw[i], (n << 8) | (i + 1));
+            if (rw[i] == MIC_DMA_DHPR) {
                 CHECK_EQ(ev.flags, MIC_EV_DMA);
                 CHECK_EQ(ev.dma_mask, 1u << n);
             } else {
@@ -417,15 +415,81 @@ static void test_dma_regs(void)
         }
     }
     for (n = 0; n < MIC_NUM_DMA_CH; n++) {
-        for (i = 0; i < 8; i++) {
-            CHECK_EQ(RD(H, MIC_REG_DMA_CH(n) + subs[i]), (n << 8) | (i + 1));
+        for (i = 0; i < 3; i++) {
+            CHECK_EQ(RD(H, MIC_REG_DMA_CH(n) + rw[i]), (n << 8) | (i + 1));
         }
     }
+    /* the engine's registers are read-only for guests (docs/dma.rst) */
+    mic_regfile_dma_set(rf, 3, MIC_DMA_DTPR, 7);
+    mic_regfile_dma_set(rf, 3, MIC_DMA_DSTAT, 7);
+    WR(H, MIC_REG_DMA_CH(3) + MIC_DMA_DTPR, 1);
+    CHECK_EQ(ev.flags, MIC_EV_GUEST_ERR);
+    WR(C, MIC_REG_DMA_CH(3) + MIC_DMA_DSTAT, 1);
+    CHECK_EQ(ev.flags, MIC_EV_GUEST_ERR);
+    WR(H, MIC_REG_DMA_CH(3) + MIC_DMA_DCHERR, 1);
+    CHECK_EQ(ev.flags, MIC_EV_GUEST_ERR);
+    CHECK_EQ(RD(H, MIC_REG_DMA_CH(3) + MIC_DMA_DTPR), 7);
+    CHECK_EQ(RD(H, MIC_REG_DMA_CH(3) + MIC_DMA_DSTAT), 7);
+    CHECK_EQ(RD(H, MIC_REG_DMA_CH(3) + MIC_DMA_DCHERR), 0);
     WR(H, MIC_REG_DMA_CH(2) + 0x0C, 5);             /* [UNK] offset */
     CHECK_EQ(ev.flags, MIC_EV_GUEST_ERR);
     CHECK_EQ(RD(H, MIC_REG_DMA_CH(2) + 0x0C), 0);
     WR(C, MIC_REG_DCR, 0xFFFF);
     CHECK_EQ(RD(H, MIC_REG_DCR), 0xFFFF);
+}
+
+/* A new ring restarts at index 0; enabling makes head = tail, no error. */
+static void test_dma_ring_and_enable(void)
+{
+    uint32_t gen = mic_regfile_dma_gen(rf, 1);
+    uint32_t ch = MIC_REG_DMA_CH(1);
+
+    mic_regfile_dma_set(rf, 1, MIC_DMA_DTPR, 9);
+    mic_regfile_dma_set(rf, 1, MIC_DMA_DSTAT, MIC_DMA_DSTAT_HALTED | 9);
+    mic_regfile_dma_set(rf, 1, MIC_DMA_DCHERR, 4);
+    WR(H, ch + MIC_DMA_DHPR, 12);
+    WR(H, ch + MIC_DMA_DRAR_HI, 64 << MIC_DMA_DRAR_SIZE_SHIFT);
+    CHECK_EQ(ev.flags, 0);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DTPR), 0);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DHPR), 0);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DSTAT), MIC_DMA_DSTAT_HALTED);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DCHERR), 4);
+    CHECK(mic_regfile_dma_gen(rf, 1) != gen);
+
+    mic_regfile_dma_set(rf, 1, MIC_DMA_DTPR, 5);
+    gen = mic_regfile_dma_gen(rf, 1);
+    WR(H, MIC_REG_DCR, 0x55 | MIC_DCR_ENABLE(1));
+    CHECK_EQ(RD(H, ch + MIC_DMA_DHPR), 5);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DSTAT), 5);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DCHERR), 0);
+    CHECK(mic_regfile_dma_gen(rf, 1) != gen);
+    gen = mic_regfile_dma_gen(rf, 1);
+    WR(H, MIC_REG_DCR, 0x55 | MIC_DCR_ENABLE(1));   /* no change */
+    CHECK_EQ(mic_regfile_dma_gen(rf, 1), gen);
+    WR(H, MIC_REG_DCR, 0x55);                       /* disable */
+    CHECK(mic_regfile_dma_gen(rf, 1) != gen);
+    CHECK_EQ(RD(H, ch + MIC_DMA_DHPR), 5);
+}
+
+/* §5.4: a DHPR write repeating the value it holds is flagged. */
+static void test_dma_same_head(void)
+{
+    uint32_t ch = MIC_REG_DMA_CH(6);
+
+    CHECK(!mic_regfile_dma_take_same_head(rf, 6));
+    WR(C, ch + MIC_DMA_DHPR, 3);
+    CHECK(!mic_regfile_dma_take_same_head(rf, 6));
+    WR(C, ch + MIC_DMA_DHPR, 3);
+    CHECK_EQ(ev.dma_mask, 1u << 6);
+    CHECK(mic_regfile_dma_take_same_head(rf, 6));
+    CHECK(!mic_regfile_dma_take_same_head(rf, 6));  /* taken */
+    WR(C, ch + MIC_DMA_DHPR, 0);
+    WR(H, ch + MIC_DMA_DHPR, 0);                    /* from either side */
+    WR(C, MIC_REG_DCR, 0x55 | MIC_DCR_ENABLE(6));   /* enabling clears it */
+    CHECK(!mic_regfile_dma_take_same_head(rf, 6));
+    WR(C, ch + MIC_DMA_DHPR, 0);                    /* head == tail */
+    CHECK(mic_regfile_dma_take_same_head(rf, 6));
+    CHECK(!mic_regfile_dma_take_same_head(rf, 99));
 }
 
 static void test_postcode(void)
@@ -475,6 +539,7 @@ static void test_names(void)
 static void test_reset_card(void)
 {
     unsigned int i;
+    uint32_t gen5;
 
     for (i = 0; i < MIC_NUM_SPAD; i++) {
         WR(H, MIC_REG_SPAD(i), 0x100 + i);
@@ -488,6 +553,8 @@ static void test_reset_card(void)
     WR(H, MIC_REG_RDMASR(2), 9);
     WR(C, MIC_REG_DCR, 0xFFFF);
     WR(C, MIC_REG_DMA_CH(5) + MIC_DMA_DRAR_LO, 0x1000);
+    WR(C, MIC_REG_DMA_CH(5) + MIC_DMA_DHPR, 0);     /* same head: flagged */
+    gen5 = mic_regfile_dma_gen(rf, 5);
     WR(C, MIC_REG_POSTCODE, 0x3030);
     mic_regfile_host_raise(rf, MIC_SRC_DB(1));
     mic_regfile_card_raise(rf, MIC_CARD_SRC_RDMASR(1));
@@ -502,6 +569,8 @@ static void test_reset_card(void)
     CHECK_EQ(RD(H, MIC_REG_RDMASR(2)), 0);
     CHECK_EQ(RD(H, MIC_REG_DCR), 0x55);
     CHECK_EQ(RD(H, MIC_REG_DMA_CH(5) + MIC_DMA_DRAR_LO), 0);
+    CHECK(!mic_regfile_dma_take_same_head(rf, 5));
+    CHECK(mic_regfile_dma_gen(rf, 5) != gen5);      /* engines drop work */
     CHECK_EQ(RD(H, MIC_REG_POSTCODE), 0);
     CHECK_EQ(RD(H, MIC_REG_SPAD(2)), 0);
     CHECK_EQ(RD(H, MIC_REG_SPAD(0)), 0);
@@ -770,6 +839,7 @@ int main(void)
         T(test_sicr0_w1c), T(test_sice0_sicc0), T(test_siac0_mxar_rw),
         T(test_msixpbacr), T(test_rgcr), T(test_apicicr), T(test_boot_kick),
         T(test_rdmasr), T(test_sdbic), T(test_spad_smpt), T(test_dma_regs),
+        T(test_dma_ring_and_enable), T(test_dma_same_head),
         T(test_postcode), T(test_post_ready), T(test_names),
         T(test_reset_card), T(test_deliver_msix),
         T(test_deliver_no_autoclear), T(test_deliver_disabled_then_enabled),

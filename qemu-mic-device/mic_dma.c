@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The x100 DMA engine (facts §5, docs/dma.rst), one implementation for
+ * both device models.  Each process runs the channels its side owns
+ * (DCR bit 2n: 1 = host); a DHPR write for a channel of the other side is
+ * forwarded with ops->kick_peer and picked up by that side's engine.
+ *
+ * All work happens in a bottom half, bounded per run, so that neither a
+ * register write nor a hostile ring can hold the BQL for long.  Every
+ * address is a card physical address; mic_dma_access() is the one place
+ * that turns it into card memory or a host bus address, after checking
+ * that the whole range stays inside one mapping.
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/main-loop.h"
+#include "qemu/bswap.h"
+#include "system/runstate.h"
+#include "mic_dma.h"
+#include "trace.h"
+
+#define REG(d, n, sub)          mic_regfile_dma_get((d)->rf, (n), (sub))
+#define SET(d, n, sub, v)       mic_regfile_dma_set((d)->rf, (n), (sub), (v))
+
+typedef struct MicDmaBudget {
+    uint64_t bytes;
+    uint32_t descs;
+} MicDmaBudget;
+
+static bool budget_left(const MicDmaBudget *b)
+{
+    return b->bytes > 0 && b->descs > 0;
+}
+
+/* Is channel n run by this process? */
+static bool mic_dma_owns(MicDma *d, uint32_t dcr, unsigned int n)
+{
+    bool host = dcr & MIC_DCR_OWNER_HOST(n);
+
+    return host == (d->side == MIC_SIDE_HOST);
+}
+
+/*
+ * Check that [addr, addr + len) lies in card memory or inside one SMPT
+ * entry; returns 0 or MIC_DMA_ERR_ADDR.  *bus is set for the SMPT case,
+ * *is_host tells which.
+ */
+static uint32_t mic_dma_translate(MicDma *d, uint64_t addr, uint64_t len,
+                                  bool *is_host, uint64_t *bus)
+{
+    uint64_t off, in_page;
+    uint32_t smpt;
+    unsigned int i;
+
+    if (addr < d->card_mem_size) {
+        *is_host = false;
+        return len <= d->card_mem_size - addr ? 0 : MIC_DMA_ERR_ADDR;
+    }
+    if (addr < MIC_DMA_SMPT_BASE || addr >= MIC_DMA_SMPT_END) {
+        return MIC_DMA_ERR_ADDR;
+    }
+    off = addr - MIC_DMA_SMPT_BASE;
+    i = off >> MIC_DMA_SMPT_SHIFT;
+    in_page = off & (MIC_DMA_SMPT_PAGE - 1);
+    if (len > MIC_DMA_SMPT_PAGE - in_page) {
+        return MIC_DMA_ERR_ADDR;        /* leaves the entry */
+    }
+    smpt = mic_regfile_read(d->rf, d->side, MIC_REG_SMPT(i));
+    /* §3.3: bits 31:2 = bus >> 34; at most 2^64 - 2^34, + in_page fits */
+    *bus = ((uint64_t)(smpt >> 2) << MIC_DMA_SMPT_SHIFT) + in_page;
+    *is_host = true;
+    return 0;
+}
+
+/* Read or write a card physical range; 0 or a MIC_DMA_ERR_* bit. */
+static uint32_t mic_dma_access(MicDma *d, uint64_t addr, void *buf,
+                               uint64_t len, bool is_write)
+{
+    bool is_host;
+    uint64_t bus = 0;
+    uint32_t err = mic_dma_translate(d, addr, len, &is_host, &bus);
+    MemTxResult r;
+
+    if (err || !len) {
+        return err;
+    }
+    if (is_host) {
+        r = d->ops->host_bus_rw(d->opaque, bus, buf, len, is_write);
+    } else {
+        r = d->ops->card_mem_rw(d->opaque, addr, buf, len, is_write);
+    }
+    return r == MEMTX_OK ? 0 : MIC_DMA_ERR_BUS;
+}
+
+static uint32_t mic_dma_check(MicDma *d, uint64_t addr, uint64_t len)
+{
+    bool is_host;
+    uint64_t bus;
+
+    return mic_dma_translate(d, addr, len, &is_host, &bus);
+}
+
+/* Raise channel n's interrupt on the owner's side, unless DCAR masks it. */
+static void mic_dma_irq(MicDma *d, unsigned int n)
+{
+    uint32_t dcar = REG(d, n, MIC_DMA_DCAR);
+
+    if (d->side == MIC_SIDE_HOST) {
+        if (dcar & MIC_DMA_DCAR_IM1) {
+            trace_mic_dma_irq(d->name, n, true);
+            return;
+        }
+        mic_regfile_host_raise(d->rf, MIC_SRC_DMA(n));
+    } else {
+        if (dcar & MIC_DMA_DCAR_IM0) {
+            trace_mic_dma_irq(d->name, n, true);
+            return;
+        }
+        if (n < MIC_NUM_DMA_CH / 2) {
+            qemu_log_mask(LOG_UNIMP, "%s: DMA channel %u is card-owned but "
+                          "has no card interrupt (only 4-7 do); dropped\n",
+                          d->name, n);
+            return;
+        }
+        mic_regfile_card_raise(d->rf, MIC_CARD_SRC_DMA(n));
+    }
+    trace_mic_dma_irq(d->name, n, false);
+    d->ops->notify(d->opaque);
+}
+
+/* Halt channel n at its current tail (docs/dma.rst, "Errors"). */
+static void mic_dma_error(MicDma *d, unsigned int n, uint32_t err,
+                          const char *why)
+{
+    uint32_t tail = REG(d, n, MIC_DMA_DTPR);
+
+    SET(d, n, MIC_DMA_DCHERR, REG(d, n, MIC_DMA_DCHERR) | err);
+    SET(d, n, MIC_DMA_DSTAT, REG(d, n, MIC_DMA_DSTAT) | MIC_DMA_DSTAT_HALTED);
+    d->ch[n].done = 0;
+    trace_mic_dma_error(d->name, n, tail, err);
+    qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA channel %u halted at descriptor "
+                  "%u: %s (DCHERR 0x%x)\n", d->name, n, tail, why, err);
+    if (!(REG(d, n, MIC_DMA_DCHERRMSK) & err)) {
+        mic_dma_irq(d, n);
+    }
+}
+
+/* Ring base address from DRAR (docs/dma.rst, DRAR_HI). */
+static uint64_t mic_dma_ring_addr(uint32_t lo, uint32_t hi)
+{
+    uint64_t idx;
+
+    if (hi & MIC_DMA_DRAR_SYSMEM) {
+        idx = (hi >> MIC_DMA_DRAR_SMPT_SHIFT) & MIC_DMA_DRAR_SMPT_MASK;
+        return MIC_DMA_SMPT_BASE + (idx << MIC_DMA_SMPT_SHIFT) +
+               ((uint64_t)(hi & MIC_DMA_DRAR_SYS_HI) << 32) + lo;
+    }
+    return ((uint64_t)(hi & MIC_DMA_DRAR_CARD_HI) << 32) + lo;
+}
+
+/*
+ * Copy what the budget allows of a MEMCPY descriptor.  Returns 0 when the
+ * descriptor is complete, -1 when the budget ran out first, or an error
+ * bit (with *why set).
+ */
+static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, uint64_t qw0,
+                              uint64_t qw1, MicDmaBudget *b, const char **why)
+{
+    MicDmaChan *c = &d->ch[n];
+    uint64_t src = qw0 & MIC_DMA_ADDR_MASK;
+    uint64_t dst = qw1 & MIC_DMA_ADDR_MASK;
+    uint64_t len = (qw0 >> MIC_DMA_LEN_SHIFT) * MIC_DMA_ALIGN;
+    uint64_t chunk;
+    uint32_t err;
+
+    if ((qw0 & MIC_DMA_QW0_RSVD) || (qw1 & MIC_DMA_QW1_RSVD)) {
+        *why = "MEMCPY descriptor with reserved bits set";
+        return MIC_DMA_ERR_DESC;
+    }
+    if ((src | dst) % MIC_DMA_ALIGN) {
+        *why = "MEMCPY source or destination not 64-byte aligned";
+        return MIC_DMA_ERR_ALIGN;
+    }
+    if (len && (mic_dma_check(d, src, len) || mic_dma_check(d, dst, len))) {
+        *why = "MEMCPY source or destination outside card memory and the "
+               "SMPT window, or leaving its mapping";
+        return MIC_DMA_ERR_ADDR;
+    }
+    while (c->done < len) {
+        /* out of budget, or reset/disabled by the other process: stop */
+        if (!b->bytes || mic_regfile_dma_gen(d->rf, n) != c->gen) {
+            return -1;
+        }
+        chunk = MIN(MIN(len - c->done, MIC_DMA_CHUNK), b->bytes);
+        err = mic_dma_access(d, src + c->done, d->bounce, chunk, false);
+        if (!err) {
+            err = mic_dma_access(d, dst + c->done, d->bounce, chunk, true);
+        }
+        if (err) {
+            *why = "MEMCPY memory access failed";
+            return err;
+        }
+        c->done += chunk;
+        b->bytes -= chunk;
+    }
+    return 0;
+}
+
+/* A STATUS descriptor; *irq tells whether it asks for the interrupt. */
+static int64_t mic_dma_status(MicDma *d, uint64_t qw0, uint64_t qw1,
+                              bool *irq, const char **why)
+{
+    uint64_t dst = qw1 & MIC_DMA_ADDR_MASK;
+    uint64_t val = cpu_to_le64(qw0);
+    uint32_t err;
+
+    if (qw1 & MIC_DMA_QW1_RSVD & ~MIC_DMA_STATUS_INTR) {
+        *why = "STATUS descriptor with reserved bits set";
+        return MIC_DMA_ERR_DESC;
+    }
+    if (dst % MIC_DMA_STATUS_ALIGN) {
+        *why = "STATUS destination not 8-byte aligned";
+        return MIC_DMA_ERR_ALIGN;
+    }
+    err = mic_dma_access(d, dst, &val, sizeof(val), true);
+    if (err) {
+        *why = err == MIC_DMA_ERR_ADDR ? "STATUS destination outside card "
+               "memory and the SMPT window" : "STATUS write failed";
+        return err;
+    }
+    *irq = qw1 & MIC_DMA_STATUS_INTR;
+    return 0;
+}
+
+/* Run (part of) the descriptor at the tail: 0 done, -1 budget, or error. */
+static int64_t mic_dma_desc(MicDma *d, unsigned int n, uint64_t ring,
+                            uint32_t tail, MicDmaBudget *b, bool *irq,
+                            const char **why)
+{
+    uint64_t desc[2];
+    uint32_t type;
+
+    if (mic_dma_access(d, ring + (uint64_t)tail * MIC_DMA_DESC_SIZE, desc,
+                       sizeof(desc), false)) {
+        *why = "descriptor fetch failed";
+        return MIC_DMA_ERR_RING;
+    }
+    desc[0] = le64_to_cpu(desc[0]);
+    desc[1] = le64_to_cpu(desc[1]);
+    type = desc[1] >> MIC_DMA_TYPE_SHIFT;
+    if (!d->ch[n].done) {
+        trace_mic_dma_desc(d->name, n, tail, desc[0], desc[1]);
+    }
+    switch (type) {
+    case MIC_DMA_TYPE_MEMCPY:
+        return mic_dma_memcpy(d, n, desc[0], desc[1], b, why);
+    case MIC_DMA_TYPE_STATUS:
+        return mic_dma_status(d, desc[0], desc[1], irq, why);
+    default:
+        *why = "descriptor type is not MEMCPY (1) or STATUS (2)";
+        return MIC_DMA_ERR_DESC;
+    }
+}
+
+/* Validate the ring set-up of a channel with work; 0 or an error bit. */
+static uint32_t mic_dma_ring_ok(MicDma *d, unsigned int n, uint32_t size,
+                                uint32_t head, uint32_t tail, uint64_t *ring,
+                                const char **why)
+{
+    *ring = mic_dma_ring_addr(REG(d, n, MIC_DMA_DRAR_LO),
+                              REG(d, n, MIC_DMA_DRAR_HI));
+    if (!size) {
+        *why = "ring size 0";
+    } else if (head >= size || tail >= size) {
+        *why = "DHPR beyond the ring size";
+    } else if (mic_dma_check(d, *ring, (uint64_t)size * MIC_DMA_DESC_SIZE)) {
+        *why = "ring not inside card memory or one SMPT entry";
+    } else {
+        return 0;
+    }
+    return MIC_DMA_ERR_RING;
+}
+
+/* Run channel n until it is idle, halts or the budget is used up. */
+static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
+{
+    MicDmaChan *c = &d->ch[n];
+    uint32_t gen = mic_regfile_dma_gen(d->rf, n);
+    uint32_t dcr, size, head, tail;
+    const char *why = NULL;
+    uint64_t ring;
+    int64_t r;
+    bool irq;
+
+    if (gen != c->gen) {
+        c->gen = gen;               /* enabled, disabled, new ring, reset */
+        c->done = 0;
+    }
+    dcr = mic_regfile_read(d->rf, d->side, MIC_REG_DCR);
+    if (!mic_dma_owns(d, dcr, n) || !(dcr & MIC_DCR_ENABLE(n)) ||
+        (REG(d, n, MIC_DMA_DSTAT) & MIC_DMA_DSTAT_HALTED)) {
+        return;
+    }
+    if (mic_regfile_dma_take_same_head(d->rf, n)) {
+        mic_dma_error(d, n, MIC_DMA_ERR_HEAD, "DHPR written with the value "
+                      "it held (a full-ring wrap on hardware)");
+        return;
+    }
+    size = (REG(d, n, MIC_DMA_DRAR_HI) >> MIC_DMA_DRAR_SIZE_SHIFT) &
+           MIC_DMA_DRAR_SIZE_MASK;
+    head = REG(d, n, MIC_DMA_DHPR);
+    tail = REG(d, n, MIC_DMA_DTPR);
+    if (head == tail) {
+        return;
+    }
+    if (mic_dma_ring_ok(d, n, size, head, tail, &ring, &why)) {
+        mic_dma_error(d, n, MIC_DMA_ERR_RING, why);
+        return;
+    }
+    trace_mic_dma_run(d->name, n, tail, head);
+    while (tail != head) {
+        if (!budget_left(b)) {
+            return;
+        }
+        irq = false;
+        r = mic_dma_desc(d, n, ring, tail, b, &irq, &why);
+        if (r < 0) {
+            return;                 /* budget used up mid-descriptor */
+        }
+        if (mic_regfile_dma_gen(d->rf, n) != gen) {
+            return;                 /* reset or re-programmed meanwhile */
+        }
+        if (r > 0) {
+            mic_dma_error(d, n, r, why);
+            return;
+        }
+        c->done = 0;
+        b->descs--;
+        tail = (tail + 1) % size;
+        SET(d, n, MIC_DMA_DTPR, tail);
+        SET(d, n, MIC_DMA_DSTAT,
+            (REG(d, n, MIC_DMA_DSTAT) & MIC_DMA_DSTAT_STATUS) | tail);
+        trace_mic_dma_complete(d->name, n, tail);
+        if (irq) {
+            mic_dma_irq(d, n);
+        }
+        /* the other process may have moved the head meanwhile */
+        head = REG(d, n, MIC_DMA_DHPR);
+        if (head >= size) {
+            mic_dma_error(d, n, MIC_DMA_ERR_RING, "DHPR beyond the ring size");
+            return;
+        }
+    }
+}
+
+static void mic_dma_bh(void *opaque)
+{
+    MicDma *d = opaque;
+    MicDmaBudget b = { .bytes = MIC_DMA_RUN_BYTES,
+                       .descs = MIC_DMA_RUN_DESCS };
+    unsigned int i;
+
+    /* a stopped VM (paused, migrating) must not see its memory change */
+    if (!d->rf || !runstate_is_running()) {
+        return;
+    }
+    for (i = 0; i < MIC_NUM_DMA_CH && budget_left(&b); i++) {
+        mic_dma_run_channel(d, (d->next + i) % MIC_NUM_DMA_CH, &b);
+    }
+    d->next = (d->next + 1) % MIC_NUM_DMA_CH;
+    if (!budget_left(&b)) {
+        trace_mic_dma_yield(d->name);
+        qemu_bh_schedule(d->bh);    /* more may be left: continue later */
+    }
+}
+
+void mic_dma_kick(MicDma *d)
+{
+    if (d->bh && d->rf) {
+        qemu_bh_schedule(d->bh);
+    }
+}
+
+void mic_dma_doorbell(MicDma *d, uint32_t mask)
+{
+    uint32_t dcr, peer = 0;
+    unsigned int n;
+
+    if (!d->rf) {
+        return;
+    }
+    dcr = mic_regfile_read(d->rf, d->side, MIC_REG_DCR);
+    for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+        if ((mask & (1u << n)) && !mic_dma_owns(d, dcr, n)) {
+            peer |= 1u << n;
+        }
+    }
+    trace_mic_dma_doorbell(d->name, mask, peer);
+    if (peer) {
+        d->ops->kick_peer(d->opaque);
+    }
+    if (mask & ~peer) {
+        mic_dma_kick(d);
+    }
+}
+
+void mic_dma_drop(MicDma *d)
+{
+    unsigned int n;
+
+    for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+        d->ch[n].done = 0;
+        d->ch[n].gen = d->rf ? mic_regfile_dma_gen(d->rf, n) : 0;
+    }
+    if (d->bh) {
+        qemu_bh_cancel(d->bh);
+    }
+}
+
+void mic_dma_reset(MicDma *d)
+{
+    if (d->rf) {
+        mic_regfile_reset_dma(d->rf);
+    }
+    mic_dma_drop(d);
+}
+
+/* Work that waited for the VM to run again. */
+static void mic_dma_vm_state(void *opaque, bool running, RunState state)
+{
+    if (running) {
+        mic_dma_kick(opaque);
+    }
+}
+
+void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
+                  const char *name, const MicDmaOps *ops, void *opaque)
+{
+    memset(d, 0, sizeof(*d));
+    d->side = side;
+    d->name = name;
+    d->ops = ops;
+    d->opaque = opaque;
+    /* a DMA into the device's own registers hits the re-entrancy guard */
+    d->bh = qemu_bh_new_guarded(mic_dma_bh, d, &dev->mem_reentrancy_guard);
+    d->bounce = g_malloc(MIC_DMA_CHUNK);
+    d->vmstate = qemu_add_vm_change_state_handler(mic_dma_vm_state, d);
+}
+
+void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size)
+{
+    d->rf = rf;
+    d->card_mem_size = card_mem_size;
+    mic_dma_drop(d);
+    mic_dma_kick(d);
+}
+
+void mic_dma_exit(MicDma *d)
+{
+    if (d->vmstate) {
+        qemu_del_vm_change_state_handler(d->vmstate);
+        d->vmstate = NULL;
+    }
+    if (d->bh) {
+        qemu_bh_delete(d->bh);
+        d->bh = NULL;
+    }
+    g_free(d->bounce);
+    d->bounce = NULL;
+    d->rf = NULL;
+}
+
+/* ---- migration ---------------------------------------------------------- */
+
+static int mic_dma_pre_save(void *opaque)
+{
+    MicDma *d = opaque;
+    unsigned int n;
+
+    for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+        d->saved_gen[n] = mic_regfile_dma_gen(d->rf, n);
+    }
+    d->saved_same_head = __atomic_load_n(&d->rf->dma_same_head,
+                                         __ATOMIC_ACQUIRE);
+    return 0;
+}
+
+static int mic_dma_post_load(void *opaque, int version_id)
+{
+    MicDma *d = opaque;
+    unsigned int n;
+
+    for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+        __atomic_store_n(&d->rf->dma_gen[n], d->saved_gen[n],
+                         __ATOMIC_RELEASE);
+        if (d->ch[n].done % MIC_DMA_ALIGN) {
+            d->ch[n].done = 0;      /* not from us: start the copy over */
+        }
+    }
+    __atomic_store_n(&d->rf->dma_same_head,
+                     d->saved_same_head & ((1u << MIC_NUM_DMA_CH) - 1),
+                     __ATOMIC_RELEASE);
+    d->next %= MIC_NUM_DMA_CH;
+    mic_dma_kick(d);
+    return 0;
+}
+
+static const VMStateDescription vmstate_mic_dma_chan = {
+    .name = "mic-dma-channel",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(gen, MicDmaChan),
+        VMSTATE_UINT64(done, MicDmaChan),
+        VMSTATE_END_OF_LIST()
+    },
+};
+
+const VMStateDescription vmstate_mic_dma = {
+    .name = "mic-dma",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = mic_dma_pre_save,
+    .post_load = mic_dma_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_ARRAY(ch, MicDma, MIC_NUM_DMA_CH, 1,
+                             vmstate_mic_dma_chan, MicDmaChan),
+        VMSTATE_UINT32(next, MicDma),
+        VMSTATE_UINT32_ARRAY(saved_gen, MicDma, MIC_NUM_DMA_CH),
+        VMSTATE_UINT32(saved_same_head, MicDma),
+        VMSTATE_END_OF_LIST()
+    },
+};

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The x100 DMA engine (facts §5), shared by mic-x100 (host-owned channels,
+ * in the host VM's QEMU) and mic-card (card-owned channels, in the card
+ * VM's QEMU).  Registers live in the shared MicRegFile; the engine keeps
+ * only the work in flight.  Each device reaches memory through MicDmaOps.
+ * Contract, including micemu's own choices: docs/dma.rst.
+ */
+#ifndef HW_MISC_MIC_DMA_H
+#define HW_MISC_MIC_DMA_H
+
+#include "exec/memattrs.h"
+#include "hw/qdev-core.h"
+#include "system/runstate.h"
+#include "migration/vmstate.h"
+#include "mic_regfile.h"
+
+/* Descriptors: two little-endian u64, type in qw1[63:60] (§5.3) */
+#define MIC_DMA_DESC_SIZE       16
+#define MIC_DMA_TYPE_SHIFT      60
+#define MIC_DMA_TYPE_MEMCPY     1
+#define MIC_DMA_TYPE_STATUS     2
+#define MIC_DMA_ADDR_BITS       40
+#define MIC_DMA_ADDR_MASK       ((1ULL << MIC_DMA_ADDR_BITS) - 1)
+#define MIC_DMA_LEN_SHIFT       46              /* qw0[63:46] = length / 64 */
+#define MIC_DMA_ALIGN           64
+#define MIC_DMA_STATUS_INTR     (1ULL << 59)
+#define MIC_DMA_STATUS_ALIGN    8
+/* bits that must be 0: qw0[45:40] (MEMCPY), qw1[59:40] / qw1[58:40] */
+#define MIC_DMA_QW0_RSVD        (((1ULL << MIC_DMA_LEN_SHIFT) - 1) & \
+                                 ~MIC_DMA_ADDR_MASK)
+#define MIC_DMA_QW1_RSVD        (((1ULL << MIC_DMA_TYPE_SHIFT) - 1) & \
+                                 ~MIC_DMA_ADDR_MASK)
+
+/* DCHERR bits: micemu's own assignment (docs/dma.rst, "Errors") */
+#define MIC_DMA_ERR_RING        (1u << 0)
+#define MIC_DMA_ERR_HEAD        (1u << 1)
+#define MIC_DMA_ERR_DESC        (1u << 2)
+#define MIC_DMA_ERR_ALIGN       (1u << 3)
+#define MIC_DMA_ERR_ADDR        (1u << 4)
+#define MIC_DMA_ERR_BUS         (1u << 5)
+
+/* Card physical system-memory window (§3.1, §3.3) */
+#define MIC_DMA_SMPT_BASE       0x8000000000ULL
+#define MIC_DMA_SMPT_SHIFT      34
+#define MIC_DMA_SMPT_PAGE       (1ULL << MIC_DMA_SMPT_SHIFT)
+#define MIC_DMA_SMPT_END        (MIC_DMA_SMPT_BASE + \
+                                 MIC_NUM_SMPT * MIC_DMA_SMPT_PAGE)
+
+/* Work per bottom-half run, over all channels, before yielding */
+#define MIC_DMA_RUN_BYTES       (1u << 20)
+#define MIC_DMA_RUN_DESCS       256
+#define MIC_DMA_CHUNK           (64u << 10)     /* bounce buffer */
+
+typedef struct MicDmaOps {
+    /* card memory [off, off + len), already bounds-checked */
+    MemTxResult (*card_mem_rw)(void *opaque, uint64_t off, void *buf,
+                               uint64_t len, bool is_write);
+    /* host bus address from an SMPT entry */
+    MemTxResult (*host_bus_rw)(void *opaque, uint64_t bus, void *buf,
+                               uint64_t len, bool is_write);
+    /* deliver the interrupt sources the engine raised in the regfile */
+    void (*notify)(void *opaque);
+    /* a DHPR write for a channel that the other side's process runs */
+    void (*kick_peer)(void *opaque);
+} MicDmaOps;
+
+typedef struct MicDmaChan {
+    uint32_t gen;           /* MicRegFile.dma_gen[n] the work below is for */
+    uint64_t done;          /* bytes of the MEMCPY at DTPR already copied */
+} MicDmaChan;
+
+typedef struct MicDma {
+    MicRegSide side;        /* runs the channels this side owns */
+    const char *name;       /* device name for logs and traces */
+    const MicDmaOps *ops;
+    void *opaque;
+    MicRegFile *rf;
+    uint64_t card_mem_size;
+    QEMUBH *bh;
+    VMChangeStateEntry *vmstate;    /* resumes work when the VM runs */
+    uint8_t *bounce;
+    MicDmaChan ch[MIC_NUM_DMA_CH];
+    uint32_t next;          /* round-robin start channel */
+
+    /* migration image of the regfile's DMA control words */
+    uint32_t saved_gen[MIC_NUM_DMA_CH];
+    uint32_t saved_same_head;
+} MicDma;
+
+void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
+                  const char *name, const MicDmaOps *ops, void *opaque);
+/* Start using a register file and card memory of the given size. */
+void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size);
+void mic_dma_exit(MicDma *d);
+
+/* Look for work (a "to host"/"to card" eventfd fired, reset, load). */
+void mic_dma_kick(MicDma *d);
+/* This side wrote DHPR of the channels in mask (MIC_EV_DMA). */
+void mic_dma_doorbell(MicDma *d, uint32_t mask);
+/* Card reset: DMA registers to reset values, all work in flight dropped. */
+void mic_dma_reset(MicDma *d);
+/* Drop local work in flight only (the registers belong to someone else). */
+void mic_dma_drop(MicDma *d);
+
+extern const VMStateDescription vmstate_mic_dma;
+
+#endif /* HW_MISC_MIC_DMA_H */
