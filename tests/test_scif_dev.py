@@ -37,6 +37,13 @@ def test_abi_check_in_host_vm(online):
     assert re.search(r"^ok \d+ - GET_NODEIDS: 2 nodes online, self 0$", out, re.M), out
 
 
+def test_abi_check_on_card(online):
+    """The same checks in the card VM, on the card's loopback node 1."""
+    out = online.card_run_ok(0, "scif-abi-check", timeout=300)
+    tap_ok(out)
+    assert re.search(r"^ok \d+ - GET_NODEIDS: 2 nodes online, self 1$", out, re.M), out
+
+
 @pytest.mark.parametrize("direction", ["host-to-card", "card-to-host"])
 def test_oneway_stream(online, direction):
     """One-way streams of 1 B .. 1 MiB messages arrive intact (the sink
