@@ -223,15 +223,18 @@ static void scif_fd_unpark(struct scif_fd_parked *p)
 	p->listener->nparked--;
 }
 
-/* Park @ep under a new handle; the slot was reserved in @fd->nparked. */
-static struct scif_fd_parked *scif_fd_park(struct scif_fd *fd,
-					   struct scif_endpt *ep)
+/*
+ * Park @ep under a new handle (the slot was reserved in @fd->nparked) and
+ * return the handle, or 0 when memory ran out.
+ */
+static u64 scif_fd_park(struct scif_fd *fd, struct scif_endpt *ep)
 {
 	struct scif_fd_parked *p = kzalloc(sizeof(*p), GFP_KERNEL);
+	u64 handle;
 	u32 id;
 
 	if (!p)
-		return NULL;
+		return 0;
 	p->ep = ep;
 	p->listener = fd;
 	mutex_lock(&scif_fd_accept_lock);
@@ -239,12 +242,13 @@ static struct scif_fd_parked *scif_fd_park(struct scif_fd *fd,
 		     XA_LIMIT(1, SCIF_FD_HANDLE_ID_MASK), GFP_KERNEL)) {
 		mutex_unlock(&scif_fd_accept_lock);
 		kfree(p);
-		return NULL;
+		return 0;
 	}
-	p->handle = get_random_u64() << SCIF_FD_HANDLE_ID_BITS | id;
+	handle = get_random_u64() << SCIF_FD_HANDLE_ID_BITS | id;
+	p->handle = handle;
 	list_add_tail(&p->node, &fd->parked);
 	mutex_unlock(&scif_fd_accept_lock);
-	return p;
+	return handle;
 }
 
 static long scif_fd_acceptreq(struct scif_fd *fd,
@@ -270,19 +274,22 @@ static long scif_fd_acceptreq(struct scif_fd *fd,
 	err = scif_fd_accept(fd, req.flags, &req.peer, &newep);
 	if (err)
 		goto unreserve;
-	p = scif_fd_park(fd, newep);
-	if (!p) {
+	req.endpt = scif_fd_park(fd, newep);
+	if (!req.endpt) {
 		scif_close(newep);
 		err = -ENOMEM;
 		goto unreserve;
 	}
-	req.endpt = p->handle;
 	if (!copy_to_user(uarg, &req, sizeof(req)))
 		return 0;
 
-	/* Nobody was told the handle; unless it was guessed, undo. */
+	/*
+	 * Nobody was told the handle; unless it was guessed (and p is gone
+	 * with it: compare the handle, not p), undo.
+	 */
 	mutex_lock(&scif_fd_accept_lock);
-	if (xa_load(&scif_fd_parked, req.endpt & SCIF_FD_HANDLE_ID_MASK) == p) {
+	p = xa_load(&scif_fd_parked, req.endpt & SCIF_FD_HANDLE_ID_MASK);
+	if (p && p->handle == req.endpt) {
 		scif_fd_unpark(p);
 		mutex_unlock(&scif_fd_accept_lock);
 		scif_close(newep);
