@@ -66,7 +66,11 @@ def test_c2c_connect_to_closed_port_refused(two_cards):
     assert "connect: Connection refused" in out, out
 
 
-def test_c2c_peer_reset(two_cards):
+@pytest.mark.parametrize("how", ["reset", "crash-then-reset"])
+def test_c2c_peer_reset(two_cards, how):
+    """Card 1 goes away under a connection from card 0: reset while it
+    runs, or its VM killed first (it cannot answer anything) and then
+    reset by the host."""
     s = two_cards
     start_server(s, 1)
     # A long stream of round trips from card 0 (node 1) to card 1 (node 2).
@@ -76,6 +80,11 @@ def test_c2c_peer_reset(two_cards):
     out = s.card_run_ok(0, "cat /tmp/client.log")
     assert "rc=" not in out, f"client ended before the reset: {out}"
 
+    if how == "crash-then-reset":
+        assert s.fw(1).request("crash")["ok"]
+        time.sleep(3)
+        out = s.card_run_ok(0, "cat /tmp/client.log")
+        assert "rc=" not in out, f"client ended before the host knew: {out}"
     s.run_ok("micctrl reset mic1")
     deadline = time.monotonic() + 120
     while "rc=" not in out and time.monotonic() < deadline:
