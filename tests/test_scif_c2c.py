@@ -109,3 +109,23 @@ def test_c2c_peer_reset(two_cards, how):
     out = s.card_run_ok(0, f"scif-pingpong -c 2 -p {PORT} -n 20 -S 4097", timeout=300)
     assert re.search(rf"20 x 4097 bytes to node 2 port {PORT}: ok", out), out
     assert s.state(0) == "online"
+
+
+def test_c2c_concurrent_connections(two_cards):
+    """Three relayed connections at once, in both directions."""
+    s = two_cards
+    start_server(s, 1, PORT)
+    s.card_run_ok(1, f"scif-pingpong -s -p {PORT + 2} >/tmp/pingpong-server2.log 2>&1 &")
+    start_server(s, 0, PORT + 3)
+    runs = [(0, 2, PORT), (0, 2, PORT + 2), (1, 1, PORT + 3)]
+    for i, (card, node, port) in enumerate(runs):
+        s.card_run_ok(card, f"(scif-pingpong -c {node} -p {port} -n 20 -S 65537; echo rc=$?)"
+                            f" >/tmp/client{i}.log 2>&1 &")
+    for i, (card, node, port) in enumerate(runs):
+        deadline = time.monotonic() + 600
+        out = ""
+        while "rc=" not in out and time.monotonic() < deadline:
+            time.sleep(2)
+            out = s.card_run_ok(card, f"cat /tmp/client{i}.log")
+        assert "rc=0" in out, out
+        assert re.search(rf"20 x 65537 bytes to node {node} port {port}: ok", out), out
