@@ -198,6 +198,8 @@ enum scif_ep_state {
  * @gnt_qp: connector: acceptor's queue pair address from GNT
  * @discon_acked: DISCNT_ACK arrived
  * @conn_err: acceptor: the connector sent GNTNACK
+ * @relay: one of the host relay's endpoints (scif_relay.c): it has no
+ *	user, so RMA requests naming it must be refused
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
  * @tmp_node: entry in temporary lists built during teardown
  */
@@ -223,6 +225,7 @@ struct scif_endpt {
 	u64 gnt_qp;
 	bool discon_acked;
 	bool conn_err;
+	bool relay;
 
 	struct scif_qp qp;
 

@@ -107,6 +107,8 @@ static int scif_relay_setup(struct scif_relay *r)
 		err = -ENOMEM;
 		goto refuse;
 	}
+	r->ep[0]->relay = true;
+	r->ep[1]->relay = true;
 	ep = r->ep[1];
 	spin_lock(&ep->lock);
 	ep->port = msg->src;
