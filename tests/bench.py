@@ -78,6 +78,26 @@ def scif_figures():
         s.shutdown()
 
 
+def c2c_figures():
+    """Card (node 1) to card (node 2), relayed by the host."""
+    s = System(logdir("scif-c2c"), cards=2)
+    try:
+        for i in range(2):
+            s.run_ok(f"micctrl boot mic{i}")
+        for i in range(2):
+            s.wait_state(i, "online", 600)
+        s.card_run_ok(1, "scif-pingpong -s -p 2000 >/tmp/srv.log 2>&1 & "
+                      "for i in $(seq 100); do grep -q 'server on port' /tmp/srv.log && break; "
+                      "sleep 0.1; done")
+        out = s.card_run_ok(0, "scif-pingpong -c 2 -p 2000 -n 2000 -S 8", timeout=600)
+        rtt = float(re.search(r"rtt_us min [\d.]+ avg ([\d.]+)", out).group(1))
+        out = s.card_run_ok(0, "scif-pingpong -c 2 -p 2000 -n 200 -S 65536", timeout=600)
+        bw = float(re.search(r"bandwidth_MBps ([\d.]+)", out).group(1))
+        return rtt, bw
+    finally:
+        s.shutdown()
+
+
 def line(name, vals, unit="s"):
     med = statistics.median(vals)
     print(f"  {name:52s} {med:8.2f} {unit}  (min {min(vals):.2f}, "
@@ -96,6 +116,9 @@ def main():
     print(f"  {'SCIF round trip, 8-byte messages (2000 msgs)':52s} {rtt:8.1f} us")
     for who, val in bw.items():
         print(f"  {'SCIF scif_send bandwidth, 64 KiB msgs, ' + who:52s} {val:8.2f} MB/s one way")
+    rtt, bw = c2c_figures()
+    print(f"  {'SCIF card-to-card round trip, 8-byte messages':52s} {rtt:8.1f} us")
+    print(f"  {'SCIF card-to-card echo bandwidth, 64 KiB messages':52s} {bw:8.2f} MB/s each way")
     print("  DMA and RMA figures: not implemented yet (DMA issue)")
     return 0
 

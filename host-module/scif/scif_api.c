@@ -100,7 +100,7 @@ EXPORT_SYMBOL_GPL(scif_listen);
  * @src: the refusing port
  * @req: the CNCT_REQ
  */
-void scif_send_rej(struct scif_dev *dev, struct scif_port_id *src,
+void scif_send_rej(struct scif_dev *dev, const struct scif_port_id *src,
 		   struct scifmsg *req)
 {
 	struct scifmsg msg = {
@@ -227,6 +227,34 @@ free_qp:
 	return err;
 }
 
+/**
+ * scif_ep_connect() - connect an endpoint that is CONNECTING to @dev
+ * @ep: endpoint with its port and remote_dev set
+ * @dev: node to connect to
+ * @dst: port there
+ *
+ * On failure the endpoint is bound again (unless it is being closed).
+ *
+ * Return: 0 or a negative errno, as scif_connect().
+ */
+int scif_ep_connect(struct scif_endpt *ep, struct scif_dev *dev,
+		    struct scif_port_id *dst)
+{
+	int err;
+
+	down_read(&dev->ep_sem);
+	err = scif_connect_handshake(ep, dev, dst);
+	up_read(&dev->ep_sem);
+	if (err) {
+		spin_lock(&ep->lock);
+		if (ep->state != SCIFEP_CLOSING)
+			ep->state = SCIFEP_BOUND;
+		WRITE_ONCE(ep->remote_dev, NULL);
+		spin_unlock(&ep->lock);
+	}
+	return err;
+}
+
 int scif_connect(scif_epd_t epd, struct scif_port_id *dst)
 {
 	struct scif_endpt *ep = epd;
@@ -244,18 +272,7 @@ int scif_connect(scif_epd_t epd, struct scif_port_id *dst)
 	err = scif_connect_prepare(ep, dev);
 	if (err)
 		return err;
-
-	down_read(&dev->ep_sem);
-	err = scif_connect_handshake(ep, dev, dst);
-	up_read(&dev->ep_sem);
-	if (err) {
-		spin_lock(&ep->lock);
-		if (ep->state != SCIFEP_CLOSING)
-			ep->state = SCIFEP_BOUND;
-		WRITE_ONCE(ep->remote_dev, NULL);
-		spin_unlock(&ep->lock);
-	}
-	return err;
+	return scif_ep_connect(ep, dev, dst);
 }
 EXPORT_SYMBOL_GPL(scif_connect);
 
@@ -307,11 +324,12 @@ static bool scif_accept_done(struct scif_endpt *cep, struct scif_dev *dev)
 	return scif_ep_state(cep) != SCIFEP_ACCEPTING || !scif_link_up(dev);
 }
 
-/* Grant one request; called with dev->ep_sem held for reading. */
-static int scif_accept_grant(struct scif_endpt *lep, struct scif_endpt *cep,
-			     struct scif_conreq *req, struct scif_dev *dev)
+/* Grant one request from @port; called with dev->ep_sem held for reading. */
+static int scif_accept_grant(const struct scif_port_id *port,
+			     struct scif_endpt *cep, struct scif_conreq *req,
+			     struct scif_dev *dev)
 {
-	struct scifmsg msg = { .uop = SCIF_CNCT_GNT, .src = lep->port };
+	struct scifmsg msg = { .uop = SCIF_CNCT_GNT, .src = *port };
 	enum scif_ep_state state;
 	int err;
 
@@ -327,7 +345,7 @@ static int scif_accept_grant(struct scif_endpt *lep, struct scif_endpt *cep,
 		goto reject;
 
 	spin_lock(&cep->lock);
-	cep->port = lep->port;
+	cep->port = *port;
 	cep->peer.node = dev->node;
 	cep->peer.port = req->msg.src.port;
 	cep->remote_ep = req->msg.payload[0];
@@ -353,7 +371,7 @@ static int scif_accept_grant(struct scif_endpt *lep, struct scif_endpt *cep,
 	return -EAGAIN;
 
 reject:
-	scif_send_rej(dev, &lep->port, &req->msg);
+	scif_send_rej(dev, port, &req->msg);
 	return err;
 }
 
@@ -369,12 +387,34 @@ static void scif_accept_abort(struct scif_endpt *cep, struct scif_dev *dev)
 	scif_ep_put(cep);
 }
 
+/**
+ * scif_ep_grant() - grant a connection request to a fresh endpoint
+ * @port: the port the connector asked for
+ * @cep: new endpoint, unbound; freed on failure
+ * @req: the request
+ *
+ * Return: 0 (connected), -EAGAIN (the connector let go) or another
+ * negative errno.
+ */
+int scif_ep_grant(const struct scif_port_id *port, struct scif_endpt *cep,
+		  struct scif_conreq *req)
+{
+	struct scif_dev *dev = req->dev;
+	int err;
+
+	down_read(&dev->ep_sem);
+	err = scif_accept_grant(port, cep, req, dev);
+	if (err)
+		scif_accept_abort(cep, dev);
+	up_read(&dev->ep_sem);
+	return err;
+}
+
 int scif_accept(scif_epd_t epd, struct scif_port_id *peer,
 		scif_epd_t *newepd, int flags)
 {
 	struct scif_endpt *lep = epd, *cep;
 	struct scif_conreq *req;
-	struct scif_dev *dev;
 	int err;
 
 	might_sleep();
@@ -384,18 +424,13 @@ int scif_accept(scif_epd_t epd, struct scif_port_id *peer,
 		err = scif_accept_next(lep, flags, &req);
 		if (err)
 			return err;
-		dev = req->dev;
 		cep = scif_ep_alloc();
 		if (!cep) {
-			scif_send_rej(dev, &lep->port, &req->msg);
+			scif_send_rej(req->dev, &lep->port, &req->msg);
 			kfree(req);
 			return -ENOMEM;
 		}
-		down_read(&dev->ep_sem);
-		err = scif_accept_grant(lep, cep, req, dev);
-		if (err)
-			scif_accept_abort(cep, dev);
-		up_read(&dev->ep_sem);
+		err = scif_ep_grant(&lep->port, cep, req);
 		kfree(req);
 	} while (err == -EAGAIN && (flags & SCIF_ACCEPT_SYNC));
 	if (err)
@@ -460,12 +495,14 @@ static void scif_close_connected(struct scif_endpt *ep, bool notify)
 	up_read(&dev->ep_sem);
 }
 
-int scif_close(scif_epd_t epd)
+/**
+ * scif_ep_shutdown() - disconnect or stop listening, as scif_close() does
+ * @ep: endpoint; its port and table entry are left to the caller
+ */
+void scif_ep_shutdown(struct scif_endpt *ep)
 {
-	struct scif_endpt *ep = epd;
 	enum scif_ep_state old;
 
-	might_sleep();
 	spin_lock(&ep->lock);
 	old = ep->state;
 	ep->state = SCIFEP_CLOSING;
@@ -486,6 +523,14 @@ int scif_close(scif_epd_t epd)
 	default:
 		break;
 	}
+}
+
+int scif_close(scif_epd_t epd)
+{
+	struct scif_endpt *ep = epd;
+
+	might_sleep();
+	scif_ep_shutdown(ep);
 	if (ep->port.port)
 		scif_port_put(ep->port.port);
 	scif_ep_release_id(ep);

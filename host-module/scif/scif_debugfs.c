@@ -35,9 +35,14 @@ static int scif_nodes_show(struct seq_file *s, void *unused)
 		state = READ_ONCE(dev->state);
 		if (state == SCIF_LINK_DOWN)
 			continue;
-		seq_printf(s, "node %d %s%s db %d peer_db %d\n", node,
-			   scif_link_names[state], dev->self ? " loopback" : "",
-			   dev->self ? -1 : dev->db, dev->self ? -1 : dev->rdb);
+		if (dev->self || dev->via) {
+			seq_printf(s, "node %d %s %s\n", node,
+				   scif_link_names[state],
+				   dev->self ? "loopback" : "through the host");
+			continue;
+		}
+		seq_printf(s, "node %d %s db %d peer_db %d\n", node,
+			   scif_link_names[state], dev->db, dev->rdb);
 	}
 	return 0;
 }

@@ -8,7 +8,9 @@
  * full, and the endpoint is only acted on if it talks to the node the
  * message came from and is in the state the message expects. Anything
  * else is dropped, so a confused or hostile peer cannot make us touch
- * memory that is not one of our live endpoints.
+ * memory that is not one of our live endpoints. On a card, an endpoint
+ * connected to another card talks to the host's relay: its messages come
+ * over the host link (scif_route.c).
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -17,6 +19,14 @@
 #include <linux/slab.h>
 
 #include "scif_main.h"
+
+/* Whether @ep talks to a node whose messages come over link @dev. */
+static bool scif_ep_on_link(struct scif_endpt *ep, struct scif_dev *dev)
+{
+	struct scif_dev *rdev = READ_ONCE(ep->remote_dev);
+
+	return rdev && scif_dev_link(rdev) == dev;
+}
 
 /**
  * scif_ep_alloc() - allocate an unbound endpoint and give it a cookie
@@ -220,15 +230,24 @@ void scif_eps_invalidate_node(struct scif_dev *dev)
 
 /**
  * scif_cnctreq() - CNCT_REQ: queue it on the listener, or refuse it
- * @dev: link it came on
+ * @dev: link it came on; on a card, a request from another card comes
+ *	from the host link and is queued for that card's routed node
  * @msg: [0] connector cookie, [1] connector queue-pair address
  */
 void scif_cnctreq(struct scif_dev *dev, struct scifmsg *msg)
 {
-	struct scif_conreq *req = kzalloc(sizeof(*req), GFP_KERNEL);
+	struct scif_dev *link = dev;
+	struct scif_conreq *req;
 	struct scif_endpt *ep;
 	bool queued = false;
 
+	if (scif_is_mgmt_node() && msg->dst.node != scif_info.nodeid) {
+		/* For another card: the host relays it (scif_relay.c). */
+		scif_relay_cnctreq(dev, msg);
+		return;
+	}
+	dev = scif_route_origin(link, msg);
+	req = dev ? kzalloc(sizeof(*req), GFP_KERNEL) : NULL;
 	mutex_lock(&scif_info.listen_lock);
 	list_for_each_entry(ep, &scif_info.listeners, listen_node) {
 		if (ep->port.port != msg->dst.port)
@@ -254,7 +273,7 @@ void scif_cnctreq(struct scif_dev *dev, struct scifmsg *msg)
 	kfree(req);
 	/* The request goes back unchanged but for the opcode. */
 	msg->uop = SCIF_CNCT_REJ;
-	scif_nodeqp_send(dev, msg);
+	scif_nodeqp_send(link, msg);
 }
 
 /**
@@ -269,8 +288,8 @@ void scif_cnctgnt(struct scif_dev *dev, struct scifmsg *msg)
 
 	if (ep) {
 		spin_lock(&ep->lock);
-		if (ep->remote_dev == dev && ep->state == SCIFEP_CONNECTING) {
-			ep->peer.node = dev->node;
+		if (scif_ep_on_link(ep, dev) && ep->state == SCIFEP_CONNECTING) {
+			ep->peer.node = ep->remote_dev->node;
 			ep->peer.port = msg->src.port;
 			ep->gnt_qp = msg->payload[1];
 			ep->remote_ep = msg->payload[2];
@@ -303,7 +322,7 @@ void scif_cnctgnt_ack(struct scif_dev *dev, struct scifmsg *msg)
 	if (!ep)
 		return;
 	spin_lock(&ep->lock);
-	if (ep->remote_dev == dev && ep->state == SCIFEP_ACCEPTING) {
+	if (scif_ep_on_link(ep, dev) && ep->state == SCIFEP_ACCEPTING) {
 		if (msg->uop == SCIF_CNCT_GNTACK) {
 			ep->state = SCIFEP_CONNECTED;
 		} else {
@@ -331,7 +350,7 @@ void scif_cnctrej(struct scif_dev *dev, struct scifmsg *msg)
 	if (!ep)
 		return;
 	spin_lock(&ep->lock);
-	if (ep->remote_dev == dev && ep->state == SCIFEP_CONNECTING) {
+	if (scif_ep_on_link(ep, dev) && ep->state == SCIFEP_CONNECTING) {
 		ep->state = SCIFEP_BOUND;
 		hit = true;
 	}
@@ -357,7 +376,7 @@ void scif_discnct(struct scif_dev *dev, struct scifmsg *msg)
 
 	if (ep) {
 		spin_lock(&ep->lock);
-		if (ep->remote_dev == dev && ep->remote_ep == msg->payload[0] &&
+		if (scif_ep_on_link(ep, dev) && ep->remote_ep == msg->payload[0] &&
 		    ep->state == SCIFEP_CONNECTED) {
 			ep->state = SCIFEP_DISCONNECTED;
 			hit = true;
@@ -389,7 +408,7 @@ void scif_discnt_ack(struct scif_dev *dev, struct scifmsg *msg)
 	if (!ep)
 		return;
 	spin_lock(&ep->lock);
-	if (ep->remote_dev == dev && ep->state == SCIFEP_CLOSING) {
+	if (scif_ep_on_link(ep, dev) && ep->state == SCIFEP_CLOSING) {
 		ep->discon_acked = true;
 		hit = true;
 	}
@@ -410,7 +429,7 @@ void scif_client_notify(struct scif_dev *dev, struct scifmsg *msg)
 
 	if (!ep)
 		return;
-	if (READ_ONCE(ep->remote_dev) == dev)
+	if (scif_ep_on_link(ep, dev))
 		wake_up(&ep->wq);
 	scif_ep_put(ep);
 }

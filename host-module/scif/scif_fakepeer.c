@@ -15,12 +15,14 @@
  * role=card (default): the peer is card node "node" and scif.ko the host
  * (node 0); "scif-pingpong -c 1 -p 2000" talks to it.
  * role=host: the peer is the host (node 0) and scif.ko card node "node";
- * the peer also sends a NODE_REMOVE for another node and expects the ack.
+ * the peer also announces another card (NODE_ADD), removes it again
+ * (NODE_REMOVE) and expects the ack.
  *
  * Writing 1 to the "reboot" parameter makes the peer leave (EXIT) and come
  * back with a fresh queue pair. bad_magic/bad_size publish a broken queue
  * pair, flood sends garbage messages after INIT, bad_offsets scribbles on
- * the ring offsets: scif.ko must cope.
+ * the ring offsets, writing 1 to c2c_probe asks the host to relay
+ * card-to-card connections it must refuse: scif.ko must cope.
  */
 #define pr_fmt(fmt) "scif_fakepeer: " fmt
 
@@ -273,15 +275,51 @@ reject:
 	fc_reply(msg, SCIF_CNCT_REJ);
 }
 
-/* A fake host also tears down a (non-existent) P2P link to another card. */
-static void fc_node_remove(void)
+/* A fake host announces another card, then says it is gone again. */
+static void fc_node_add_remove(void)
 {
 	struct scifmsg msg = {
-		.uop = SCIF_NODE_REMOVE,
+		.uop = SCIF_NODE_ADD,
+		.src.node = node + 1,
 		.dst.node = node,
-		.payload = { node + 1 },
 	};
 
+	fc_send(&msg);
+	msg.uop = SCIF_NODE_REMOVE;
+	msg.src.node = 0;
+	msg.payload[0] = node + 1;
+	fc_send(&msg);
+}
+
+/*
+ * A fake card asks the host to relay connections: as another node (must
+ * be dropped), and to nodes that are not online cards (must be refused
+ * with CNCT_REJ). It also sends the host the host's own NODE_ADD/REMOVE.
+ */
+static void fc_c2c_probe(void)
+{
+	static const u16 dst[] = { 77, 0xffff };
+	struct scifmsg msg = {
+		.uop = SCIF_CNCT_REQ,
+		.src = { .node = fc.self + 1, .port = 3000 },
+		.dst = { .node = fc.self + 2, .port = echo_port },
+		.payload = { FC_COOKIE | 0xc20, 0x1000 },
+	};
+	int i;
+
+	fc_send(&msg);
+	msg.src.node = fc.self;
+	for (i = 0; i < ARRAY_SIZE(dst); i++) {
+		msg.dst.node = dst[i];
+		msg.payload[0] = FC_COOKIE | (0xc21 + i);
+		fc_send(&msg);
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.uop = SCIF_NODE_ADD;
+	msg.src.node = fc.self + 1;
+	fc_send(&msg);
+	msg.uop = SCIF_NODE_REMOVE;
+	msg.payload[0] = 0;
 	fc_send(&msg);
 }
 
@@ -314,13 +352,16 @@ static void fc_handle(struct scifmsg *msg)
 	case SCIF_INIT:
 		/* scif.ko is up; a fake host now drops a P2P link. */
 		if (fc.is_host)
-			fc_node_remove();
+			fc_node_add_remove();
 		break;
 	case SCIF_NODE_REMOVE_ACK:
 		pr_info("NODE_REMOVE_ACK for node %llu\n", msg->payload[0]);
 		break;
 	case SCIF_CNCT_REQ:
 		fc_accept(msg);
+		break;
+	case SCIF_CNCT_REJ:
+		pr_info("CNCT_REJ for %#llx\n", msg->payload[0]);
 		break;
 	case SCIF_CNCT_GNTNACK:
 		ep = fc_ep_find(msg->payload[0]);
@@ -545,6 +586,23 @@ static const struct kernel_param_ops fc_reboot_ops = {
 };
 module_param_cb(reboot, &fc_reboot_ops, NULL, 0200);
 MODULE_PARM_DESC(reboot, "write 1: the card leaves (EXIT) and comes back");
+
+static int fc_set_c2c_probe(const char *val, const struct kernel_param *kp)
+{
+	if (!fc.wq || fc.is_host)
+		return -ENODEV;
+	mutex_lock(&fc.lock);
+	fc_c2c_probe();
+	mutex_unlock(&fc.lock);
+	return 0;
+}
+
+static const struct kernel_param_ops fc_c2c_probe_ops = {
+	.set = fc_set_c2c_probe,
+};
+module_param_cb(c2c_probe, &fc_c2c_probe_ops, NULL, 0200);
+MODULE_PARM_DESC(c2c_probe,
+		 "card, write 1: ask the host for other cards' ports, as itself and as another node");
 
 /* The host side: struct scif_hw_ops over this kernel's memory. */
 static int fc_next_db(struct scif_hw_dev *sdev)

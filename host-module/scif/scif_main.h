@@ -4,6 +4,7 @@
  *
  * Locking, outermost first:
  *   scif_dev.lock        link bring-up and teardown
+ *   scif_route_lock      routed nodes on a card (scif_route.c)
  *   scif_dev.peer_lock   the node's peer device (client probes run under it)
  *   scif_dev.ep_sem      endpoint mappings through the link's hw ops
  *                        (read: connect/accept/close; write: teardown)
@@ -84,7 +85,10 @@ struct scif_qp {
  * struct scif_dev - this node's view of one node (itself included)
  * @node: node id
  * @self: the loopback link to this node itself
- * @sdev: hardware link, NULL for the loopback link and when down
+ * @via: on a card, for another card: the host link that node is reached
+ *	through (scif_route.c); set once, NULL for every other link
+ * @sdev: hardware link, NULL for the loopback link, routed nodes and when
+ *	down
  * @state: enum scif_link_state; written under @send_lock (and @lock,
  *	except the rx path's MAPPED -> UP step)
  * @lock: serialises bring-up and teardown
@@ -99,6 +103,8 @@ struct scif_qp {
  * @tx_ready: @outbound is usable (under @send_lock)
  * @init_rcvd: the peer's INIT arrived before we mapped it (@send_lock)
  * @exit_rcvd: the peer sent EXIT (under @send_lock)
+ * @route_readd: routed node announced again while being removed
+ *	(under @send_lock)
  * @exit_acked: our EXIT was acknowledged
  * @rx_stopped: stop reading @inbound until the link is set up again
  * @exit_wq: waits for @exit_acked
@@ -113,6 +119,7 @@ struct scif_qp {
 struct scif_dev {
 	u8 node;
 	bool self;
+	struct scif_dev *via;
 	struct scif_hw_dev *sdev;
 	enum scif_link_state state;
 	struct mutex lock;		/* bring-up, teardown */
@@ -129,6 +136,7 @@ struct scif_dev {
 	bool tx_ready;
 	bool init_rcvd;
 	bool exit_rcvd;
+	bool route_readd;
 	bool exit_acked;
 	bool rx_stopped;
 	wait_queue_head_t exit_wq;
@@ -190,6 +198,8 @@ enum scif_ep_state {
  * @gnt_qp: connector: acceptor's queue pair address from GNT
  * @discon_acked: DISCNT_ACK arrived
  * @conn_err: acceptor: the connector sent GNTNACK
+ * @relay: one of the host relay's endpoints (scif_relay.c): it has no
+ *	user, so RMA requests naming it must be refused
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
  * @tmp_node: entry in temporary lists built during teardown
  */
@@ -215,6 +225,7 @@ struct scif_endpt {
 	u64 gnt_qp;
 	bool discon_acked;
 	bool conn_err;
+	bool relay;
 
 	struct scif_qp qp;
 
@@ -281,6 +292,14 @@ static inline struct device *scif_log_dev(struct scif_dev *dev)
 	return dev->sdev ? dev->sdev->dev : NULL;
 }
 
+/* The link a node's messages and memory mappings actually go over. */
+static inline struct scif_dev *scif_dev_link(struct scif_dev *dev)
+{
+	struct scif_dev *via = READ_ONCE(dev->via);
+
+	return via ? via : dev;
+}
+
 static inline unsigned long scif_alive_timeout(void)
 {
 	return msecs_to_jiffies(scif_alive_timeout_ms);
@@ -312,6 +331,7 @@ irqreturn_t scif_db_irq(int irq, void *data);
 void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg);
 void scif_exit_work(struct work_struct *work);
 void scif_link_destroy(struct scif_dev *dev);
+void scif_link_quiesce(struct scif_dev *dev);
 void scif_loopback_destroy(struct scif_dev *dev);
 
 /* scif_peer.c: peer devices and clients */
@@ -357,7 +377,26 @@ int scif_fd_init(void);
 void scif_fd_exit(void);
 
 /* scif_api.c */
-void scif_send_rej(struct scif_dev *dev, struct scif_port_id *src,
+void scif_send_rej(struct scif_dev *dev, const struct scif_port_id *src,
 		   struct scifmsg *req);
+int scif_ep_connect(struct scif_endpt *ep, struct scif_dev *dev,
+		    struct scif_port_id *dst);
+int scif_ep_grant(const struct scif_port_id *port, struct scif_endpt *cep,
+		  struct scif_conreq *req);
+void scif_ep_shutdown(struct scif_endpt *ep);
+
+/* scif_route.c: other cards, reached through the host */
+void scif_route_exit(void);
+void scif_route_node_up(struct scif_dev *dev);
+void scif_route_link_down(struct scif_dev *dev);
+int scif_route_send(struct scif_dev *dev, struct scifmsg *msg);
+struct scif_dev *scif_route_origin(struct scif_dev *dev, struct scifmsg *msg);
+void scif_node_add_msg(struct scif_dev *dev, struct scifmsg *msg);
+void scif_node_remove_msg(struct scif_dev *dev, struct scifmsg *msg);
+
+/* scif_relay.c: the host's relay between two cards */
+int scif_relay_init(void);
+void scif_relay_exit(void);
+void scif_relay_cnctreq(struct scif_dev *dev, struct scifmsg *msg);
 
 #endif /* MICEMU_SCIF_MAIN_H */

@@ -11,8 +11,10 @@
  * disconnect every endpoint on the node and drop its peer device, then
  * exchange EXIT/EXIT_ACK and unmap the peer's queue pair. Our device page
  * fields are cleared first when this side goes away. Unlike upstream we
- * never route by the src.node field of a message: upstream leaves it
- * uninitialised in several messages, and we only have direct links.
+ * do not route by the src.node field of a message in general: upstream
+ * leaves it uninitialised in several messages. Only a card reads it, in
+ * CNCT_REQ and NODE_ADD from the host, to learn which other card the host
+ * relays for (scif_route.c).
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -67,26 +69,10 @@ static void scif_exit_ack_msg(struct scif_dev *dev, struct scifmsg *msg)
 	wake_up(&dev->exit_wq);
 }
 
-/*
- * An upstream host tears down card-to-card links with NODE_REMOVE. We
- * have no such links; confirm so that the host does not wait for us.
- */
-static void scif_node_remove_msg(struct scif_dev *dev, struct scifmsg *msg)
-{
-	struct scifmsg ack = { .uop = SCIF_NODE_REMOVE_ACK };
-
-	if (dev->node != SCIF_MGMT_NODE || dev->self)
-		return;
-	ack.src.node = scif_info.nodeid;
-	ack.dst.node = SCIF_MGMT_NODE;
-	ack.payload[0] = msg->payload[0];
-	scif_nodeqp_send(dev, &ack);
-}
-
 static void scif_node_remove_ack_msg(struct scif_dev *dev,
 				     struct scifmsg *msg)
 {
-	/* We never send NODE_REMOVE to other nodes: nothing waits for it. */
+	/* The host's NODE_REMOVE needs no answer: nothing waits for it. */
 }
 
 /* A card asks the host how big the network is (facts §7.4). */
@@ -109,6 +95,7 @@ static const scif_msg_handler scif_handlers[SCIF_MAX_UOP + 1] = {
 	[SCIF_INIT] = scif_init_msg,
 	[SCIF_EXIT] = scif_exit_msg,
 	[SCIF_EXIT_ACK] = scif_exit_ack_msg,
+	[SCIF_NODE_ADD] = scif_node_add_msg,
 	[SCIF_NODE_REMOVE] = scif_node_remove_msg,
 	[SCIF_NODE_REMOVE_ACK] = scif_node_remove_ack_msg,
 	[SCIF_CNCT_REQ] = scif_cnctreq,
@@ -158,11 +145,14 @@ void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg)
 	fn(dev, msg);
 }
 
-/*
- * First half of any teardown: refuse new traffic, disconnect endpoints,
- * drop the peer device. Called with dev->lock held.
+/**
+ * scif_link_quiesce() - first half of any teardown
+ * @dev: node; its dev->lock is held (scif_route_lock for a routed node)
+ *
+ * Refuse new traffic, disconnect endpoints, drop the peer device, and
+ * tell the nodes routed through this one that it is gone.
  */
-static void scif_link_quiesce(struct scif_dev *dev)
+void scif_link_quiesce(struct scif_dev *dev)
 {
 	scif_link_set_state(dev, SCIF_LINK_EXITING);
 	/* Waiters in connect/accept/close give up and drop ep_sem. */
@@ -171,6 +161,7 @@ static void scif_link_quiesce(struct scif_dev *dev)
 	scif_eps_invalidate_node(dev);
 	up_write(&dev->ep_sem);
 	scif_peer_remove(dev);
+	scif_route_link_down(dev);
 }
 
 /* Say goodbye: answer the peer's EXIT, or send ours and wait for the ack. */

@@ -165,12 +165,16 @@ int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg)
  * @dev: link
  * @msg: message
  *
+ * A node reached through the host goes over the host link.
+ *
  * Return: see scif_nodeqp_send_locked().
  */
 int scif_nodeqp_send(struct scif_dev *dev, struct scifmsg *msg)
 {
 	int err;
 
+	if (READ_ONCE(dev->via))
+		return scif_route_send(dev, msg);
 	mutex_lock(&dev->send_lock);
 	err = scif_nodeqp_send_locked(dev, msg);
 	mutex_unlock(&dev->send_lock);

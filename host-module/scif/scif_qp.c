@@ -7,7 +7,9 @@
  * own memory, hands their address to the peer, and maps the peer's pair.
  * The loopback link has no hardware: both ends live in this kernel, so a
  * "peer address" is the physical address of our own memory, and messages
- * on it only ever come from this kernel.
+ * on it only ever come from this kernel. On a card, another card's queue
+ * pairs are the host relay's (scif_relay.c): mappings for that node go
+ * over the host link.
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -28,6 +30,7 @@
  */
 void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len)
 {
+	dev = scif_dev_link(dev);
 	if (!dev->self)
 		return dev->sdev->ops->ioremap(dev->sdev, addr, len);
 	/* Only debugfs injection can bring a bad address here; stay in RAM. */
@@ -45,6 +48,7 @@ void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len)
  */
 void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len)
 {
+	dev = scif_dev_link(dev);
 	if (va && !dev->self)
 		dev->sdev->ops->iounmap(dev->sdev, va, len);
 }
@@ -52,6 +56,7 @@ void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len)
 static int scif_map_local(struct scif_dev *dev, void *va, size_t len,
 			  dma_addr_t *addr)
 {
+	dev = scif_dev_link(dev);
 	if (dev->self) {
 		*addr = virt_to_phys(va);
 		return 0;
@@ -62,6 +67,7 @@ static int scif_map_local(struct scif_dev *dev, void *va, size_t len,
 static void scif_unmap_local(struct scif_dev *dev, dma_addr_t addr,
 			     size_t len)
 {
+	dev = scif_dev_link(dev);
 	if (!dev->self)
 		dev->sdev->ops->unmap_local(dev->sdev, addr, len);
 }

@@ -33,6 +33,14 @@ expect_log() {
 	fi
 }
 
+# expect_nolog TEXT: the kernel log must not contain TEXT
+expect_nolog() {
+	if dmesg | grep -q "$1"; then
+		echo "FAIL: kernel log has '$1'"
+		failed=$((failed + 1))
+	fi
+}
+
 # expect_node N STATE: /sys/kernel/debug/scif/nodes shows node N in STATE
 expect_node() {
 	if ! grep -q "^node $1 $2" /sys/kernel/debug/scif/nodes; then
@@ -115,6 +123,17 @@ host_tests() {
 	expect 0 insmod $M/scif_fakepeer.ko node=4 bad_offsets=1
 	sleep 1
 	expect 0 rmmod scif_fakepeer
+	# card-to-card requests the host relay must drop or refuse
+	expect 0 insmod $M/scif_fakepeer.ko node=4
+	wait_node 4 online
+	echo 1 >/sys/module/scif_fakepeer/parameters/c2c_probe
+	sleep 1
+	expect_log "node 4: connection request as node 5 dropped"
+	expect_log "CNCT_REJ for 0xfc00000000000c21"
+	expect_log "CNCT_REJ for 0xfc00000000000c22"
+	expect_nolog "CNCT_REJ for 0xfc00000000000c20"
+	expect 0 scif-pingpong -c 4 -p 2000 -n 100 -S 1000
+	expect 0 rmmod scif_fakepeer
 }
 
 card_tests() {
@@ -124,6 +143,8 @@ card_tests() {
 	wait_node 0 online
 	expect_node 5 "online loopback"
 	expect_log "NODE_REMOVE_ACK for node 6"
+	expect_log "node 6 online, through the host"
+	expect_log "node 6 offline"
 	expect 0 scif-pingpong -c 0 -p 2000 -n 300 -S 64
 	expect 0 scif-pingpong -c 0 -p 2000 -n 3 -S 1024001
 	scif-pingpong -s -p 2001 &
