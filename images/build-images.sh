@@ -33,6 +33,7 @@ mapfile -t card_mods <<<"$list"
 "$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
 	"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
+	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/bin/micemu-agent=$here/micemu-agent" "${card_mods[@]}"
 
 # shellcheck disable=SC2086
@@ -44,6 +45,7 @@ mapfile -t host_mods <<<"$list"
 	"/bin/micctrl=$TOOLS/micctrl" \
 	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
+	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \

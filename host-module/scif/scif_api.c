@@ -466,6 +466,8 @@ int scif_close(scif_epd_t epd)
 	enum scif_ep_state old;
 
 	might_sleep();
+	/* Windows go first, while the peer can still be told. */
+	scif_rma_ep_close(ep);
 	spin_lock(&ep->lock);
 	old = ep->state;
 	ep->state = SCIFEP_CLOSING;

@@ -27,6 +27,7 @@
 #include "scif.h"
 #include "scif_hw.h"
 #include "scif_rb.h"
+#include "scif_rma.h"
 #include "scif_wire.h"
 
 #define SCIF_MAX_NODES		129
@@ -191,6 +192,7 @@ enum scif_ep_state {
  * @discon_acked: DISCNT_ACK arrived
  * @conn_err: acceptor: the connector sent GNTNACK
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
+ * @rma: remote memory access state (scif_rma.h)
  * @tmp_node: entry in temporary lists built during teardown
  */
 struct scif_endpt {
@@ -217,6 +219,7 @@ struct scif_endpt {
 	bool conn_err;
 
 	struct scif_qp qp;
+	struct scif_ep_rma rma;
 
 	struct list_head tmp_node;
 };
@@ -289,6 +292,9 @@ static inline unsigned long scif_alive_timeout(void)
 /* scif_qp.c: queue pairs and the hw ops behind them */
 void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len);
 void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len);
+int scif_map_local(struct scif_dev *dev, void *va, size_t len,
+		   dma_addr_t *addr);
+void scif_unmap_local(struct scif_dev *dev, dma_addr_t addr, size_t len);
 int scif_qp_create(struct scif_dev *dev, struct scif_qp *qp, u32 size);
 int scif_qp_map_peer(struct scif_dev *dev, struct scif_qp *qp, u64 addr,
 		     u32 size, bool reset_peer);
