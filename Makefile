@@ -120,9 +120,9 @@ micfw: deps
 # Load order inside the VMs; the images also carry the test-only modules
 # (EXTRA_*), which tests load themselves.
 HOST_MODULES = scif mic_cosm mic_x100
-HOST_EXTRA_MODULES = scif_test
+HOST_EXTRA_MODULES =
 CARD_MODULES = scif mic_card mic_cosm_client
-CARD_EXTRA_MODULES = scif_test mic_cosm_badclient
+CARD_EXTRA_MODULES = mic_cosm_badclient
 
 images: qemu kernel modules tools micfw
 	IMAGES=$(IMAGES) KBUILD=$(KBUILD) HOSTMOD=$(HOSTMOD) TOOLS=$(TOOLS) \

@@ -34,6 +34,7 @@ mapfile -t card_mods <<<"$list"
 	"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
 	"/bin/scif-rma=$TOOLS/scif-rma" \
+	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
 	"/bin/micemu-agent=$here/micemu-agent" "${card_mods[@]}"
 
 # shellcheck disable=SC2086
@@ -46,6 +47,7 @@ mapfile -t host_mods <<<"$list"
 	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
 	"/bin/scif-rma=$TOOLS/scif-rma" \
+	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \

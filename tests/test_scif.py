@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""SCIF between the host VM and a card VM, through scif_test.ko and
+"""SCIF between the host VM and a card VM, through /dev/scif (libscif) and
 tools/scif-pingpong: data crosses the emulated PCIe link intact."""
 
 import re
@@ -10,9 +10,11 @@ SIZES = [1, 4095, 4096, 65536, 1048576]
 PORT = 2000
 
 
-def start_server(run, side_ok, port):
-    side_ok("insmod /lib/micemu/scif_test.ko")
-    side_ok(f"scif-pingpong -s -p {port} >/tmp/pingpong-server.log 2>&1 &")
+def start_server(side_ok, port, kind="-s", log="/tmp/pingpong-server.log"):
+    """Start a scif-pingpong server and return once it listens."""
+    side_ok(f"scif-pingpong {kind} -p {port} >{log} 2>&1 & "
+            f"for i in $(seq 100); do grep -q 'server on port' {log} && break; "
+            f"sleep 0.1; done; cat {log}; grep -q 'server on port {port}' {log}")
 
 
 @pytest.fixture
@@ -27,12 +29,10 @@ def test_messages_cross_intact(online, direction):
     host = s.run_ok
     card = lambda cmd: s.card_run_ok(0, cmd, timeout=300)  # noqa: E731
     if direction == "host-to-card":
-        start_server(None, card, PORT)
-        host("insmod /lib/micemu/scif_test.ko")
+        start_server(card, PORT)
         client, node = host, 1
     else:
-        start_server(None, host, PORT)
-        card("insmod /lib/micemu/scif_test.ko")
+        start_server(host, PORT)
         client, node = card, 0
     for size in SIZES:
         count = 3 if size >= 65536 else 20
@@ -42,15 +42,12 @@ def test_messages_cross_intact(online, direction):
 
 def test_node_ids(online):
     s = online
-    s.run_ok("insmod /lib/micemu/scif_test.ko")
     assert re.search(r"self 0 online 2: 0 1", s.run_ok("scif-pingpong -i"))
-    s.card_run_ok(0, "insmod /lib/micemu/scif_test.ko")
     assert re.search(r"self 1 online 2:", s.card_run_ok(0, "scif-pingpong -i"))
 
 
 def test_connect_to_closed_port_refused(online):
     s = online
-    s.run_ok("insmod /lib/micemu/scif_test.ko")
     rc, out = s.run("scif-pingpong -c 1 -p 3999 -n 1 -S 8")
     assert rc == 2, out
     assert "connect: Connection refused" in out, out

@@ -1,37 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * scif-pingpong: SCIF echo server and round-trip client over /dev/scif_test.
+ * scif-pingpong: SCIF echo and sink servers, round-trip and one-way
+ * clients, on libscif (/dev/scif).
  *
  *   scif-pingpong -s [-p PORT] [-k CONNECTIONS]
  *	echo server: accept connections on PORT and send every byte back
  *	until the peer closes; stop after CONNECTIONS (default: never)
+ *   scif-pingpong -d [-p PORT] [-k CONNECTIONS]
+ *	sink server: per connection, read a stream header, then the
+ *	messages it announces (checked byte for byte), answer one ack byte
  *   scif-pingpong -c NODE [-p PORT] [-n COUNT] [-S SIZE]
- *	client: send COUNT messages of SIZE bytes to NODE:PORT, check every
- *	echo byte for byte, report round-trip latency and bandwidth
+ *	round-trip client: send COUNT messages of SIZE bytes to NODE:PORT,
+ *	check every echo byte for byte, report latency and bandwidth
+ *   scif-pingpong -c NODE -o [-p PORT] [-n COUNT] [-S SIZE]
+ *	one-way client (to a sink server): only scif_send() COUNT messages
+ *	of SIZE bytes, then wait for the sink's ack; the time runs from the
+ *	first send to the ack, so everything was received
  *   scif-pingpong -i
  *	print this node's id and the nodes online
  *
- * Exit status: 0 success, 1 echo mismatch, 2 any other error.
- * Needs scif_test.ko (which provides /dev/scif_test). Link it statically
- * for the busybox initramfs; host-module/scif/README.md has the command.
+ * Servers print "accepted node N port P" for every connection, clients
+ * "connected to node N port P from port L" (L: the local port).
+ * Exit status: 0 success, 1 data mismatch, 2 any other error.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../host-module/scif/scif_test_ioctl.h"
+#include "libscif/scif.h"
 
-#define DEV_PATH	"/dev/scif_test"
 #define DEFAULT_PORT	2000
-#define BLOCK		1
 #define CHUNK		(64 * 1024)
+#define SINK_MAGIC	0x4b4e4953u	/* "SINK" */
+#define ACK_OK		'K'
+#define ACK_BAD		'X'
+#define NPAT		8	/* distinct one-way messages */
+
+/* One-way stream header, sent before the messages (host byte order). */
+struct sink_hdr {
+	uint32_t magic;
+	uint32_t size;
+	uint64_t count;
+};
 
 static const char *prog = "scif-pingpong";
 
@@ -41,45 +57,30 @@ static int die(const char *what)
 	return 2;
 }
 
-static int ep_open(void)
+static scif_epd_t ep_open(void)
 {
-	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	scif_epd_t epd = scif_open();
 
-	if (fd < 0)
-		fprintf(stderr, "%s: %s: %s (is scif_test.ko loaded?)\n",
-			prog, DEV_PATH, strerror(errno));
-	return fd;
+	if (epd < 0)
+		fprintf(stderr, "%s: /dev/scif: %s (is scif.ko loaded?)\n",
+			prog, strerror(errno));
+	return epd;
 }
 
-/* One send or receive ioctl; returns bytes moved or -1 with errno set. */
-static long ep_xfer(int fd, unsigned long cmd, void *buf, size_t len,
-		    int flags)
+static int ep_poll(scif_epd_t epd, short events, short *revents)
 {
-	struct scift_msg msg = {
-		.buf = (uintptr_t)buf,
-		.len = (int32_t)len,
-		.flags = flags,
-	};
+	struct scif_pollepd p = { .epd = epd, .events = events };
 
-	if (ioctl(fd, cmd, &msg) < 0)
-		return -1;
-	return msg.out_len;
-}
-
-static int ep_poll(int fd, short events, int timeout_ms, short *revents)
-{
-	struct scift_poll p = { .events = events, .timeout_ms = timeout_ms };
-
-	if (ioctl(fd, SCIFT_POLL, &p) < 0)
+	if (scif_poll(&p, 1, -1) < 0)
 		return -1;
 	*revents = p.revents;
-	return p.result;
+	return 0;
 }
 
-static int send_all(int fd, const char *buf, size_t len)
+static int send_all(scif_epd_t epd, const char *buf, size_t len)
 {
 	while (len) {
-		long n = ep_xfer(fd, SCIFT_SEND, (void *)buf, len, BLOCK);
+		int n = scif_send(epd, (void *)buf, len, SCIF_SEND_BLOCK);
 
 		if (n <= 0)
 			return -1;
@@ -89,17 +90,43 @@ static int send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+static int recv_all(scif_epd_t epd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len) {
+		int n = scif_recv(epd, p, len, SCIF_RECV_BLOCK);
+
+		if (n <= 0) {
+			if (!n)
+				errno = ECONNRESET;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void fill(char *buf, size_t size, uint64_t seq)
+{
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		buf[i] = (char)(seq * 131 + i * 7 + (i >> 8));
+}
+
 /* Echo one connection until the peer closes it. */
-static int serve_one(int fd)
+static int serve_echo(scif_epd_t epd)
 {
 	static char buf[CHUNK];
 	short revents;
-	long n;
+	int n;
 
 	for (;;) {
-		if (ep_poll(fd, POLLIN, -1, &revents) < 0)
+		if (ep_poll(epd, POLLIN, &revents) < 0)
 			return die("poll");
-		n = ep_xfer(fd, SCIFT_RECV, buf, sizeof(buf), 0);
+		n = scif_recv(epd, buf, sizeof(buf), 0);
 		if (n < 0)
 			return errno == ECONNRESET ? 0 : die("recv");
 		if (n == 0) {
@@ -107,37 +134,92 @@ static int serve_one(int fd)
 				return 0;
 			continue;
 		}
-		if (send_all(fd, buf, n))
+		if (send_all(epd, buf, n))
 			return errno == ECONNRESET ? 0 : die("send");
 	}
 }
 
-static int run_server(int port, long connections)
+/* Buffers of a pattern; message i of a stream carries pattern i % NPAT. */
+static char **patterns(size_t size)
 {
-	struct scift_accept acc = { .flags = BLOCK };
-	uint32_t bound = port;
-	long served = 0;
-	int fd, rc;
+	char **pat = calloc(NPAT, sizeof(*pat));
+	int i;
 
-	fd = ep_open();
-	if (fd < 0)
+	for (i = 0; pat && i < NPAT; i++) {
+		pat[i] = malloc(size ? size : 1);
+		if (!pat[i])
+			return NULL;
+		fill(pat[i], size, i);
+	}
+	return pat;
+}
+
+/* Take one announced stream, check it, ack it. */
+static int serve_sink(scif_epd_t epd)
+{
+	struct sink_hdr hdr;
+	char *buf, **want, ack = ACK_OK;
+	uint64_t i;
+
+	if (recv_all(epd, &hdr, sizeof(hdr)))
+		return errno == ECONNRESET ? 0 : die("recv header");
+	if (hdr.magic != SINK_MAGIC || hdr.size > 0x7fffffff) {
+		fprintf(stderr, "%s: bad stream header\n", prog);
 		return 2;
-	if (ioctl(fd, SCIFT_BIND, &bound) < 0)
+	}
+	buf = malloc(hdr.size ? hdr.size : 1);
+	want = patterns(hdr.size);
+	if (!buf || !want)
+		return die("malloc");
+	for (i = 0; i < hdr.count; i++) {
+		if (recv_all(epd, buf, hdr.size))
+			return die("recv");
+		if (ack == ACK_OK && memcmp(buf, want[i % NPAT], hdr.size)) {
+			fprintf(stderr, "%s: message %" PRIu64 " differs\n",
+				prog, i);
+			ack = ACK_BAD;
+		}
+	}
+	if (send_all(epd, &ack, 1))
+		return die("send ack");
+	free(buf);
+	for (i = 0; i < NPAT; i++)
+		free(want[i]);
+	free(want);
+	return 0;
+}
+
+static int run_server(int port, long connections, int sink)
+{
+	struct scif_portID peer;
+	long served = 0;
+	scif_epd_t epd, conn;
+	int bound, rc;
+
+	epd = ep_open();
+	if (epd < 0)
+		return 2;
+	bound = scif_bind(epd, port);
+	if (bound < 0)
 		return die("bind");
-	if (ioctl(fd, SCIFT_LISTEN, 16) < 0)
+	if (scif_listen(epd, 16) < 0)
 		return die("listen");
-	printf("%s: echo server on port %u\n", prog, bound);
+	printf("%s: %s server on port %d\n", prog, sink ? "sink" : "echo",
+	       bound);
 	fflush(stdout);
 	while (!connections || served < connections) {
-		if (ioctl(fd, SCIFT_ACCEPT, &acc) < 0)
+		if (scif_accept(epd, &peer, &conn, SCIF_ACCEPT_SYNC) < 0)
 			return die("accept");
-		rc = serve_one(acc.fd);
-		close(acc.fd);
+		printf("%s: accepted node %u port %u\n", prog, peer.node,
+		       peer.port);
+		fflush(stdout);
+		rc = sink ? serve_sink(conn) : serve_echo(conn);
+		scif_close(conn);
 		if (rc)
 			return rc;
 		served++;
 	}
-	close(fd);
+	scif_close(epd);
 	return 0;
 }
 
@@ -149,39 +231,30 @@ static double now_us(void)
 	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
 }
 
-static void fill(char *buf, size_t size, long seq)
-{
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		buf[i] = (char)(seq * 131 + i * 7 + (i >> 8));
-}
-
 /*
  * One round trip. Sending and receiving are interleaved with poll: the
  * echo comes back while we still send, and the 4 KiB rings would fill up
  * (and deadlock) if we only read after sending everything.
  */
-static int round_trip(int fd, const char *tx, char *rx, size_t size)
+static int round_trip(scif_epd_t epd, const char *tx, char *rx, size_t size)
 {
 	size_t sent = 0, got = 0;
 	short revents;
-	long n;
+	int n;
 
 	while (got < size) {
 		short events = POLLIN | (sent < size ? POLLOUT : 0);
 
-		if (ep_poll(fd, events, -1, &revents) < 0)
+		if (ep_poll(epd, events, &revents) < 0)
 			return die("poll");
 		if (sent < size && (revents & POLLOUT)) {
-			n = ep_xfer(fd, SCIFT_SEND, (void *)(tx + sent),
-				    size - sent, 0);
+			n = scif_send(epd, (void *)(tx + sent), size - sent, 0);
 			if (n < 0)
 				return die("send");
 			sent += n;
 		}
 		if (revents & POLLIN) {
-			n = ep_xfer(fd, SCIFT_RECV, rx + got, size - got, 0);
+			n = scif_recv(epd, rx + got, size - got, 0);
 			if (n < 0)
 				return die("recv");
 			got += n;
@@ -193,27 +266,45 @@ static int round_trip(int fd, const char *tx, char *rx, size_t size)
 	return 0;
 }
 
+static scif_epd_t connect_to(int node, int port)
+{
+	struct scif_portID dst = { .node = node, .port = port };
+	scif_epd_t epd = ep_open();
+
+	if (epd < 0)
+		return -1;
+	/* scif_connect() returns the local port (upstream libscif). */
+	int local = scif_connect(epd, &dst);
+
+	if (local < 0) {
+		die("connect");
+		scif_close(epd);
+		return -1;
+	}
+	printf("%s: connected to node %d port %d from port %d\n", prog, node,
+	       port, local);
+	return epd;
+}
+
 static int run_client(int node, int port, long count, size_t size)
 {
-	struct scift_port dst = { .node = node, .port = port };
 	double t0, t, start, min = 1e30, max = 0, total;
 	char *tx = malloc(size ? size : 1), *rx = malloc(size ? size : 1);
+	scif_epd_t epd;
 	long i;
-	int fd, rc;
+	int rc;
 
 	if (!tx || !rx)
 		return die("malloc");
-	fd = ep_open();
-	if (fd < 0)
+	epd = connect_to(node, port);
+	if (epd < 0)
 		return 2;
-	if (ioctl(fd, SCIFT_CONNECT, &dst) < 0)
-		return die("connect");
 	start = now_us();
 	for (i = 0; i < count; i++) {
 		fill(tx, size, i);
 		memset(rx, 0, size);
 		t0 = now_us();
-		rc = round_trip(fd, tx, rx, size);
+		rc = round_trip(epd, tx, rx, size);
 		if (rc)
 			return rc;
 		t = now_us() - t0;
@@ -226,7 +317,9 @@ static int run_client(int node, int port, long count, size_t size)
 		max = t > max ? t : max;
 	}
 	total = now_us() - start;
-	close(fd);
+	scif_close(epd);
+	free(tx);
+	free(rx);
 	if (!count)
 		return 0;
 	printf("%s: %ld x %zu bytes to node %d port %d: ok\n",
@@ -234,56 +327,93 @@ static int run_client(int node, int port, long count, size_t size)
 	printf("rtt_us min %.1f avg %.1f max %.1f\n", min, total / count, max);
 	printf("bandwidth_MBps %.2f (each way)\n",
 	       total > 0 ? count * (double)size / total : 0.0);
-	free(tx);
-	free(rx);
+	return 0;
+}
+
+/*
+ * One-way: the messages are prepared before the clock starts, so the
+ * figure is what scif_send() and the link move, not our fill loop.
+ */
+static int run_oneway(int node, int port, long count, size_t size)
+{
+	struct sink_hdr hdr = {
+		.magic = SINK_MAGIC, .size = size, .count = count,
+	};
+	char **msgs = patterns(size);
+	double start, total;
+	scif_epd_t epd;
+	char ack = 0;
+	long i;
+
+	if (!msgs)
+		return die("malloc");
+	epd = connect_to(node, port);
+	if (epd < 0)
+		return 2;
+	start = now_us();
+	if (send_all(epd, (char *)&hdr, sizeof(hdr)))
+		return die("send header");
+	for (i = 0; i < count; i++)
+		if (send_all(epd, msgs[i % NPAT], size))
+			return die("send");
+	if (recv_all(epd, &ack, 1))
+		return die("recv ack");
+	total = now_us() - start;
+	scif_close(epd);
+	if (ack != ACK_OK) {
+		fprintf(stderr, "%s: the sink saw different data\n", prog);
+		return 1;
+	}
+	printf("%s: %ld x %zu bytes one-way to node %d port %d: ok\n",
+	       prog, count, size, node, port);
+	printf("oneway_MBps %.2f\n",
+	       total > 0 ? count * (double)size / total : 0.0);
 	return 0;
 }
 
 static int node_ids(void)
 {
-	uint16_t nodes[256];
-	struct scift_nodes arg = {
-		.nodes = (uintptr_t)nodes,
-		.len = 256,
-	};
-	int fd = ep_open(), i;
+	uint16_t nodes[256], self;
+	int online, i;
 
-	if (fd < 0)
-		return 2;
-	if (ioctl(fd, SCIFT_NODE_IDS, &arg) < 0)
+	online = scif_get_nodeIDs(nodes, 256, &self);
+	if (online < 0)
 		return die("node ids");
-	printf("self %u online %d:", arg.self, arg.online);
-	for (i = 0; i < arg.online && i < 256; i++)
+	printf("self %u online %d:", self, online);
+	for (i = 0; i < online && i < 256; i++)
 		printf(" %u", nodes[i]);
 	printf("\n");
-	close(fd);
 	return 0;
 }
 
 static int print_usage(void)
 {
 	fprintf(stderr,
-		"usage: %s -s [-p PORT] [-k CONNECTIONS]\n"
-		"       %s -c NODE [-p PORT] [-n COUNT] [-S SIZE]\n"
+		"usage: %s -s|-d [-p PORT] [-k CONNECTIONS]\n"
+		"       %s -c NODE [-o] [-p PORT] [-n COUNT] [-S SIZE]\n"
 		"       %s -i\n", prog, prog, prog);
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	int opt, mode = 0, node = 0, port = DEFAULT_PORT;
+	int opt, mode = 0, node = 0, port = DEFAULT_PORT, oneway = 0;
 	long count = 1000, connections = 0;
 	size_t size = 64;
 
-	while ((opt = getopt(argc, argv, "sc:ip:n:S:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "sdc:iop:n:S:k:")) != -1) {
 		switch (opt) {
 		case 's':
+		case 'd':
 		case 'i':
 			mode = opt;
 			break;
 		case 'c':
 			mode = 'c';
 			node = atoi(optarg);
+			break;
+		case 'o':
+			oneway = 1;
 			break;
 		case 'p':
 			port = atoi(optarg);
@@ -301,12 +431,15 @@ int main(int argc, char **argv)
 			return print_usage();
 		}
 	}
-	if (size > 0x7fffffff || count < 0)
+	if (size > 0x7fffffff || count < 0 || port < 0 || port > 65535)
 		return print_usage();
 	switch (mode) {
 	case 's':
-		return run_server(port, connections);
+	case 'd':
+		return run_server(port, connections, mode == 'd');
 	case 'c':
+		if (oneway)
+			return run_oneway(node, port, count, size);
 		return run_client(node, port, count, size);
 	case 'i':
 		return node_ids();

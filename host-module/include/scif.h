@@ -23,6 +23,9 @@
 #include <linux/poll.h>
 #include <linux/types.h>
 
+/* struct scif_port_id, shared with the /dev/scif ABI */
+#include "uapi/scif_ioctl.h"
+
 #define SCIF_ACCEPT_SYNC	1
 #define SCIF_SEND_BLOCK		1
 #define SCIF_RECV_BLOCK		1
@@ -49,16 +52,6 @@
 #define SCIF_ADMIN_PORT_END	1024
 /* Ports up to this one are never handed out automatically. */
 #define SCIF_PORT_RSVD		1088
-
-/**
- * struct scif_port_id - global name of a SCIF port
- * @node: SCIF node id
- * @port: port number on that node
- */
-struct scif_port_id {
-	u16 node;
-	u16 port;
-};
 
 typedef struct scif_endpt *scif_epd_t;
 

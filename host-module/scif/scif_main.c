@@ -185,9 +185,15 @@ static int __init scif_init(void)
 		if (err)
 			goto bus_exit;
 	}
+	err = scif_fd_init();
+	if (err)
+		goto loopback_destroy;
 	scif_debugfs_init();
 	return 0;
 
+loopback_destroy:
+	if (scif_info.nodeid != SCIF_NO_NODE)
+		scif_loopback_destroy(&scif_devs[scif_info.nodeid]);
 bus_exit:
 	scif_peer_bus_exit();
 destroy_wq:
@@ -200,6 +206,7 @@ static void __exit scif_exit(void)
 	int node;
 
 	scif_debugfs_exit();
+	scif_fd_exit();
 	/* Bus drivers use our symbols, so their links are gone already. */
 	for (node = 0; node < SCIF_MAX_NODES; node++)
 		WARN_ON(scif_devs[node].sdev);

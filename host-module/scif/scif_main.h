@@ -355,6 +355,13 @@ void scif_discnct(struct scif_dev *dev, struct scifmsg *msg);
 void scif_discnt_ack(struct scif_dev *dev, struct scifmsg *msg);
 void scif_client_notify(struct scif_dev *dev, struct scifmsg *msg);
 
+/* scif_msg.c */
+short scif_ep_poll_mask(struct scif_endpt *ep);
+
+/* scif_fd.c: /dev/scif */
+int scif_fd_init(void);
+void scif_fd_exit(void);
+
 /* scif_api.c */
 void scif_send_rej(struct scif_dev *dev, struct scif_port_id *src,
 		   struct scifmsg *req);

@@ -137,8 +137,13 @@ int scif_recv(scif_epd_t epd, void *msg, int len, int flags)
 }
 EXPORT_SYMBOL_GPL(scif_recv);
 
-/* Events on one endpoint, without sleeping. */
-static short scif_ep_poll_mask(struct scif_endpt *ep)
+/**
+ * scif_ep_poll_mask() - events on one endpoint, without sleeping
+ * @ep: endpoint
+ *
+ * Return: POLLIN, POLLOUT, POLLHUP, POLLERR as scif_poll() reports them.
+ */
+short scif_ep_poll_mask(struct scif_endpt *ep)
 {
 	enum scif_ep_state state;
 	int pending;

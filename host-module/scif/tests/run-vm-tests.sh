@@ -39,7 +39,8 @@ mkdir -p "$tmp/host-module" "$logdir"
 cp -a "$top/host-module/include" "$tmp/host-module/include"
 cp -a "$(cd "$here/.." && pwd)" "$tmp/host-module/scif"
 make -s -C "$kbuild" M="$tmp/host-module/scif" W=1 clean modules >"$logdir/build.log" 2>&1
-cc -O2 -Wall -static -o "$tmp/scif-pingpong" "$top/tools/scif-pingpong.c"
+cc -O2 -Wall -static -o "$tmp/scif-pingpong" "$top/tools/scif-pingpong.c" \
+	"$top/tools/libscif/libscif.c"
 cc -O2 -Wall -static -pthread -o "$tmp/scif_api_test" "$here/scif_api_test.c"
 
 cat >"$tmp/init" <<'INIT'

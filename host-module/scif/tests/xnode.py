@@ -61,8 +61,8 @@ def main():
     c = Check(s)
     try:
         s.boot_online(0, timeout=300)
-        c.host("insmod /lib/micemu/scif_test.ko && scif-pingpong -i")
-        c.on_card("insmod /lib/micemu/scif_test.ko && scif-pingpong -i")
+        c.host("scif-pingpong -i")
+        c.on_card("scif-pingpong -i")
         c.on_card("scif-pingpong -s -p 2000 >/tmp/srv.log 2>&1 &")
         c.host("scif-pingpong -s -p 2001 >/tmp/srv.log 2>&1 &")
         time.sleep(1)
@@ -86,8 +86,7 @@ def main():
             c.failed += 1
 
         s.boot_online(0, timeout=300)
-        c.on_card("insmod /lib/micemu/scif_test.ko && "
-                  "(scif-pingpong -s -p 2000 >/tmp/srv.log 2>&1 &)")
+        c.on_card("scif-pingpong -s -p 2000 >/tmp/srv.log 2>&1 &")
         time.sleep(1)
         c.host("scif-pingpong -c 1 -p 2000 -n 300 -S 4000")
         c.host("micctrl shutdown mic0", timeout=400)
