@@ -2,7 +2,8 @@
 """SCIF remote memory access between the host VM and a card VM: windows
 registered on one side, written and read from the other through the
 emulated link (BAR0 aperture one way, SMPT window the other), checked
-byte for byte by tools/scif-rma; fences; error codes; peer loss."""
+byte for byte by tools/scif-rma over /dev/scif and libscif; fences; error
+codes; mmap of the peer's windows; peer loss."""
 
 import re
 import time
@@ -17,7 +18,6 @@ XFERS = [(64, 0, 0), (4096, 0, 0), (1048576 + 64, 0, 0), (1001, 3, 3),
 
 def start_server(run_ok):
     """Start a scif-rma server (on the side RUN_OK runs on) and wait for it."""
-    run_ok("insmod /lib/micemu/scif_test.ko")
     run_ok(f"scif-rma -s -p {PORT} >/tmp/rma-server.log 2>&1 & "
            "echo $! >/tmp/rma-server.pid")
     run_ok("for i in $(seq 50); do grep -q listening /tmp/rma-server.log "
@@ -87,6 +87,19 @@ def test_error_codes(rma):
     assert rc == 0, out
     assert "FAIL" not in out, out
     assert out.count("ok: ") >= 20, out
+
+
+@pytest.mark.parametrize("side", ["host", "card"])
+def test_mmap_remote_window(rma, side):
+    """mmap() of the peer's window: reads see its bytes, writes land in its
+    memory; protection and unregistered offsets refused; after the peer
+    unregisters, the pages are gone from the mapping (SIGBUS)."""
+    run, node = client(rma, side)
+    rc, out = run(f"scif-rma -c {node} -p {PORT} -S 16384 mmap")
+    assert rc == 0, out
+    assert "FAIL" not in out and "MISMATCH" not in out, out
+    assert "mmap write into the peer's window: ok" in out, out
+    assert "ok: read after the peer unregistered gets SIGBUS = 0" in out, out
 
 
 def start_loop(s, side, size):

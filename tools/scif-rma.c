@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * scif-rma: SCIF remote memory access checks and benchmarks over
- * /dev/scif_test (scif_test.ko).
+ * /dev/scif, through libscif.
  *
  *   scif-rma -s [-p PORT]
  *	server: accepts connections and does what the client asks over the
@@ -19,6 +19,8 @@
  *		  and remote: the server sees the signal value only after
  *		  the data
  *	  errors  -EACCES, -ENXIO, -EINVAL, -EADDRINUSE cases
+ *	  mmap    map the server's windows (scif_mmap), read and write them
+ *		  through the mapping; SIGBUS once the server unregisters
  *	  loop    writeto SIZE bytes until an RMA fails (peer reset/close):
  *		  exit 0 if it ended with ECONNRESET, ENODEV or ENOTCONN
  *	  bench   writeto/readfrom bandwidth of SIZE bytes, N times, 64-byte
@@ -28,6 +30,8 @@
  * Exit status: 0 success, 1 data mismatch or wrong result, 2 other error.
  */
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -37,24 +41,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../host-module/scif/scif_test_ioctl.h"
+#include <sys/mman.h>
 
-#define DEV_PATH	"/dev/scif_test"
+#include "libscif/scif.h"
+
 #define DEFAULT_PORT	2100
 #define PAGE		4096UL
-#define BLOCK		1
 
-/* Kernel API flag values (facts §7.2). */
-#define PROT_R		1
-#define PROT_W		2
-#define MAP_FIXED_	0x10
-#define RMA_USECPU	1
-#define RMA_SYNC	4
-#define RMA_ORDERED	8
-#define FENCE_SELF	1
-#define FENCE_PEER	2
-#define SIGNAL_LOCAL	0x10
-#define SIGNAL_REMOTE	0x20
+#define PROT_R		SCIF_PROT_READ
+#define PROT_W		SCIF_PROT_WRITE
+#define RMA_USECPU	SCIF_RMA_USECPU
+#define RMA_SYNC	SCIF_RMA_SYNC
+#define FENCE_SELF	SCIF_FENCE_INIT_SELF
+#define FENCE_PEER	SCIF_FENCE_INIT_PEER
+#define SIGNAL_LOCAL	SCIF_SIGNAL_LOCAL
+#define SIGNAL_REMOTE	SCIF_SIGNAL_REMOTE
+
+enum rma_op { WRITETO, READFROM, VWRITETO, VREADFROM };
 
 enum op {
 	OP_REG = 1,	/* a0 len, a1 prot, a2 seed -> window offset */
@@ -114,25 +117,15 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int ep_open(void)
+/* Send or receive exactly @len bytes. */
+static int xfer_all(int fd, int send, void *buf, size_t len)
 {
-	int fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
+	int n = send ? scif_send(fd, buf, len, SCIF_SEND_BLOCK)
+		     : scif_recv(fd, buf, len, SCIF_RECV_BLOCK);
 
-	if (fd < 0)
-		fprintf(stderr, "%s: %s: %s (is scif_test.ko loaded?)\n",
-			prog, DEV_PATH, strerror(errno));
-	return fd;
-}
-
-static int xfer_all(int fd, unsigned long cmd, void *buf, size_t len)
-{
-	struct scift_msg m = {
-		.buf = (uintptr_t)buf, .len = (int32_t)len, .flags = BLOCK,
-	};
-
-	if (ioctl(fd, cmd, &m) < 0)
+	if (n < 0)
 		return -1;
-	if ((size_t)m.out_len != len) {
+	if ((size_t)n != len) {
 		errno = ECONNRESET;
 		return -1;
 	}
@@ -142,53 +135,52 @@ static int xfer_all(int fd, unsigned long cmd, void *buf, size_t len)
 static int64_t reg(int fd, void *addr, size_t len, int64_t off, int prot,
 		   int flags)
 {
-	struct scift_reg r = {
-		.addr = (uintptr_t)addr, .len = len, .offset = off,
-		.prot = prot, .flags = flags,
-	};
+	off_t o = scif_register(fd, addr, len, off, prot, flags);
 
-	if (ioctl(fd, SCIFT_REG, &r) < 0)
-		return -errno;
-	return r.out_offset;
+	return o == SCIF_REGISTER_FAILED ? -errno : o;
 }
 
 static int unreg(int fd, int64_t off, size_t len)
 {
-	struct scift_unreg u = { .offset = off, .len = len };
-
-	return ioctl(fd, SCIFT_UNREG, &u) < 0 ? -errno : 0;
+	return scif_unregister(fd, off, len) ? -errno : 0;
 }
 
-static int rma(int fd, unsigned long cmd, int64_t loff, void *addr,
+static int rma(int fd, enum rma_op op, int64_t loff, void *addr,
 	       size_t len, int64_t roff, int flags)
 {
-	struct scift_copy c = {
-		.loffset = loff, .len = len, .roffset = roff,
-		.addr = (uintptr_t)addr, .flags = flags,
-	};
+	int ret;
 
-	return ioctl(fd, cmd, &c) < 0 ? -errno : 0;
+	switch (op) {
+	case WRITETO:
+		ret = scif_writeto(fd, loff, len, roff, flags);
+		break;
+	case READFROM:
+		ret = scif_readfrom(fd, loff, len, roff, flags);
+		break;
+	case VWRITETO:
+		ret = scif_vwriteto(fd, addr, len, roff, flags);
+		break;
+	default:
+		ret = scif_vreadfrom(fd, addr, len, roff, flags);
+		break;
+	}
+	return ret ? -errno : 0;
 }
 
 static int fence_mark(int fd, int flags, int *mark)
 {
-	struct scift_fence_mark m = { .flags = flags };
+	return scif_fence_mark(fd, flags, mark) ? -errno : 0;
+}
 
-	if (ioctl(fd, SCIFT_FENCE_MARK, &m) < 0)
-		return -errno;
-	*mark = m.mark;
-	return 0;
+static int fence_wait(int fd, int mark)
+{
+	return scif_fence_wait(fd, mark) ? -errno : 0;
 }
 
 static int fence_signal(int fd, int64_t loff, uint64_t lval, int64_t roff,
 			uint64_t rval, int flags)
 {
-	struct scift_fence_signal s = {
-		.loff = loff, .lval = lval, .roff = roff, .rval = rval,
-		.flags = flags,
-	};
-
-	return ioctl(fd, SCIFT_FENCE_SIGNAL, &s) < 0 ? -errno : 0;
+	return scif_fence_signal(fd, loff, lval, roff, rval, flags) ? -errno : 0;
 }
 
 static size_t page_up(size_t n)
@@ -331,7 +323,7 @@ static int64_t srv_cmd(int fd, struct cmd *c)
 		return err;
 	}
 	case OP_WRITETO:
-		return rma(fd, SCIFT_WRITETO, c->a[0], NULL, c->a[1], c->a[2],
+		return rma(fd, WRITETO, c->a[0], NULL, c->a[1], c->a[2],
 			   c->a[3]);
 	case OP_WAITVAL:
 		return srv_waitval(w, c);
@@ -342,32 +334,31 @@ static int64_t srv_cmd(int fd, struct cmd *c)
 
 static int serve(int port)
 {
-	struct scift_accept acc = { .flags = BLOCK };
-	uint32_t p = port;
-	int lfd = ep_open();
+	struct scif_portID peer;
+	scif_epd_t lfd = scif_open(), afd;
 
-	if (lfd < 0)
-		return 2;
-	if (ioctl(lfd, SCIFT_BIND, &p) < 0)
+	if (lfd == SCIF_OPEN_FAILED)
+		return die("/dev/scif");
+	if (scif_bind(lfd, port) < 0)
 		return die("bind");
-	if (ioctl(lfd, SCIFT_LISTEN, 4) < 0)
+	if (scif_listen(lfd, 4) < 0)
 		return die("listen");
-	printf("listening on port %u\n", p);
+	printf("listening on port %d\n", port);
 	fflush(stdout);
 	for (;;) {
 		struct cmd c;
 		struct reply r;
 
-		if (ioctl(lfd, SCIFT_ACCEPT, &acc) < 0)
+		if (scif_accept(lfd, &peer, &afd, SCIF_ACCEPT_SYNC) < 0)
 			return die("accept");
-		while (!xfer_all(acc.fd, SCIFT_RECV, &c, sizeof(c))) {
+		while (!xfer_all(afd, 0, &c, sizeof(c))) {
 			if (c.op == OP_QUIT)
 				break;
-			r.ret = srv_cmd(acc.fd, &c);
-			if (xfer_all(acc.fd, SCIFT_SEND, &r, sizeof(r)))
+			r.ret = srv_cmd(afd, &c);
+			if (xfer_all(afd, 1, &r, sizeof(r)))
 				break;
 		}
-		close(acc.fd);	/* unregisters the windows */
+		scif_close(afd);	/* unregisters the windows */
 		for (int i = 0; i < MAX_WINS; i++) {
 			free(wins[i].buf);
 			wins[i].buf = NULL;
@@ -385,8 +376,8 @@ static int64_t call(int64_t op, int64_t a0, int64_t a1, int64_t a2,
 	struct cmd c = { .op = op, .a = { a0, a1, a2, a3, a4 } };
 	struct reply r;
 
-	if (xfer_all(cfd, SCIFT_SEND, &c, sizeof(c)) ||
-	    xfer_all(cfd, SCIFT_RECV, &r, sizeof(r))) {
+	if (xfer_all(cfd, 1, &c, sizeof(c)) ||
+	    xfer_all(cfd, 0, &r, sizeof(r))) {
 		fprintf(stderr, "%s: server request %lld: %s\n", prog,
 			(long long)op, strerror(errno));
 		exit(2);
@@ -444,7 +435,7 @@ static int test_xfer(struct opts *o)
 
 	snprintf(what, sizeof(what), "writeto %zu bytes (loff %zu roff %zu%s)",
 		 o->size, o->loff, o->roff, o->flags & RMA_USECPU ? " cpu" : "");
-	err = rma(cfd, SCIFT_WRITETO, lwin + o->loff, NULL, o->size,
+	err = rma(cfd, WRITETO, lwin + o->loff, NULL, o->size,
 		  rwin + o->roff, o->flags);
 	if (err)
 		return errno = -err, die("writeto");
@@ -453,7 +444,7 @@ static int test_xfer(struct opts *o)
 	call(OP_FILL, rwin, 3, 0, 0, 0);
 	snprintf(what, sizeof(what), "readfrom %zu bytes (loff %zu roff %zu%s)",
 		 o->size, o->loff, o->roff, o->flags & RMA_USECPU ? " cpu" : "");
-	err = rma(cfd, SCIFT_READFROM, lwin + o->loff, NULL, o->size,
+	err = rma(cfd, READFROM, lwin + o->loff, NULL, o->size,
 		  rwin + o->roff, o->flags);
 	if (err)
 		return errno = -err, die("readfrom");
@@ -495,7 +486,7 @@ static int test_vxfer(struct opts *o)
 		return errno = -rwin, die("server register");
 	snprintf(what, sizeof(what), "vwriteto %zu bytes (addr+%zu roff %zu%s)",
 		 o->size, o->loff, o->roff, o->flags & RMA_USECPU ? " cpu" : "");
-	err = rma(cfd, SCIFT_VWRITETO, 0, src, o->size, rwin + o->roff,
+	err = rma(cfd, VWRITETO, 0, src, o->size, rwin + o->roff,
 		  o->flags);
 	if (err)
 		return errno = -err, die("vwriteto");
@@ -505,7 +496,7 @@ static int test_vxfer(struct opts *o)
 	memset(src, 0, o->size);
 	snprintf(what, sizeof(what), "vreadfrom %zu bytes (addr+%zu roff %zu%s)",
 		 o->size, o->loff, o->roff, o->flags & RMA_USECPU ? " cpu" : "");
-	err = rma(cfd, SCIFT_VREADFROM, 0, src, o->size, rwin + o->roff,
+	err = rma(cfd, VREADFROM, 0, src, o->size, rwin + o->roff,
 		  o->flags);
 	if (err)
 		return errno = -err, die("vreadfrom");
@@ -532,11 +523,10 @@ static int test_fence(struct opts *o)
 		return errno = EIO, die("register");
 
 	/* Own RMAs: mark, wait, then the data must be there. */
-	err = rma(cfd, SCIFT_WRITETO, lwin, NULL, o->size, rwin, o->flags);
+	err = rma(cfd, WRITETO, lwin, NULL, o->size, rwin, o->flags);
 	expect("writeto", err, 0);
 	expect("fence_mark(INIT_SELF)", fence_mark(cfd, FENCE_SELF, &mark), 0);
-	expect("fence_wait(self mark)", ioctl(cfd, SCIFT_FENCE_WAIT, mark) < 0 ?
-	       -errno : 0, 0);
+	expect("fence_wait(self mark)", fence_wait(cfd, mark), 0);
 	result("data after own mark/wait",
 	       call(OP_CHECK, rwin, 0, o->size, 7, 0) ? 0 : -1);
 
@@ -550,16 +540,16 @@ static int test_fence(struct opts *o)
 		};
 		struct reply r;
 
-		if (xfer_all(cfd, SCIFT_SEND, &c, sizeof(c)))
+		if (xfer_all(cfd, 1, &c, sizeof(c)))
 			return die("send");
-		err = rma(cfd, SCIFT_WRITETO, lwin, NULL, o->size, rwin,
+		err = rma(cfd, WRITETO, lwin, NULL, o->size, rwin,
 			  o->flags);
 		expect("writeto before signal", err, 0);
 		err = fence_signal(cfd, lwin + flag, 0x10ca1, rwin + flag,
 				   0x5157a11, FENCE_SELF | SIGNAL_LOCAL |
 				   SIGNAL_REMOTE);
 		expect("fence_signal(INIT_SELF, LOCAL|REMOTE)", err, 0);
-		if (xfer_all(cfd, SCIFT_RECV, &r, sizeof(r)))
+		if (xfer_all(cfd, 0, &r, sizeof(r)))
 			return die("recv");
 		expect("peer saw the value after the data", (int)r.ret, 0);
 		expect("local signal value", *lflag == 0x10ca1 ? 0 : -EIO, 0);
@@ -572,8 +562,7 @@ static int test_fence(struct opts *o)
 	expect("peer writeto", (int)ret, 0);
 	expect("fence_mark(INIT_PEER)", fence_mark(cfd, FENCE_PEER, &mark), 0);
 	expect("peer mark has SCIF_REMOTE_FENCE", mark < 0 ? 0 : -EINVAL, 0);
-	expect("fence_wait(peer mark)", ioctl(cfd, SCIFT_FENCE_WAIT, mark) < 0 ?
-	       -errno : 0, 0);
+	expect("fence_wait(peer mark)", fence_wait(cfd, mark), 0);
 	result("data after peer mark/wait", verify(lbuf, o->size, 10, 0));
 	*lflag = 0;
 	err = fence_signal(cfd, lwin + flag, 0x9ee7, 0, 0,
@@ -600,33 +589,33 @@ static int test_errors(struct opts *o)
 		return errno = EIO, die("register");
 
 	expect("writeto read-only remote window",
-	       rma(cfd, SCIFT_WRITETO, lwin, NULL, 64, rowin, o->flags),
+	       rma(cfd, WRITETO, lwin, NULL, 64, rowin, o->flags),
 	       -EACCES);
 	expect("readfrom read-only remote window",
-	       rma(cfd, SCIFT_READFROM, lwin, NULL, 64, rowin, o->flags), 0);
+	       rma(cfd, READFROM, lwin, NULL, 64, rowin, o->flags), 0);
 	expect("readfrom into read-only local window",
-	       rma(cfd, SCIFT_READFROM, ro_local, NULL, 64, rwwin, o->flags),
+	       rma(cfd, READFROM, ro_local, NULL, 64, rwwin, o->flags),
 	       -EACCES);
 	expect("vwriteto read-only remote window",
-	       rma(cfd, SCIFT_VWRITETO, 0, lbuf, 64, rowin, o->flags),
+	       rma(cfd, VWRITETO, 0, lbuf, 64, rowin, o->flags),
 	       -EACCES);
 	expect("writeto unregistered remote offset",
-	       rma(cfd, SCIFT_WRITETO, lwin, NULL, 64, rwwin + (1 << 30),
+	       rma(cfd, WRITETO, lwin, NULL, 64, rwwin + (1 << 30),
 		   o->flags), -ENXIO);
 	expect("writeto past the end of a remote window",
-	       rma(cfd, SCIFT_WRITETO, lwin, NULL, 2 * PAGE, rwwin + 64,
+	       rma(cfd, WRITETO, lwin, NULL, 2 * PAGE, rwwin + 64,
 		   o->flags), -ENXIO);
 	expect("writeto unregistered local offset",
-	       rma(cfd, SCIFT_WRITETO, lwin + (1 << 30), NULL, 64, rwwin,
+	       rma(cfd, WRITETO, lwin + (1 << 30), NULL, 64, rwwin,
 		   o->flags), -ENXIO);
 	expect("vreadfrom unregistered remote offset",
-	       rma(cfd, SCIFT_VREADFROM, 0, lbuf, 64, 1 << 30, o->flags),
+	       rma(cfd, VREADFROM, 0, lbuf, 64, 1 << 30, o->flags),
 	       -ENXIO);
 	expect("writeto negative offset",
-	       rma(cfd, SCIFT_WRITETO, -4096, NULL, 64, rwwin, o->flags),
+	       rma(cfd, WRITETO, -4096, NULL, 64, rwwin, o->flags),
 	       -ENXIO);
 	expect("writeto bad flags",
-	       rma(cfd, SCIFT_WRITETO, lwin, NULL, 64, rwwin, 0x100), -EINVAL);
+	       rma(cfd, WRITETO, lwin, NULL, 64, rwwin, 0x100), -EINVAL);
 	expect("fence_signal unaligned remote offset",
 	       fence_signal(cfd, 0, 0, rwwin + 2, 1,
 			    FENCE_SELF | SIGNAL_REMOTE), -EINVAL);
@@ -638,7 +627,7 @@ static int test_errors(struct opts *o)
 	       -EACCES);
 	expect("fence_mark bad flags", fence_mark(cfd, 3, &mark), -EINVAL);
 	expect("register MAP_FIXED on a used offset",
-	       (int)reg(cfd, lbuf + 3 * PAGE, PAGE, lwin, PROT_R, MAP_FIXED_),
+	       (int)reg(cfd, lbuf + 3 * PAGE, PAGE, lwin, PROT_R, SCIF_MAP_FIXED),
 	       -EADDRINUSE);
 	expect("register unaligned length",
 	       (int)reg(cfd, lbuf + 3 * PAGE, 100, 0, PROT_R, 0), -EINVAL);
@@ -648,11 +637,11 @@ static int test_errors(struct opts *o)
 	expect("unregister nothing", unreg(cfd, 1 << 30, PAGE), -ENXIO);
 	expect("peer unregisters", (int)call(OP_UNREG, rwwin, 0, 0, 0, 0), 0);
 	expect("writeto after the peer unregistered",
-	       rma(cfd, SCIFT_WRITETO, lwin, NULL, 64, rwwin, o->flags),
+	       rma(cfd, WRITETO, lwin, NULL, 64, rwwin, o->flags),
 	       -ENXIO);
 	expect("unregister", unreg(cfd, lwin, 2 * PAGE), 0);
 	expect("writeto from an unregistered window",
-	       rma(cfd, SCIFT_WRITETO, lwin, NULL, 64, rowin, o->flags),
+	       rma(cfd, WRITETO, lwin, NULL, 64, rowin, o->flags),
 	       -ENXIO);
 	return failures ? 1 : 0;
 }
@@ -675,12 +664,77 @@ static int test_loop(struct opts *o)
 	printf("looping\n");
 	fflush(stdout);
 	do {
-		err = rma(cfd, n & 1 ? SCIFT_READFROM : SCIFT_WRITETO, lwin,
+		err = rma(cfd, n & 1 ? READFROM : WRITETO, lwin,
 			  NULL, o->size, rwin, o->flags);
 		n++;
 	} while (!err);
 	printf("rma stopped after %ld transfers: %s\n", n - 1, strerror(-err));
 	return err == -ECONNRESET || err == -ENODEV || err == -ENOTCONN ? 0 : 2;
+}
+
+static sigjmp_buf bus_jmp;
+
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_jmp, sig);
+}
+
+/* Read one byte; 0 if it was readable, else the signal that stopped it. */
+static int probe_read(volatile uint8_t *p)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old_bus, old_segv;
+	int sig;
+
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sig = sigsetjmp(bus_jmp, 1);
+	if (!sig)
+		(void)*p;
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return sig;
+}
+
+static int test_mmap(struct opts *o)
+{
+	size_t len = page_up(o->size);
+	int64_t rwin, rowin;
+	uint8_t *p;
+
+	rwin = call(OP_REG, len, PROT_R | PROT_W, 20, 0, 0);
+	rowin = call(OP_REG, PAGE, PROT_R, 21, 0, 0);
+	if (rwin < 0 || rowin < 0)
+		return errno = EIO, die("server register");
+
+	p = scif_mmap(NULL, len, PROT_R | PROT_W, 0, cfd, rwin);
+	if (p == SCIF_MMAP_FAILED)
+		return die("scif_mmap");
+	result("mmap read of the peer's window", verify(p, len, 20, 0));
+	fill(p, len, 22, 0);
+	result("mmap write into the peer's window",
+	       call(OP_CHECK, rwin, 0, len, 22, 0) ? 0 : -1);
+	expect("scif_munmap", scif_munmap(p, len) ? -errno : 0, 0);
+
+	p = scif_mmap(NULL, PAGE, PROT_R | PROT_W, 0, cfd, rowin);
+	expect("mmap read-only window for writing",
+	       p == SCIF_MMAP_FAILED ? -errno : 0, -EACCES);
+	p = scif_mmap(NULL, PAGE, PROT_R, 0, cfd, rowin);
+	if (p == SCIF_MMAP_FAILED)
+		return die("scif_mmap read-only");
+	result("mmap read of a read-only window", verify(p, PAGE, 21, 0));
+	p = scif_mmap(NULL, PAGE, PROT_R, 0, cfd, 1L << 30);
+	expect("mmap unregistered offset",
+	       p == SCIF_MMAP_FAILED ? -errno : 0, -ENXIO);
+
+	/* Once the peer unregisters, its pages are out of our mapping. */
+	p = scif_mmap(NULL, len, PROT_R, 0, cfd, rwin);
+	if (p == SCIF_MMAP_FAILED)
+		return die("scif_mmap again");
+	expect("read through the mapping", probe_read(p), 0);
+	expect("peer unregisters", (int)call(OP_UNREG, rwin, 0, 0, 0, 0), 0);
+	expect("read after the peer unregistered gets SIGBUS",
+	       probe_read(p) == SIGBUS ? 0 : -EIO, 0);
+	return failures ? 1 : 0;
 }
 
 static double bw(double bytes, double secs)
@@ -706,13 +760,13 @@ static int test_bench(struct opts *o)
 
 	t = now();
 	for (i = 0; i < n && !err; i++)
-		err = rma(cfd, SCIFT_WRITETO, lwin, NULL, o->size, rwin,
+		err = rma(cfd, WRITETO, lwin, NULL, o->size, rwin,
 			  o->flags | RMA_SYNC);
 	printf("writeto_MBps %.1f size %zu\n", bw((double)o->size * n,
 						  now() - t), o->size);
 	t = now();
 	for (i = 0; i < n && !err; i++)
-		err = rma(cfd, SCIFT_READFROM, lwin, NULL, o->size, rwin,
+		err = rma(cfd, READFROM, lwin, NULL, o->size, rwin,
 			  o->flags | RMA_SYNC);
 	printf("readfrom_MBps %.1f size %zu\n", bw((double)o->size * n,
 						   now() - t), o->size);
@@ -727,12 +781,12 @@ static int test_bench(struct opts *o)
 	n = 200;
 	t = now();
 	for (i = 0; i < n && !err; i++)
-		err = rma(cfd, SCIFT_WRITETO, lwin, NULL, 64, rwin,
+		err = rma(cfd, WRITETO, lwin, NULL, 64, rwin,
 			  o->flags | RMA_SYNC);
 	printf("writeto64_us %.2f\n", (now() - t) * 1e6 / n);
 	t = now();
 	for (i = 0; i < n && !err; i++)
-		err = rma(cfd, SCIFT_READFROM, lwin, NULL, 64, rwin,
+		err = rma(cfd, READFROM, lwin, NULL, 64, rwin,
 			  o->flags | RMA_SYNC);
 	printf("readfrom64_us %.2f\n", (now() - t) * 1e6 / n);
 	t = now();
@@ -751,7 +805,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: %s -s [-p PORT]\n"
 		"       %s -c NODE [-p PORT] [-u] [-S SIZE] [-l LOFF] [-r ROFF]"
-		" [-n N] xfer|vxfer|fence|errors|loop|bench\n", prog, prog);
+		" [-n N] xfer|vxfer|fence|errors|mmap|loop|bench\n", prog, prog);
 	return 2;
 }
 
@@ -759,7 +813,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .size = 4096, .count = 10 };
 	int opt, server = 0, node = -1, port = DEFAULT_PORT, ret;
-	struct scift_port dst;
+	struct scif_portID dst;
 	const char *test;
 
 	while ((opt = getopt(argc, argv, "sc:p:uS:l:r:n:")) != -1) {
@@ -780,12 +834,12 @@ int main(int argc, char **argv)
 	if (node < 0 || optind != argc - 1 || !o.size)
 		return usage();
 	test = argv[optind];
-	cfd = ep_open();
-	if (cfd < 0)
-		return 2;
+	cfd = scif_open();
+	if (cfd == SCIF_OPEN_FAILED)
+		return die("/dev/scif");
 	dst.node = node;
 	dst.port = port;
-	if (ioctl(cfd, SCIFT_CONNECT, &dst) < 0)
+	if (scif_connect(cfd, &dst) < 0)
 		return die("connect");
 	if (!strcmp(test, "xfer"))
 		ret = test_xfer(&o);
@@ -797,6 +851,8 @@ int main(int argc, char **argv)
 		ret = test_errors(&o);
 	else if (!strcmp(test, "loop"))
 		return test_loop(&o);
+	else if (!strcmp(test, "mmap"))
+		ret = test_mmap(&o);
 	else if (!strcmp(test, "bench"))
 		ret = test_bench(&o);
 	else
@@ -804,7 +860,7 @@ int main(int argc, char **argv)
 	if (ret == 0) {
 		struct cmd c = { .op = OP_QUIT };
 
-		xfer_all(cfd, SCIFT_SEND, &c, sizeof(c));
+		xfer_all(cfd, 1, &c, sizeof(c));
 	}
 	return ret;
 }

@@ -330,6 +330,15 @@ static void scif_win_unmap(struct scif_dev *dev, struct scif_window *w)
 	}
 }
 
+/* Take a remote window's pages out of every user mapping (mmap). */
+static void scif_rwin_zap(struct scif_endpt *ep, struct scif_window *w)
+{
+	struct address_space *mapping = READ_ONCE(ep->rma.mapping);
+
+	if (mapping && w)
+		unmap_mapping_range(mapping, w->offset, scif_win_len(w), 1);
+}
+
 static void scif_win_free(struct scif_window *w)
 {
 	if (!w)
@@ -590,6 +599,7 @@ void scif_rma_ep_unmap(struct scif_endpt *ep)
 		scif_win_unmap(dev, w);
 	list_for_each_entry_safe(w, tmp, &ep->rma.rwindows, list) {
 		list_del(&w->list);
+		scif_rwin_zap(ep, w);
 		scif_win_free(w);
 	}
 	up_write(&ep->rma.sem);
@@ -740,6 +750,8 @@ void scif_unregister_msg(struct scif_dev *dev, struct scifmsg *msg)
 			}
 		}
 		up_write(&ep->rma.sem);
+		/* The peer unpins once answered: no user mapping may remain. */
+		scif_rwin_zap(ep, found);
 		scif_win_free(found);
 	}
 	if (ep)

@@ -29,6 +29,9 @@
 struct scif_dev;
 struct scif_endpt;
 struct scifmsg;
+struct file;
+struct vm_area_struct;
+struct address_space;
 
 /* Descriptor magic: "SCIFWIN1". */
 #define SCIF_WIN_MAGIC		0x314e495746494353ULL
@@ -124,6 +127,7 @@ struct scif_rma_reply {
  * @fence_lock: serialises requests that wait for a @reply
  * @reply: the pending request's answer
  * @dma_next: round-robin DMA channel index
+ * @mapping: the /dev/scif file mapping of the peer's windows, or NULL
  */
 struct scif_ep_rma {
 	struct rw_semaphore sem;
@@ -136,6 +140,7 @@ struct scif_ep_rma {
 	struct mutex fence_lock;	/* one remote request at a time */
 	struct scif_rma_reply reply;
 	unsigned int dma_next;
+	struct address_space *mapping;
 };
 
 /**
@@ -168,6 +173,12 @@ void scif_rma_op_end(struct scif_endpt *ep, struct scif_rma_op *op);
 int scif_rma_poke(struct scif_endpt *ep, bool remote, s64 off, u64 val);
 bool scif_rma_marked_done(struct scif_endpt *ep, u32 mark);
 u32 scif_rma_mark(struct scif_endpt *ep);
+
+/* scif_fd_rma.c: /dev/scif RMA ioctls and mmap */
+long scif_fd_rma_ioctl(struct scif_endpt *ep, unsigned int cmd,
+		       unsigned long arg);
+int scif_fd_mmap(struct file *file, struct scif_endpt *ep,
+		 struct vm_area_struct *vma);
 
 /* scif_fence.c: fences */
 void scif_fence_msg(struct scif_dev *dev, struct scifmsg *msg);
