@@ -41,20 +41,39 @@ def client(s, side):
     return (lambda cmd, timeout=600: s.card_run(0, cmd, timeout)), 0
 
 
+def rma_stats(run, node):
+    """(cpu_bytes, dma_bytes, DMA channels toward NODE) from debugfs."""
+    rc, out = run("cat /sys/kernel/debug/scif/rma")
+    assert rc == 0, out
+    chans = re.search(rf"node {node} dma_channels (\d+)", out)
+    return (int(re.search(r"cpu_bytes (\d+)", out).group(1)),
+            int(re.search(r"dma_bytes (\d+)", out).group(1)),
+            int(chans.group(1)) if chans else 0)
+
+
 @pytest.mark.parametrize("cpu", [False, True], ids=["default", "usecpu"])
 @pytest.mark.parametrize("side", ["host", "card"])
 def test_writeto_readfrom(rma, side, cpu):
     """writeto into the peer's window and readfrom back, several sizes and
     unaligned offsets; the server checks every byte of its window, the
-    client every byte of its own."""
+    client every byte of its own. USECPU moves nothing by DMA; the default
+    uses the DMA engine when this side has channels, the CPU otherwise."""
     run, node = client(rma, side)
     flag = " -u" if cpu else ""
+    cpu0, dma0, chans = rma_stats(run, node)
     for size, loff, roff in XFERS:
         rc, out = run(f"scif-rma -c {node} -p {PORT}{flag} -S {size} "
                       f"-l {loff} -r {roff} xfer")
         assert rc == 0, out
         assert re.search(rf"writeto {size} bytes \(loff {loff} roff {roff}.*\): ok", out), out
         assert re.search(rf"readfrom {size} bytes \(loff {loff} roff {roff}.*\): ok", out), out
+    cpu1, dma1, _ = rma_stats(run, node)
+    assert cpu1 > cpu0
+    if cpu or not chans:
+        assert dma1 == dma0, f"{dma1 - dma0} bytes went by DMA"
+    else:
+        # 1 MiB + 64 each way, all but unaligned heads and tails
+        assert dma1 - dma0 >= 2 * 1048576, f"only {dma1 - dma0} bytes by DMA"
 
 
 @pytest.mark.parametrize("side", ["host", "card"])

@@ -30,6 +30,7 @@ struct scif_dev;
 struct scif_endpt;
 struct scifmsg;
 struct file;
+struct dentry;
 struct vm_area_struct;
 struct address_space;
 
@@ -170,6 +171,7 @@ struct scif_endpt *scif_rma_msg_ep(struct scif_dev *dev, u64 cookie);
 /* scif_rma_copy.c: transfers */
 void scif_rma_op_start(struct scif_endpt *ep, struct scif_rma_op *op);
 void scif_rma_op_end(struct scif_endpt *ep, struct scif_rma_op *op);
+void scif_rma_debugfs_init(struct dentry *dir);
 int scif_rma_poke(struct scif_endpt *ep, bool remote, s64 off, u64 val);
 bool scif_rma_marked_done(struct scif_endpt *ep, u32 mark);
 u32 scif_rma_mark(struct scif_endpt *ep);

@@ -31,10 +31,13 @@
  */
 #define pr_fmt(fmt) "scif: " fmt
 
+#include <linux/atomic.h>
+#include <linux/debugfs.h>
 #include <linux/dmaengine.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
@@ -46,6 +49,10 @@
 #define SCIF_RMA_PIN_PAGES	1024
 /* Kick the DMA channels every this many descriptors. */
 #define SCIF_RMA_DMA_BATCH	64
+
+/* Bytes moved by each path, for debugfs scif/rma (tests check the path). */
+static atomic64_t scif_rma_cpu_bytes = ATOMIC64_INIT(0);
+static atomic64_t scif_rma_dma_bytes = ATOMIC64_INIT(0);
 
 /**
  * struct scif_xfer - one transfer in progress
@@ -238,6 +245,7 @@ static int scif_copy_cpu(struct scif_xfer *x, size_t start, size_t end)
 				memcpy_fromio(va, map + q, n);
 		}
 		scif_iounmap(x->dev, map, rn);
+		atomic64_add(rn, &scif_rma_cpu_bytes);
 		pos += rn;
 		cond_resched();
 	}
@@ -260,6 +268,7 @@ static bool scif_dma_queue(struct scif_xfer *x, u64 dst, u64 src, size_t len)
 	if (dma_submit_error(cookie))
 		return false;
 	x->last[i] = cookie;
+	atomic64_add(len, &scif_rma_dma_bytes);
 	if (++x->queued >= SCIF_RMA_DMA_BATCH) {
 		for (i = 0; i < sdev->num_dma_ch; i++)
 			dma_async_issue_pending(sdev->dma_ch[i]);
@@ -598,6 +607,35 @@ int scif_vwriteto(scif_epd_t epd, void *addr, size_t len, off_t roffset,
 	return scif_rma(epd, 0, addr, len, roffset, rma_flags, true);
 }
 EXPORT_SYMBOL_GPL(scif_vwriteto);
+
+static int scif_rma_stats_show(struct seq_file *s, void *unused)
+{
+	struct scif_dev *dev;
+	int i;
+
+	seq_printf(s, "cpu_bytes %lld\ndma_bytes %lld\n",
+		   (long long)atomic64_read(&scif_rma_cpu_bytes),
+		   (long long)atomic64_read(&scif_rma_dma_bytes));
+	for (i = 0; i < SCIF_MAX_NODES; i++) {
+		dev = &scif_devs[i];
+		mutex_lock(&dev->lock);
+		if (dev->sdev)
+			seq_printf(s, "node %d dma_channels %d\n", i,
+				   dev->sdev->num_dma_ch);
+		mutex_unlock(&dev->lock);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(scif_rma_stats);
+
+/**
+ * scif_rma_debugfs_init() - create scif/rma: bytes copied by CPU and DMA
+ * @dir: the scif debugfs directory
+ */
+void scif_rma_debugfs_init(struct dentry *dir)
+{
+	debugfs_create_file("rma", 0400, dir, NULL, &scif_rma_stats_fops);
+}
 
 /**
  * scif_rma_poke() - store a 64-bit value in a registered space (fences)
