@@ -133,10 +133,7 @@ micfw: deps
 # Load order inside the VMs; the images also carry the test-only modules
 # (EXTRA_*), which tests load themselves.
 HOST_MODULES = scif mic_cosm mic_x100
-HOST_MODULES = scif mic_cosm mic_x100
 HOST_EXTRA_MODULES = cosm_fakeclient
-CARD_MODULES = scif mic_card mic_cosm_client
-CARD_EXTRA_MODULES = mic_cosm_badclient
 CARD_MODULES = scif mic_card mic_cosm_client
 CARD_EXTRA_MODULES = mic_cosm_badclient
 

@@ -33,6 +33,7 @@ mapfile -t card_mods <<<"$list"
 "$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
 	"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
+	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
 	"/bin/micemu-agent=$here/micemu-agent" "${card_mods[@]}"
 
@@ -45,6 +46,7 @@ mapfile -t host_mods <<<"$list"
 	"/bin/micctrl=$TOOLS/micctrl" \
 	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
+	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
 	"/lib/micemu/cosm-server-selftest.sh=$here/../host-module/cosm/tests/cosm-server-selftest.sh" \

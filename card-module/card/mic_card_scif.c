@@ -69,6 +69,13 @@ static void mic_card_scif_iounmap(struct scif_hw_dev *sdev, void __iomem *va,
 	iounmap(va);
 }
 
+/* The SMPT window is plain card physical address space. */
+static phys_addr_t mic_card_scif_peer_phys(struct scif_hw_dev *sdev,
+					   dma_addr_t peer_addr, size_t len)
+{
+	return mic_card_in_smpt_window(peer_addr, len) ? peer_addr : 0;
+}
+
 static int mic_card_scif_map_local(struct scif_hw_dev *sdev, void *va,
 				   size_t len, dma_addr_t *peer_addr)
 {
@@ -93,6 +100,7 @@ static const struct scif_hw_ops mic_card_scif_ops = {
 	.iounmap = mic_card_scif_iounmap,
 	.map_local = mic_card_scif_map_local,
 	.unmap_local = mic_card_scif_unmap_local,
+	.peer_phys = mic_card_scif_peer_phys,
 };
 
 /**

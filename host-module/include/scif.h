@@ -7,9 +7,10 @@
  * port; a listening endpoint accepts connections, and a connected pair
  * exchanges a reliable, ordered byte stream. Names, argument order, flag
  * values and error codes follow the upstream Linux MIC stack, so kernel
- * clients written for it (COSM) work unchanged. This implementation
- * covers messaging; remote memory access (scif_register and friends) is
- * not available yet.
+ * clients written for it (COSM) work unchanged. Besides messaging, an
+ * endpoint has a registered address space: scif_register() exposes pages
+ * at an offset, and the peer copies to and from them with scif_writeto()
+ * and friends (remote memory access, RMA).
  *
  * Unless stated otherwise every function may sleep, returns a negative
  * errno on failure, and must not be called on an endpoint after
@@ -28,6 +29,24 @@
 #define SCIF_ACCEPT_SYNC	1
 #define SCIF_SEND_BLOCK		1
 #define SCIF_RECV_BLOCK		1
+
+/* scif_register() protection and map flags (facts §7.2) */
+#define SCIF_PROT_READ		1
+#define SCIF_PROT_WRITE		2
+#define SCIF_MAP_FIXED		0x10
+#define SCIF_MAP_KERNEL		0x20
+
+/* RMA flags */
+#define SCIF_RMA_USECPU		1
+#define SCIF_RMA_USECACHE	2
+#define SCIF_RMA_SYNC		4
+#define SCIF_RMA_ORDERED	8
+
+/* Fence flags */
+#define SCIF_FENCE_INIT_SELF	1
+#define SCIF_FENCE_INIT_PEER	2
+#define SCIF_SIGNAL_LOCAL	0x10
+#define SCIF_SIGNAL_REMOTE	0x20
 
 /* Ports below this one need CAP_SYS_ADMIN to bind. */
 #define SCIF_ADMIN_PORT_END	1024
@@ -218,5 +237,139 @@ int scif_client_register(struct scif_client *client);
  * @client: a registered client; @remove runs for every node still up
  */
 void scif_client_unregister(struct scif_client *client);
+
+/**
+ * scif_register() - expose pages in the endpoint's registered address space
+ * @epd: connected endpoint
+ * @addr: page-aligned start: a user address of the calling process, or a
+ *	kernel address (linear map or vmalloc) with %SCIF_MAP_KERNEL
+ * @len: bytes, a non-zero multiple of the page size
+ * @offset: with %SCIF_MAP_FIXED, the page-aligned offset to use
+ * @prot_flags: %SCIF_PROT_READ and/or %SCIF_PROT_WRITE: what the peer
+ *	and our own RMAs may do with the window
+ * @map_flags: %SCIF_MAP_FIXED, %SCIF_MAP_KERNEL
+ *
+ * The pages stay pinned until the window is unregistered or the endpoint
+ * closed; the peer learns about the window before this returns.
+ *
+ * Return: the offset of the window, or -EINVAL (bad flags, alignment,
+ * @len 0, negative @offset), -EADDRINUSE (%SCIF_MAP_FIXED range taken),
+ * -ENOMEM, -EFAULT (@addr not mapped), -ENOTCONN, -ECONNRESET (peer
+ * gone), -ENODEV (node gone), -EAGAIN (the peer refused or did not
+ * answer).
+ */
+off_t scif_register(scif_epd_t epd, void *addr, size_t len, off_t offset,
+		    int prot_flags, int map_flags);
+
+/**
+ * scif_unregister() - remove the windows inside a range
+ * @epd: endpoint
+ * @offset: page-aligned start
+ * @len: bytes, a multiple of the page size
+ *
+ * Every window entirely inside [@offset, @offset + @len) is removed, on
+ * the peer first; nothing is removed if one only partly overlaps.
+ *
+ * Return: 0, -EINVAL (alignment, negative @offset, a window partly
+ * inside), -ENXIO (no window in the range), -ENOTCONN.
+ */
+int scif_unregister(scif_epd_t epd, off_t offset, size_t len);
+
+/**
+ * scif_readfrom() - copy from the peer's registered space into ours
+ * @epd: connected endpoint
+ * @loffset: destination offset in our registered space
+ * @len: bytes
+ * @roffset: source offset in the peer's registered space
+ * @rma_flags: %SCIF_RMA_USECPU, %SCIF_RMA_SYNC, %SCIF_RMA_ORDERED,
+ *	%SCIF_RMA_USECACHE (accepted, no effect)
+ *
+ * Each range must lie in windows that are contiguous in their registered
+ * space. Transfers here always complete before the call returns.
+ *
+ * Return: 0, or -EINVAL (flags, @len 0), -ENXIO (a range not
+ * registered), -EACCES (our window not writable or the peer's not
+ * readable), -ENOTCONN, -ECONNRESET, -ENODEV, -EIO (bad peer address).
+ */
+int scif_readfrom(scif_epd_t epd, off_t loffset, size_t len, off_t roffset,
+		  int rma_flags);
+
+/**
+ * scif_writeto() - copy from our registered space into the peer's
+ * @epd: connected endpoint
+ * @loffset: source offset in our registered space
+ * @len: bytes
+ * @roffset: destination offset in the peer's registered space
+ * @rma_flags: as for scif_readfrom()
+ *
+ * Return: as scif_readfrom(); -EACCES when our window is not readable or
+ * the peer's not writable.
+ */
+int scif_writeto(scif_epd_t epd, off_t loffset, size_t len, off_t roffset,
+		 int rma_flags);
+
+/**
+ * scif_vreadfrom() - copy from the peer's registered space to memory
+ * @epd: connected endpoint
+ * @addr: destination, a user address of the calling process (a kernel
+ *	address when called from a kernel thread)
+ * @len: bytes
+ * @roffset: source offset in the peer's registered space
+ * @rma_flags: as for scif_readfrom()
+ *
+ * Return: as scif_readfrom(); -EFAULT for a bad @addr.
+ */
+int scif_vreadfrom(scif_epd_t epd, void *addr, size_t len, off_t roffset,
+		   int rma_flags);
+
+/**
+ * scif_vwriteto() - copy from memory to the peer's registered space
+ * @epd: connected endpoint
+ * @addr: source, as for scif_vreadfrom()
+ * @len: bytes
+ * @roffset: destination offset in the peer's registered space
+ * @rma_flags: as for scif_readfrom()
+ *
+ * Return: as scif_vreadfrom().
+ */
+int scif_vwriteto(scif_epd_t epd, void *addr, size_t len, off_t roffset,
+		  int rma_flags);
+
+/**
+ * scif_fence_mark() - mark the RMAs started so far
+ * @epd: connected endpoint
+ * @flags: %SCIF_FENCE_INIT_SELF (ours) or %SCIF_FENCE_INIT_PEER (the
+ *	peer's, on this connection)
+ * @mark: filled with the mark for scif_fence_wait()
+ *
+ * Return: 0, -EINVAL, -ENOTCONN, -ECONNRESET, -ENODEV, -EAGAIN (the peer
+ * did not answer).
+ */
+int scif_fence_mark(scif_epd_t epd, int flags, int *mark);
+
+/**
+ * scif_fence_wait() - wait until the RMAs of a mark are complete
+ * @epd: connected endpoint
+ * @mark: from scif_fence_mark()
+ *
+ * Return: as scif_fence_mark().
+ */
+int scif_fence_wait(scif_epd_t epd, int mark);
+
+/**
+ * scif_fence_signal() - write values once the RMAs started so far are done
+ * @epd: connected endpoint
+ * @loff: 4-byte aligned offset in our registered space
+ * @lval: value (64 bits) for @loff with %SCIF_SIGNAL_LOCAL
+ * @roff: 4-byte aligned offset in the peer's registered space
+ * @rval: value (64 bits) for @roff with %SCIF_SIGNAL_REMOTE
+ * @flags: exactly one of %SCIF_FENCE_INIT_SELF / %SCIF_FENCE_INIT_PEER,
+ *	plus at least one of %SCIF_SIGNAL_LOCAL / %SCIF_SIGNAL_REMOTE
+ *
+ * Return: 0, -EINVAL (flags, alignment), -ENXIO (offset not registered),
+ * -EACCES (window not writable), -ENOTCONN, -ECONNRESET, -ENODEV.
+ */
+int scif_fence_signal(scif_epd_t epd, off_t loff, u64 lval, off_t roff,
+		      u64 rval, int flags);
 
 #endif /* MICEMU_SCIF_H */

@@ -85,6 +85,10 @@ struct scif_hw_dev;
  *	(host: SMPT-window address of a DMA mapping; card: physical
  *	address). Returns 0 or a negative errno.
  * @unmap_local: undo @map_local.
+ * @peer_phys: optional: the CPU physical address at which this node
+ *	reaches @len bytes at @peer_addr (an address as for @ioremap), for
+ *	mapping the peer's memory into user space; 0 unless the whole range
+ *	lies inside the window. Without it mmap() of remote windows fails.
  *
  * All ops except @send_peer_intr may sleep. @send_peer_intr is called
  * from process context with a mutex held.
@@ -104,6 +108,8 @@ struct scif_hw_ops {
 			 dma_addr_t *peer_addr);
 	void (*unmap_local)(struct scif_hw_dev *sdev, dma_addr_t peer_addr,
 			    size_t len);
+	phys_addr_t (*peer_phys)(struct scif_hw_dev *sdev, dma_addr_t peer_addr,
+				 size_t len);
 };
 
 /**
@@ -127,6 +133,9 @@ struct scif_hw_dev {
 	u8 dnode;
 	struct mic_bootparam *dp;
 	struct mic_bootparam __iomem *rdp;
+	/* this side's DMA channels: memcpy with card-physical addresses */
+	struct dma_chan *dma_ch[4];
+	int num_dma_ch;
 };
 
 int scif_register_hw_dev(struct scif_hw_dev *sdev);

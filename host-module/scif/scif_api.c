@@ -503,6 +503,9 @@ void scif_ep_shutdown(struct scif_endpt *ep)
 {
 	enum scif_ep_state old;
 
+	might_sleep();
+	/* Windows go first, while the peer can still be told. */
+	scif_rma_ep_close(ep);
 	spin_lock(&ep->lock);
 	old = ep->state;
 	ep->state = SCIFEP_CLOSING;

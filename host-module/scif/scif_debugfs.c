@@ -82,6 +82,7 @@ void scif_debugfs_init(void)
 			    &scif_nodes_fops);
 	debugfs_create_file("inject", 0200, scif_dbg_dir, NULL,
 			    &scif_inject_fops);
+	scif_rma_debugfs_init(scif_dbg_dir);
 }
 
 /**

@@ -49,6 +49,7 @@ struct scif_endpt *scif_ep_alloc(void)
 	INIT_LIST_HEAD(&ep->conreqs);
 	INIT_LIST_HEAD(&ep->listen_node);
 	INIT_LIST_HEAD(&ep->tmp_node);
+	scif_rma_ep_init(ep);
 	ep->state = SCIFEP_UNBOUND;
 	if (xa_alloc(&scif_info.eps, &ep->id, ep, XA_LIMIT(1, INT_MAX),
 		     GFP_KERNEL)) {
@@ -223,6 +224,7 @@ void scif_eps_invalidate_node(struct scif_dev *dev)
 		spin_unlock(&ep->lock);
 		wake_up(&ep->wq);
 		scif_ep_qp_unmap(ep);
+		scif_rma_ep_unmap(ep);
 		scif_ep_put(ep);
 	}
 	scif_listeners_drop_node(dev);

@@ -19,8 +19,8 @@
  * from then on the endpoint stays until release. So nobody ever holds a
  * pointer to an endpoint that ACCEPTREG closes.
  *
- * Not yet here: the RMA ioctls (SCIF_REG ... SCIF_FENCE_SIGNAL) and mmap
- * answer -ENOTTY / -ENODEV; non-blocking (O_NONBLOCK) connect.
+ * The RMA ioctls (SCIF_REG ... SCIF_FENCE_SIGNAL) and mmap are in
+ * scif_fd_rma.c. Not yet here: non-blocking (O_NONBLOCK) connect.
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -454,10 +454,14 @@ static long scif_fd_ioctl(struct file *file, unsigned int cmd,
 		return scif_fd_msg(fd, uarg, false);
 	case SCIF_GET_NODEIDS:
 		return scif_fd_node_ids(uarg);
-	/* RMA (SCIF_REG ... SCIF_FENCE_SIGNAL): not implemented yet. */
 	default:
-		return -ENOTTY;
+		return scif_fd_rma_ioctl(scif_fd_ep(fd), cmd, arg);
 	}
+}
+
+static int scif_fd_mmap_op(struct file *file, struct vm_area_struct *vma)
+{
+	return scif_fd_mmap(file, scif_fd_ep(file->private_data), vma);
 }
 
 static __poll_t scif_fd_poll(struct file *file, poll_table *wait)
@@ -537,6 +541,7 @@ static const struct file_operations scif_fd_fops = {
 	.flush = scif_fd_flush,
 	.unlocked_ioctl = scif_fd_ioctl,
 	.poll = scif_fd_poll,
+	.mmap = scif_fd_mmap_op,
 	.llseek = no_llseek,
 };
 

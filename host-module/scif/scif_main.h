@@ -28,6 +28,7 @@
 #include "scif.h"
 #include "scif_hw.h"
 #include "scif_rb.h"
+#include "scif_rma.h"
 #include "scif_wire.h"
 
 #define SCIF_MAX_NODES		129
@@ -201,6 +202,7 @@ enum scif_ep_state {
  * @relay: one of the host relay's endpoints (scif_relay.c): it has no
  *	user, so RMA requests naming it must be refused
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
+ * @rma: remote memory access state (scif_rma.h)
  * @tmp_node: entry in temporary lists built during teardown
  */
 struct scif_endpt {
@@ -228,6 +230,7 @@ struct scif_endpt {
 	bool relay;
 
 	struct scif_qp qp;
+	struct scif_ep_rma rma;
 
 	struct list_head tmp_node;
 };
@@ -308,6 +311,9 @@ static inline unsigned long scif_alive_timeout(void)
 /* scif_qp.c: queue pairs and the hw ops behind them */
 void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len);
 void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len);
+int scif_map_local(struct scif_dev *dev, void *va, size_t len,
+		   dma_addr_t *addr);
+void scif_unmap_local(struct scif_dev *dev, dma_addr_t addr, size_t len);
 int scif_qp_create(struct scif_dev *dev, struct scif_qp *qp, u32 size);
 int scif_qp_map_peer(struct scif_dev *dev, struct scif_qp *qp, u64 addr,
 		     u32 size, bool reset_peer);

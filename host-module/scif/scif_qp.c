@@ -53,8 +53,17 @@ void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len)
 		dev->sdev->ops->iounmap(dev->sdev, va, len);
 }
 
-static int scif_map_local(struct scif_dev *dev, void *va, size_t len,
-			  dma_addr_t *addr)
+/**
+ * scif_map_local() - make our memory reachable by the peer of @dev
+ * @dev: link
+ * @va: linear-map address
+ * @len: bytes
+ * @addr: filled with the address the peer uses
+ *
+ * Return: 0 or a negative errno.
+ */
+int scif_map_local(struct scif_dev *dev, void *va, size_t len,
+		   dma_addr_t *addr)
 {
 	dev = scif_dev_link(dev);
 	if (dev->self) {
@@ -64,8 +73,13 @@ static int scif_map_local(struct scif_dev *dev, void *va, size_t len,
 	return dev->sdev->ops->map_local(dev->sdev, va, len, addr);
 }
 
-static void scif_unmap_local(struct scif_dev *dev, dma_addr_t addr,
-			     size_t len)
+/**
+ * scif_unmap_local() - undo scif_map_local()
+ * @dev: link
+ * @addr: the peer address
+ * @len: bytes
+ */
+void scif_unmap_local(struct scif_dev *dev, dma_addr_t addr, size_t len)
 {
 	dev = scif_dev_link(dev);
 	if (!dev->self)

@@ -111,6 +111,18 @@ static void __iomem *mic_x100_scif_ioremap(struct scif_hw_dev *sdev,
 	return aper->va + addr;
 }
 
+/* BAR0's bus address is the CPU's physical address on x86 (no IOMMU). */
+static phys_addr_t mic_x100_scif_peer_phys(struct scif_hw_dev *sdev,
+					   dma_addr_t peer_addr, size_t len)
+{
+	struct mic_mw *aper = &sdev_to_x100(sdev)->hw.aper;
+	u64 addr = peer_addr;
+
+	if (!len || addr >= aper->len || len > aper->len - addr)
+		return 0;
+	return aper->pa + addr;
+}
+
 /* The aperture stays mapped for the life of the device. */
 static void mic_x100_scif_iounmap(struct scif_hw_dev *sdev,
 				  void __iomem *va, size_t len)
@@ -161,6 +173,7 @@ static const struct scif_hw_ops mic_x100_scif_ops = {
 	.iounmap = mic_x100_scif_iounmap,
 	.map_local = mic_x100_scif_map_local,
 	.unmap_local = mic_x100_scif_unmap_local,
+	.peer_phys = mic_x100_scif_peer_phys,
 };
 
 /* SCIF publishes its doorbell and queue pair in the fresh bootparam. */

@@ -125,7 +125,7 @@ int scif_get_nodeIDs(uint16_t *nodes, int len, uint16_t *self);
 /* The file descriptor behind an endpoint (the same number). */
 int scif_get_fd(scif_epd_t epd);
 
-/* Remote memory access: declared, not implemented yet. */
+/* Remote memory access (libscif_rma.c). */
 off_t scif_register(scif_epd_t epd, void *addr, size_t len, off_t offset,
 		    int prot_flags, int map_flags);
 int scif_unregister(scif_epd_t epd, off_t offset, size_t len);
