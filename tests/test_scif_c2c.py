@@ -127,3 +127,16 @@ def test_c2c_concurrent_connections(two_cards):
             out = s.card_run_ok(card, f"cat /tmp/client{i}.log")
         assert "rc=0" in out, out
         assert re.search(rf"20 x 65537 bytes to node {node} port {port}: ok", out), out
+
+
+def test_c2c_rma_refused(two_cards):
+    """RMA over a relayed connection: the relay moves bytes but owns no
+    windows, so scif_register fails with EOPNOTSUPP instead of hanging."""
+    s = two_cards
+    s.card_run_ok(1, "scif-rma -s -p 2200 >/tmp/rma.log 2>&1 & "
+                     "for i in $(seq 100); do grep -q listening /tmp/rma.log && break; "
+                     "sleep 0.1; done; grep -q listening /tmp/rma.log")
+    rc, out = s.card_run(0, "scif-rma -c 2 -p 2200 -S 4096 xfer", timeout=300)
+    assert rc != 0, out
+    assert "register: Operation not supported" in out, out
+    assert s.state(0) == "online" and s.state(1) == "online"
