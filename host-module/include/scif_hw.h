@@ -127,6 +127,9 @@ struct scif_hw_dev {
 	u8 dnode;
 	struct mic_bootparam *dp;
 	struct mic_bootparam __iomem *rdp;
+	/* this side's DMA channels: memcpy with card-physical addresses */
+	struct dma_chan *dma_ch[4];
+	int num_dma_ch;
 };
 
 int scif_register_hw_dev(struct scif_hw_dev *sdev);
