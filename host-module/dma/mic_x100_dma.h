@@ -142,7 +142,7 @@ struct mic_dma_chan {
 /**
  * struct mic_dma_dev - one instance: four channels of one side of a card
  * @dma: the dmaengine device
- * @hw: the bus driver's description (copied)
+ * @hw: the bus driver's description, passed back to its ops
  * @name: copy of hw.name
  * @first_ch: hardware number of the first channel (0 or 4)
  * @dcr_lock: serialises read-modify-write of DCR on this side
@@ -151,7 +151,7 @@ struct mic_dma_chan {
  */
 struct mic_dma_dev {
 	struct dma_device dma;
-	struct mic_dma_hw hw;
+	struct mic_dma_hw *hw;
 	char name[16];
 	int first_ch;
 	spinlock_t dcr_lock; /* DCR read-modify-write */
@@ -176,7 +176,7 @@ static inline void mic_dma_ch_write(struct mic_dma_chan *ch, u32 val, u32 off)
 
 static inline bool mic_dma_host_owned(struct mic_dma_chan *ch)
 {
-	return ch->mdma->hw.owner == MIC_DMA_HOST_OWNED;
+	return ch->mdma->hw->owner == MIC_DMA_HOST_OWNED;
 }
 
 /* mic_x100_dma_main.c */

@@ -23,7 +23,7 @@ static int mic_dma_chan_show(struct seq_file *s, void *unused)
 		seq_puts(s, "removed\n");
 		return 0;
 	}
-	dcr = ioread32(ch->mdma->hw.mmio + MIC_DMA_DCR);
+	dcr = ioread32(ch->mdma->hw->mmio + MIC_DMA_DCR);
 	regs[0] = mic_dma_ch_read(ch, MIC_DMA_DCAR);
 	regs[1] = mic_dma_ch_read(ch, MIC_DMA_DHPR);
 	regs[2] = mic_dma_ch_read(ch, MIC_DMA_DTPR);
@@ -139,7 +139,7 @@ int mic_dma_inject_fault(struct dma_chan *chan, enum mic_dma_fault fault,
 	}
 	mic_dma_arm_watchdog(ch);
 	spin_unlock_irqrestore(&ch->lock, flags);
-	dev_info(ch->mdma->hw.dev, "%s dma ch%d: fault %d injected (test)\n",
+	dev_info(ch->mdma->hw->dev, "%s dma ch%d: fault %d injected (test)\n",
 		 ch->mdma->name, ch->hw_ch, fault);
 	return cookie;
 

@@ -74,7 +74,7 @@ static bool mic_dma_cookie_failed(struct mic_dma_chan *ch, dma_cookie_t c)
 
 static void mic_dma_dcr_update(struct mic_dma_dev *mdma, u32 clear, u32 set)
 {
-	void __iomem *dcr = mdma->hw.mmio + MIC_DMA_DCR;
+	void __iomem *dcr = mdma->hw->mmio + MIC_DMA_DCR;
 	unsigned long flags;
 	u32 old, val;
 
@@ -113,7 +113,7 @@ static void mic_dma_enable(struct mic_dma_chan *ch, bool on)
 /* Did the channel lose its programming (a card reset, facts §10.4)? */
 static bool mic_dma_regs_lost(struct mic_dma_chan *ch)
 {
-	u32 dcr = ioread32(ch->mdma->hw.mmio + MIC_DMA_DCR);
+	u32 dcr = ioread32(ch->mdma->hw->mmio + MIC_DMA_DCR);
 
 	return !(dcr & MIC_DMA_DCR_ENABLE(ch->hw_ch)) ||
 	       mic_dma_ch_read(ch, MIC_DMA_DRAR_HI) != ch->drar_hi ||
@@ -184,14 +184,14 @@ static int mic_dma_program(struct mic_dma_chan *ch)
 	err = mic_dma_ch_read(ch, MIC_DMA_DCHERR);
 	dstat = mic_dma_ch_read(ch, MIC_DMA_DSTAT);
 	if (err || (dstat & MIC_DMA_DSTAT_ERROR)) {
-		dev_err_ratelimited(ch->mdma->hw.dev,
+		dev_err_ratelimited(ch->mdma->hw->dev,
 				    "%s dma ch%d: not ready after set-up: DCHERR 0x%08x DSTAT 0x%08x\n",
 				    ch->mdma->name, ch->hw_ch, err, dstat);
 		ch->broken = true;
 		return -EBUSY;
 	}
 	if ((dstat & MIC_DMA_DSTAT_INDEX) != dtpr)
-		dev_warn_ratelimited(ch->mdma->hw.dev,
+		dev_warn_ratelimited(ch->mdma->hw->dev,
 				     "%s dma ch%d: DSTAT index %u differs from DTPR %u after set-up\n",
 				     ch->mdma->name, ch->hw_ch,
 				     (u32)(dstat & MIC_DMA_DSTAT_INDEX), dtpr);
@@ -396,7 +396,7 @@ static bool mic_dma_complete_to(struct mic_dma_chan *ch, u32 idx)
  */
 static void mic_dma_update(struct mic_dma_chan *ch)
 {
-	struct device *dev = ch->mdma->hw.dev;
+	struct device *dev = ch->mdma->hw->dev;
 	u32 dstat, err, n;
 
 	if (ch->dead)
@@ -489,7 +489,7 @@ static void mic_dma_watchdog(struct timer_list *t)
 static irqreturn_t mic_dma_irq(int irq, void *data)
 {
 	struct mic_dma_chan *ch = data;
-	struct mic_dma_hw *hw = &ch->mdma->hw;
+	struct mic_dma_hw *hw = ch->mdma->hw;
 
 	spin_lock(&ch->lock);
 	ch->stats.irqs++;
@@ -569,7 +569,7 @@ mic_dma_prep_memcpy(struct dma_chan *chan, dma_addr_t dst, dma_addr_t src,
 	/* facts §5.1: 64-byte alignment; 40-bit card addresses. */
 	if (!len || !IS_ALIGNED(src | dst | len, MIC_DMA_ALIGN) ||
 	    !mic_dma_addr_ok(src, len) || !mic_dma_addr_ok(dst, len)) {
-		dev_dbg_ratelimited(ch->mdma->hw.dev,
+		dev_dbg_ratelimited(ch->mdma->hw->dev,
 				    "%s dma ch%d: refusing copy %pad -> %pad, %zu bytes\n",
 				    ch->mdma->name, ch->hw_ch, &src, &dst, len);
 		return NULL;
@@ -707,7 +707,7 @@ static void mic_dma_release(struct dma_device *dma)
 static int mic_dma_chan_init(struct mic_dma_dev *mdma, int i)
 {
 	struct mic_dma_chan *ch = &mdma->ch[i];
-	struct mic_dma_hw *hw = &mdma->hw;
+	struct mic_dma_hw *hw = mdma->hw;
 	unsigned long flags;
 	int rc;
 
@@ -769,7 +769,7 @@ free_ring:
 /* Stop a channel for good and fail what it still holds. */
 static void mic_dma_chan_exit(struct mic_dma_chan *ch)
 {
-	struct mic_dma_hw *hw = &ch->mdma->hw;
+	struct mic_dma_hw *hw = ch->mdma->hw;
 	unsigned long flags;
 	LIST_HEAD(done);
 
@@ -801,7 +801,7 @@ static void mic_dma_init_device(struct mic_dma_dev *mdma)
 {
 	struct dma_device *dma = &mdma->dma;
 
-	dma->dev = mdma->hw.dev;
+	dma->dev = mdma->hw->dev;
 	INIT_LIST_HEAD(&dma->channels);
 	dma_cap_zero(dma->cap_mask);
 	dma_cap_set(DMA_MEMCPY, dma->cap_mask);
@@ -823,7 +823,9 @@ static void mic_dma_init_device(struct mic_dma_dev *mdma)
 
 /**
  * mic_dma_register() - bring up the four channels of one side
- * @hw: the bus driver's description; copied, @hw->name too
+ * @hw: the bus driver's description; it must stay unchanged until
+ *	mic_dma_unregister() returns (the ops get it back); @hw->name is
+ *	copied
  *
  * Sets the owner bits of card-owned channels (facts §5.2), allocates a
  * ring per channel, requests the completion interrupts, programs the
@@ -844,9 +846,8 @@ struct mic_dma_dev *mic_dma_register(struct mic_dma_hw *hw)
 	mdma = kzalloc(sizeof(*mdma), GFP_KERNEL);
 	if (!mdma)
 		return ERR_PTR(-ENOMEM);
-	mdma->hw = *hw;
+	mdma->hw = hw;
 	strscpy(mdma->name, hw->name, sizeof(mdma->name));
-	mdma->hw.name = mdma->name;
 	mdma->first_ch = hw->owner == MIC_DMA_HOST_OWNED ?
 		MIC_DMA_HOST_FIRST_CH : MIC_DMA_CARD_FIRST_CH;
 	spin_lock_init(&mdma->dcr_lock);
@@ -928,7 +929,7 @@ void mic_dma_hw_reset(struct mic_dma_dev *mdma)
 		spin_lock_irqsave(&ch->lock, flags);
 		if (!ch->dead) {
 			if (!list_empty(&ch->active))
-				dev_info(mdma->hw.dev, "%s dma ch%d: card reset, %zu transfer(s) failed\n",
+				dev_info(mdma->hw->dev, "%s dma ch%d: card reset, %zu transfer(s) failed\n",
 					 mdma->name, ch->hw_ch,
 					 list_count_nodes(&ch->active));
 			ch->stats.resets++;
@@ -1018,7 +1019,7 @@ u64 mic_dma_map(struct dma_chan *chan, dma_addr_t addr, size_t len)
 
 	if (!mic_dma_is_mic_chan(chan))
 		return DMA_MAPPING_ERROR;
-	hw = &to_mic_chan(chan)->mdma->hw;
+	hw = to_mic_chan(chan)->mdma->hw;
 	return hw->ops->map(hw, addr, len);
 }
 EXPORT_SYMBOL_GPL(mic_dma_map);
@@ -1035,7 +1036,7 @@ void mic_dma_unmap(struct dma_chan *chan, u64 card_addr, size_t len)
 
 	if (!mic_dma_is_mic_chan(chan))
 		return;
-	hw = &to_mic_chan(chan)->mdma->hw;
+	hw = to_mic_chan(chan)->mdma->hw;
 	if (hw->ops->unmap)
 		hw->ops->unmap(hw, card_addr, len);
 }
