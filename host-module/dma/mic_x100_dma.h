@@ -103,6 +103,8 @@ struct mic_dma_txd {
  * @has_irq: completion interrupts are delivered
  * @dead: the instance is going away; nothing new is accepted
  * @broken: the channel could not be programmed; it fails everything
+ * @drar_faulted: fault injection changed DRAR_HI on purpose: do not take
+ *	that for a reset until the channel is programmed again
  * @tasklet: completion processing and callbacks
  * @watchdog: polls progress, errors and resets while work is outstanding
  * @stats: counters
@@ -134,6 +136,7 @@ struct mic_dma_chan {
 	bool has_irq;
 	bool dead;
 	bool broken;
+	bool drar_faulted;
 	struct tasklet_struct tasklet;
 	struct timer_list watchdog;
 	struct mic_dma_stats stats;

@@ -199,6 +199,7 @@ static int mic_dma_program(struct mic_dma_chan *ch)
 	if (ch->tail >= MIC_DMA_RING_LEN)
 		ch->tail = dtpr;
 	ch->broken = false;
+	ch->drar_faulted = false;
 	return 0;
 }
 
@@ -415,7 +416,9 @@ static void mic_dma_update(struct mic_dma_chan *ch)
 		ch->broken = true;
 		return;
 	}
-	if (mic_dma_regs_lost(ch)) {
+	/* An error first: a channel halted on one keeps its registers. */
+	if (!err && !(dstat & MIC_DMA_DSTAT_ERROR) && !ch->drar_faulted &&
+	    mic_dma_regs_lost(ch)) {
 		/* DSTAT was reset too: nothing in the ring can be trusted. */
 		ch->stats.resets++;
 		n = (u32)list_count_nodes(&ch->active);
