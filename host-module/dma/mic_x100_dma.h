@@ -182,7 +182,19 @@ static inline bool mic_dma_host_owned(struct mic_dma_chan *ch)
 	return ch->mdma->hw->owner == MIC_DMA_HOST_OWNED;
 }
 
-/* mic_x100_dma_main.c */
+/* mic_x100_dma_chan.c */
+size_t mic_dma_ring_bytes(void);
+void mic_dma_dcr_update(struct mic_dma_dev *mdma, u32 clear, u32 set);
+int mic_dma_encode_drar(struct mic_dma_chan *ch);
+int mic_dma_program(struct mic_dma_chan *ch);
+void mic_dma_quiesce(struct mic_dma_chan *ch);
+u32 mic_dma_fail(struct mic_dma_chan *ch, bool all);
+void mic_dma_recover(struct mic_dma_chan *ch, bool all);
+void mic_dma_run_callbacks(struct list_head *done);
+void mic_dma_tasklet(struct tasklet_struct *t);
+void mic_dma_watchdog(struct timer_list *t);
+irqreturn_t mic_dma_irq(int irq, void *data);
+void mic_dma_init_device(struct mic_dma_dev *mdma);
 void mic_dma_put_desc(struct mic_dma_chan *ch, u64 qw0, u64 qw1);
 void mic_dma_kick(struct mic_dma_chan *ch);
 void mic_dma_arm_watchdog(struct mic_dma_chan *ch);
@@ -194,8 +206,10 @@ dma_cookie_t mic_dma_submit_locked(struct mic_dma_chan *ch,
 				   struct mic_dma_txd *txd);
 u64 mic_dma_scratch_card(struct mic_dma_chan *ch);
 
-/* mic_x100_dma_debugfs.c */
+/* mic_x100_dma_main.c */
 extern struct dentry *mic_dma_dbg_root;
+
+/* mic_x100_dma_debugfs.c */
 void mic_dma_debugfs_add(struct mic_dma_dev *mdma);
 
 #endif /* MICEMU_MIC_X100_DMA_H */
