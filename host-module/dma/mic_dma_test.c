@@ -364,7 +364,8 @@ static int mdt_cmd_bench(char **argv, int argc)
 	    !nch || nch > mdt.nchan || !reps || len > MDT_BUF_SIZE)
 		return -EINVAL;
 	/* Warm up: first touches of the buffers are slow under TCG. */
-	memcpy(mdt.buf[1], mdt.buf[0], len);
+	for (i = 0; i < reps; i++)
+		memcpy(mdt.buf[1], mdt.buf[0], len);
 	rc = mdt_copy(to_peer, len, 0, nch, NULL);
 	if (rc)
 		return rc;
