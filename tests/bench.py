@@ -121,6 +121,30 @@ def rma_figures():
         s.shutdown()
 
 
+def dma_figures(reps=10):
+    """MB/s of 4 MiB DMA copies, one channel and split over four, each
+    next to a plain memcpy of the same size in the same VM."""
+    from test_dma import HOST_FAST, Dma
+    s = System(logdir("dma"), cards=1, append=HOST_FAST)
+    figures = []
+    try:
+        s.boot_online(0)
+        d = Dma(s)
+        for owner in ("host", "card"):
+            side = d.side(owner)
+            for label, to_peer in (("host->card", owner == "host"),
+                                   ("card->host", owner == "card")):
+                for nch in (1, 4):
+                    out = side.ok(f"bench {'to_peer' if to_peer else 'from_peer'} "
+                                  f"4194304 {nch} {reps}", timeout=600)
+                    m = re.search(r"dma_MBps (\d+) memcpy_MBps (\d+)", out)
+                    figures.append((f"DMA 4 MiB {label}, {owner} channels, {nch} ch",
+                                    int(m.group(1)), owner, int(m.group(2))))
+        return figures
+    finally:
+        s.shutdown()
+
+
 def line(name, vals, unit="s"):
     med = statistics.median(vals)
     print(f"  {name:52s} {med:8.2f} {unit}  (min {min(vals):.2f}, "
@@ -153,6 +177,8 @@ def main():
         print(f"  {'RMA 64 B writeto / readfrom latency, ' + who:52s} "
               f"{f['writeto64_us']:8.1f} us / {f['readfrom64_us']:.1f} us  "
               f"(memcpy 64 B {f['memcpy64_us']:.3f} us)")
+    for name, mbps, owner, memcpy in dma_figures():
+        print(f"  {name:52s} {mbps:8d} MB/s  (memcpy 4 MiB in the {owner} VM: {memcpy} MB/s)")
     return 0
 
 

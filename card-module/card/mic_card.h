@@ -12,6 +12,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "mic_dma.h"
 #include "scif_hw.h"
 #include "mic_card_regs.h"
 
@@ -44,6 +45,8 @@ struct mic_card_vec {
  * @node_id: our SCIF node, from the device page
  * @db_lock: serialises doorbell users against each other
  * @vec: one entry per MSI-X vector
+ * @dma_hw: what the DMA driver knows of this card
+ * @dma: card-owned DMA channels 4-7, NULL if they failed
  * @sdev: SCIF link to the host
  * @scif_up: @sdev is registered with SCIF
  * @scif_lock: protects @scif_up (remove and shutdown may race)
@@ -57,6 +60,8 @@ struct mic_card {
 	u8 node_id;
 	struct mutex db_lock;		/* doorbell users */
 	struct mic_card_vec vec[MIC_CARD_NUM_VECTORS];
+	struct mic_dma_hw dma_hw;
+	struct mic_dma_dev *dma;
 	struct scif_hw_dev sdev;
 	bool scif_up;
 	struct mutex scif_lock;		/* protects @scif_up */
@@ -80,8 +85,14 @@ void mic_card_intr_exit(struct mic_card *card);
 int mic_card_next_db(struct mic_card *card);
 void *mic_card_request_db(struct mic_card *card, int db,
 			  irq_handler_t handler, void *data);
+void *mic_card_request_vec(struct mic_card *card, int v,
+			   irq_handler_t handler, void *data);
 void mic_card_free_db(struct mic_card *card, void *cookie);
 void mic_card_send_host_intr(struct mic_card *card, int db);
+
+/* mic_card_dma.c */
+void mic_card_dma_init(struct mic_card *card);
+void mic_card_dma_exit(struct mic_card *card);
 
 /* mic_card_scif.c */
 int mic_card_scif_init(struct mic_card *card);

@@ -133,27 +133,27 @@ int mic_card_next_db(struct mic_card *card)
 }
 
 /**
- * mic_card_request_db() - call @handler whenever the host rings @db
+ * mic_card_request_vec() - call @handler whenever vector @v fires
  * @card: card
- * @db: doorbell 0-15
+ * @v: MSI-X vector 0-19 (doorbells, then DMA channels 4-7)
  * @handler: called in hard-irq context with the vector's irq and @data
  * @data: @handler's argument
  *
  * Return: a cookie for mic_card_free_db(), or an ERR_PTR().
  */
-void *mic_card_request_db(struct mic_card *card, int db,
-			  irq_handler_t handler, void *data)
+void *mic_card_request_vec(struct mic_card *card, int v,
+			   irq_handler_t handler, void *data)
 {
 	struct mic_card_db_user *user;
 	struct mic_card_vec *vec;
 	unsigned long flags;
 
-	if (db < 0 || db >= MIC_NUM_DB || !handler)
+	if (v < 0 || v >= MIC_CARD_NUM_VECTORS || !handler)
 		return ERR_PTR(-EINVAL);
 	user = kzalloc(sizeof(*user), GFP_KERNEL);
 	if (!user)
 		return ERR_PTR(-ENOMEM);
-	vec = &card->vec[MIC_CARD_DB_VECTOR(db)];
+	vec = &card->vec[v];
 	user->vec = vec;
 	user->handler = handler;
 	user->data = data;
@@ -168,9 +168,27 @@ void *mic_card_request_db(struct mic_card *card, int db,
 }
 
 /**
- * mic_card_free_db() - detach a handler attached by mic_card_request_db()
+ * mic_card_request_db() - call @handler whenever the host rings @db
  * @card: card
- * @cookie: mic_card_request_db()'s result
+ * @db: doorbell 0-15
+ * @handler: called in hard-irq context with the vector's irq and @data
+ * @data: @handler's argument
+ *
+ * Return: a cookie for mic_card_free_db(), or an ERR_PTR().
+ */
+void *mic_card_request_db(struct mic_card *card, int db,
+			  irq_handler_t handler, void *data)
+{
+	if (db < 0 || db >= MIC_NUM_DB)
+		return ERR_PTR(-EINVAL);
+	return mic_card_request_vec(card, MIC_CARD_DB_VECTOR(db), handler,
+				    data);
+}
+
+/**
+ * mic_card_free_db() - detach a handler attached by mic_card_request_vec()
+ * @card: card
+ * @cookie: mic_card_request_vec()'s or mic_card_request_db()'s result
  *
  * When this returns the handler is not running and will not run again.
  */

@@ -152,17 +152,19 @@ static int mic_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	err = mic_card_map_dp(card);
 	if (err)
 		goto intr_exit;
+	mic_card_dma_init(card);
 	err = mic_card_scif_init(card);
 	if (err) {
 		dev_err(&pdev->dev, "SCIF registration failed: %d\n", err);
-		goto unmap_dp;
+		goto dma_exit;
 	}
 	mic_card_debugfs_init(card);
 	dev_info(&pdev->dev, "x100 card node %u, device page at 0x%llx\n",
 		 card->node_id, card->dp_addr);
 	return 0;
 
-unmap_dp:
+dma_exit:
+	mic_card_dma_exit(card);
 	iounmap(card->dp);
 intr_exit:
 	mic_card_intr_exit(card);
@@ -182,6 +184,7 @@ static void mic_card_remove(struct pci_dev *pdev)
 
 	mic_card_debugfs_exit(card);
 	mic_card_scif_exit(card);
+	mic_card_dma_exit(card);
 	iounmap(card->dp);
 	mic_card_intr_exit(card);
 	mic_card_teardown_pci(card);

@@ -119,6 +119,9 @@ int mic_card_scif_init(struct mic_card *card)
 	card->sdev.snode = card->node_id;
 	card->sdev.dnode = MIC_HOST_NODE;
 	card->sdev.rdp = card->dp;
+	card->sdev.num_dma_ch =
+		mic_dma_get_channels(card->dma, card->sdev.dma_ch,
+				     ARRAY_SIZE(card->sdev.dma_ch));
 
 	mutex_lock(&card->scif_lock);
 	err = scif_register_hw_dev(&card->sdev);

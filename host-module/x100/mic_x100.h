@@ -12,6 +12,7 @@
 #include <linux/spinlock.h>
 
 #include "mic_cosm.h"
+#include "mic_dma.h"
 #include "mic_hw.h"
 #include "mic_x100_regs.h"
 
@@ -76,6 +77,10 @@ struct mic_x100_intr {
  * @smpt_lock: protects @smpt_refs
  * @smpt_refs: users of each SMPT entry
  * @dp_bus: bus address of the device page
+ * @dma_hw: what the DMA driver knows of this card
+ * @dma: host-owned DMA channels 0-3, NULL if they failed
+ * @dma_name: DMA instance name, "micN"
+ * @dma_irq_name: names of the DMA channels' interrupts
  * @started: upper-layer clients are started (under the COSM lock)
  * @node: entry in the list of cards
  * @dbg_dir: debugfs mic_host/micN
@@ -91,6 +96,10 @@ struct mic_x100_dev {
 	spinlock_t smpt_lock; /* @smpt_refs */
 	u64 smpt_refs[MIC_X100_SMPT_ENTRIES];
 	dma_addr_t dp_bus;
+	struct mic_dma_hw dma_hw;
+	struct mic_dma_dev *dma;
+	char dma_name[8];
+	char dma_irq_name[MIC_DMA_NUM_CHAN][16];
 	bool started;
 	struct list_head node;
 	struct dentry *dbg_dir;
@@ -162,6 +171,11 @@ void mic_x100_stop_clients(struct mic_x100_dev *mdev);
 /* mic_x100_scif.c */
 int mic_x100_scif_init(void);
 void mic_x100_scif_exit(void);
+
+/* mic_x100_dma.c */
+void mic_x100_dma_init(struct mic_x100_dev *mdev);
+void mic_x100_dma_exit(struct mic_x100_dev *mdev);
+void mic_x100_dma_reset(struct mic_x100_dev *mdev);
 
 /* mic_x100_debugfs.c */
 void mic_x100_debugfs_init(void);

@@ -57,6 +57,8 @@ static void mic_x100_reset(struct cosm_device *cdev)
 	reg = mic_x100_read(mdev, MIC_X100_RGCR);
 	mic_x100_write(mdev, reg | MIC_X100_RGCR_RESET, MIC_X100_RGCR);
 	msleep(reset_settle_ms);
+	/* The reset took the DMA channels' state with it (facts §10.4). */
+	mic_x100_dma_reset(mdev);
 }
 
 static bool mic_x100_ready(struct cosm_device *cdev)

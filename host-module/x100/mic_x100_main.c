@@ -219,6 +219,7 @@ static int mic_x100_probe(struct pci_dev *pdev,
 		goto intr_exit;
 	}
 	mic_x100_bootparam_init(mdev);
+	mic_x100_dma_init(mdev);
 	pci_set_drvdata(pdev, mdev);
 	mic_x100_debugfs_add(mdev);
 	mic_x100_add_card(mdev);
@@ -238,6 +239,7 @@ remove_card:
 	mic_x100_remove_card(mdev);
 	mic_x100_debugfs_remove(mdev);
 	pci_set_drvdata(pdev, NULL);
+	mic_x100_dma_exit(mdev);
 	mic_x100_dp_exit(mdev);
 intr_exit:
 	mic_x100_intr_exit(mdev);
@@ -260,6 +262,7 @@ static void mic_x100_remove(struct pci_dev *pdev)
 	mic_x100_remove_card(mdev);
 	mic_x100_debugfs_remove(mdev);
 	pci_set_drvdata(pdev, NULL);
+	mic_x100_dma_exit(mdev);
 	mic_x100_dp_exit(mdev);
 	mic_x100_intr_exit(mdev);
 	mic_x100_pci_exit(mdev);

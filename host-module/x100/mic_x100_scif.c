@@ -188,6 +188,8 @@ static int mic_x100_scif_start(struct mic_hw_dev *hw)
 	sdev->snode = 0;
 	sdev->dnode = hw->index + 1;
 	sdev->dp = hw->dp;
+	sdev->num_dma_ch = mic_dma_get_channels(mdev->dma, sdev->dma_ch,
+						ARRAY_SIZE(sdev->dma_ch));
 	return scif_register_hw_dev(sdev);
 }
 
