@@ -41,6 +41,7 @@ ko() {
 files=(
 	"/lib/micemu/scif.ko=$(ko "$HOSTMOD" scif)"
 	"/lib/micemu/scif_test.ko=$(ko "$HOSTMOD" scif_test)"
+	"/lib/micemu/mic_x100_dma.ko=$(ko "$HOSTMOD" mic_x100_dma)"
 	"/lib/micemu/mic_card.ko=$(ko "$CARDMOD" mic_card)"
 	"/lib/micemu/mic_cosm_client.ko=$(ko "$CARDMOD" mic_cosm_client)"
 	"/lib/micemu/mic_cosm_badclient.ko=$(ko "$CARDMOD" mic_cosm_badclient)"

@@ -38,6 +38,7 @@ done
 echo "VMTEST start, cpu=$cpu"
 check mic_card_function_present test -n "$dev"
 insmod $M/scif.ko
+insmod $M/mic_x100_dma.ko
 if [ "$cpu" != x100 ]; then
 	insmod $M/mic_card.ko
 	check other_cpu_refused logged 'mic_card.*not running on an x100'
@@ -61,6 +62,7 @@ check rmmod rmmod mic_card
 insmod $M/mic_card.ko $opt
 check reload_refused_again test "$(dmesg | grep -c 'no device page')" -eq 2
 rmmod mic_card
+rmmod mic_x100_dma
 rmmod scif
 check no_oops sh -c '! dmesg | grep -qE "BUG:|WARNING:|Oops|general protection"'
 echo "VMTEST done fails=$fails"

@@ -42,6 +42,7 @@ in_range() { awk -v lo="$2" -v hi="$3" '$1 < lo || $1 > hi { bad = 1 } END { exi
 echo "VMTEST start, end=$end"
 insmod $M/scif.ko self_node=0 alive_timeout_ms=5000
 insmod $M/scif_test.ko
+insmod $M/mic_x100_dma.ko
 insmod $M/mic_card.ko
 check card_driver_loads test -d /sys/bus/pci/drivers/mic_card
 
