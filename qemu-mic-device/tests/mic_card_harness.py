@@ -16,9 +16,23 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 BIOS_DIRS = ["-L", "/usr/share/seabios", "-L", "/usr/lib/ipxe/qemu",
              "-L", "/usr/share/qemu"]
+
+
+
+def wait_for(pred, timeout=5.0, what="condition", poll=0.02):
+    """PRED's first true value, polled every POLL s; AssertionError after TIMEOUT s."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(poll)
 
 
 def find_qemu():

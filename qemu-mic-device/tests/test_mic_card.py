@@ -34,23 +34,12 @@ from mic_card_harness import (  # noqa: E402
     MMIO_BASE, MMIO_SIZE, MXAR, NUM_VECTORS, POSTCODE, RDMASR,
     RF_CARD_RAISED, RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SIAC0, SICE0,
     SICR0, SMPT, SMPT_BASE, SMPT_PAGE, SPAD, WELCOME_S, FakeFw, HostRam, Msix,
-    QTest, RegFile, find_micfw, find_qemu, recv_msg)
+    QTest, RegFile, find_micfw, find_qemu, recv_msg, wait_for)
 
 QEMU = find_qemu()
 GiB = 1 << 30
 MiB = 1 << 20
 BELOW, ABOVE = 256 * MiB, 64 * MiB      # the fake host VM's RAM layout
-
-
-def wait_for(pred, timeout=5.0, what="condition"):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.02)
 
 
 class CardTestBase(unittest.TestCase):

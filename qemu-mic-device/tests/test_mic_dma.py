@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mic_card_harness import (  # noqa: E402
     MMIO_BASE, SBOX, SICE0, SIAC0, SICR0, SMPT, SMPT_BASE, SPAD, MXAR, RGCR,
     DCR, FakeFw, HostRam, Msix, QTest, RegFile, find_micfw, find_qemu)
+from mic_card_harness import wait_for as harness_wait_for  # noqa: E402
 
 QEMU = find_qemu()
 MiB = 1 << 20
@@ -73,14 +74,8 @@ def pack(desc):
 
 
 def wait_for(pred, timeout=20.0, what="condition"):
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise AssertionError("timed out waiting for " + what)
-        time.sleep(0.005)
+    """The harness's wait_for with this suite's longer timeout, finer poll."""
+    return harness_wait_for(pred, timeout=timeout, what=what, poll=0.005)
 
 
 class BulkQTest(QTest):
