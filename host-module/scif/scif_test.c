@@ -6,9 +6,7 @@
  * exists: every open file is one endpoint, the ioctls of
  * scif_test_ioctl.h map one-to-one onto scif_bind(), scif_listen(),
  * scif_connect(), scif_accept(), scif_send(), scif_recv(), scif_poll() and
- * scif_get_node_ids(), scif_register(), scif_unregister(), the four RMA
- * copies and the three fence calls, and closing the file calls
- * scif_close(). As a SCIF
+ * scif_get_node_ids(), and closing the file calls scif_close(). As a SCIF
  * client it logs "scif_test: node N up/down" for every node.
  */
 #include <linux/anon_inodes.h>
@@ -196,86 +194,6 @@ static long scift_node_ids(struct scift_nodes __user *uarg)
 	return ret;
 }
 
-static long scift_reg(scif_epd_t epd, struct scift_reg __user *uarg)
-{
-	struct scift_reg arg;
-	off_t off;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	if (arg.flags & SCIF_MAP_KERNEL)
-		return -EINVAL;
-	off = scif_register(epd, u64_to_user_ptr(arg.addr), arg.len,
-			    arg.offset, arg.prot, arg.flags);
-	if (off < 0)
-		return off;
-	return put_user(off, &uarg->out_offset);
-}
-
-static long scift_unreg(scif_epd_t epd, struct scift_unreg __user *uarg)
-{
-	struct scift_unreg arg;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	return scif_unregister(epd, arg.offset, arg.len);
-}
-
-static long scift_copy(scif_epd_t epd, unsigned int cmd,
-		       struct scift_copy __user *uarg)
-{
-	struct scift_copy arg;
-	void *addr;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	addr = (void __force *)u64_to_user_ptr(arg.addr);
-	switch (cmd) {
-	case SCIFT_READFROM:
-		return scif_readfrom(epd, arg.loffset, arg.len, arg.roffset,
-				     arg.flags);
-	case SCIFT_WRITETO:
-		return scif_writeto(epd, arg.loffset, arg.len, arg.roffset,
-				    arg.flags);
-	case SCIFT_VREADFROM:
-		/* A user address must never pass for a kernel one. */
-		if (!access_ok(u64_to_user_ptr(arg.addr), arg.len))
-			return -EFAULT;
-		return scif_vreadfrom(epd, addr, arg.len, arg.roffset,
-				      arg.flags);
-	default:
-		if (!access_ok(u64_to_user_ptr(arg.addr), arg.len))
-			return -EFAULT;
-		return scif_vwriteto(epd, addr, arg.len, arg.roffset,
-				     arg.flags);
-	}
-}
-
-static long scift_fence_mark(scif_epd_t epd,
-			     struct scift_fence_mark __user *uarg)
-{
-	struct scift_fence_mark arg;
-	int mark, ret;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	ret = scif_fence_mark(epd, arg.flags, &mark);
-	if (ret)
-		return ret;
-	return put_user(mark, &uarg->mark);
-}
-
-static long scift_fence_signal(scif_epd_t epd,
-			       struct scift_fence_signal __user *uarg)
-{
-	struct scift_fence_signal arg;
-
-	if (copy_from_user(&arg, uarg, sizeof(arg)))
-		return -EFAULT;
-	return scif_fence_signal(epd, arg.loff, arg.lval, arg.roff, arg.rval,
-				 arg.flags);
-}
-
 static long scift_ioctl(struct file *file, unsigned int cmd,
 			unsigned long arg)
 {
@@ -299,21 +217,6 @@ static long scift_ioctl(struct file *file, unsigned int cmd,
 		return scift_poll(epd, uarg);
 	case SCIFT_NODE_IDS:
 		return scift_node_ids(uarg);
-	case SCIFT_REG:
-		return scift_reg(epd, uarg);
-	case SCIFT_UNREG:
-		return scift_unreg(epd, uarg);
-	case SCIFT_READFROM:
-	case SCIFT_WRITETO:
-	case SCIFT_VREADFROM:
-	case SCIFT_VWRITETO:
-		return scift_copy(epd, cmd, uarg);
-	case SCIFT_FENCE_MARK:
-		return scift_fence_mark(epd, uarg);
-	case SCIFT_FENCE_WAIT:
-		return scif_fence_wait(epd, (int)arg);
-	case SCIFT_FENCE_SIGNAL:
-		return scift_fence_signal(epd, uarg);
 	default:
 		return -ENOTTY;
 	}
