@@ -38,7 +38,7 @@ QBUILD  := $(BUILD)/qemu-build
 QEMU    := $(QBUILD)/qemu-system-x86_64
 MICFW   := $(BUILD)/card-firmware-sim/micfw
 TOOLS   := $(BUILD)/tools
-HOSTMOD := $(BUILD)/host-module$(SUFFIX)
+MODDIR  := $(BUILD)/modules$(SUFFIX)
 IMAGES  := $(BUILD)/images$(SUFFIX)
 HOST_INITRD := $(IMAGES)/host-initramfs.img
 CARD_INITRD := $(IMAGES)/card-initramfs.img
@@ -51,7 +51,7 @@ QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
 export CCACHE_DIR ?= $(BUILD)/ccache
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	unit-test check clean distclean FORCE
+	checkpatch unit-test check clean distclean FORCE
 
 all: images
 
@@ -112,16 +112,16 @@ $(BZIMAGE): $(KBUILD)/.config
 kernel: $(BZIMAGE)
 
 # --- our modules and programs ----------------------------------------------
-# Module sources are mirrored into the build directory: kbuild writes its
-# objects next to the sources, and those must stay out of the work tree.
-CARDMOD := $(BUILD)/card-module$(SUFFIX)
+# All module trees build in one kbuild pass (./Kbuild), so there is one
+# Module.symvers. The sources are mirrored into the build directory:
+# kbuild writes its objects next to them, and those stay out of the work
+# tree.
+MODULE_TREES := shared-module host-module card-module
 
 modules: $(BZIMAGE)
-	mkdir -p $(HOSTMOD) $(CARDMOD)
-	cp -a --update $(TOP)/host-module/. $(HOSTMOD)/
-	$(MAKE) -C $(HOSTMOD) KDIR=$(KBUILD)
-	cp -a --update $(TOP)/card-module/. $(CARDMOD)/
-	$(MAKE) -C $(CARDMOD) KDIR=$(KBUILD) HOSTMOD=$(HOSTMOD)
+	mkdir -p $(MODDIR)
+	cp -a --update $(TOP)/Kbuild $(addprefix $(TOP)/,$(MODULE_TREES)) $(MODDIR)/
+	$(MAKE) -C $(KBUILD) M=$(MODDIR) W=1 modules
 
 tools: deps
 	$(MAKE) -C $(TOP)/tools OUT=$(TOOLS)
@@ -138,19 +138,20 @@ CARD_MODULES = scif mic_x100_dma mic_card mic_cosm_client
 CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test
 
 images: qemu kernel modules tools micfw
-	IMAGES=$(IMAGES) KBUILD=$(KBUILD) HOSTMOD=$(HOSTMOD) TOOLS=$(TOOLS) \
+	IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) TOOLS=$(TOOLS) \
 	HOST_MODULES="$(HOST_MODULES)" CARD_MODULES="$(CARD_MODULES)" \
 	HOST_EXTRA_MODULES="$(HOST_EXTRA_MODULES)" \
 	CARD_EXTRA_MODULES="$(CARD_EXTRA_MODULES)" \
-	CARDMOD=$(CARDMOD) $(TOP)/images/build-images.sh
+	$(TOP)/images/build-images.sh
 
 # --- use it ---------------------------------------------------------------------
 run: images
 	$(TOP)/scripts/run-vm.sh --cards 1
 
-unit-test: deps $(STAMPS)/kernel-src
-	$(MAKE) -C $(TOP)/host-module checkpatch KSRC=$(KSRC)
-	$(MAKE) -C $(TOP)/card-module checkpatch KSRC=$(KSRC)
+checkpatch: deps $(STAMPS)/kernel-src
+	$(TOP)/scripts/checkpatch-modules.sh $(KSRC)/scripts/checkpatch.pl $(MODULE_TREES)
+
+unit-test: checkpatch
 	$(MAKE) -C $(TOP)/qemu-mic-device/tests check OUT=$(BUILD)/unit-tests
 	$(MAKE) -C $(TOP)/tools check OUT=$(TOOLS)
 	$(MAKE) -C $(TOP)/card-firmware-sim check OUT=$(BUILD)/card-firmware-sim
@@ -163,7 +164,7 @@ bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
 
 clean:
-	rm -rf $(QBUILD) $(KBUILD) $(HOSTMOD) $(CARDMOD) $(TOOLS) $(IMAGES) \
+	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) \
 		$(BUILD)/card-firmware-sim $(BUILD)/unit-tests $(STAMPS)/qemu-configured \
 		$(BUILD)/accel-probe-*
 

@@ -3,23 +3,23 @@
 #
 # build-images.sh: assemble the card and host initramfs images.
 #
-# Environment (set by the top-level Makefile): IMAGES KBUILD HOSTMOD
-# CARDMOD TOOLS HOST_MODULES CARD_MODULES.  The card image goes into the
+# Environment (set by the top-level Makefile): IMAGES KBUILD MODDIR
+# (the one kbuild tree of all modules) TOOLS HOST_MODULES CARD_MODULES.  The card image goes into the
 # host image as a firmware file, next to the card kernel (the same bzImage
 # as the host's), so the host driver loads both from /lib/firmware/mic/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-: "${IMAGES:?}" "${KBUILD:?}" "${HOSTMOD:?}" "${TOOLS:?}"
+: "${IMAGES:?}" "${KBUILD:?}" "${MODDIR:?}" "${TOOLS:?}"
 gen=$KBUILD/usr/gen_init_cpio
 bzimage=$KBUILD/arch/x86/boot/bzImage
 mkdir -p "$IMAGES"
 
-# modpaths NAME...: "DEST=SRC" for each module (host-module/ and
-# card-module/ builds; one kernel serves both VMs, so scif.ko is shared).
+# modpaths NAME...: "DEST=SRC" for each module (one kernel serves both
+# VMs, so the shared-module/ ones go into both images).
 modpaths() {
 	local m ko
 	for m in "$@"; do
-		ko=$(find "$HOSTMOD" "${CARDMOD:-$HOSTMOD}" -name "$m.ko" | head -n1)
+		ko=$(find "$MODDIR" -name "$m.ko" | head -n1)
 		[ -n "$ko" ] || { echo "build-images: $m.ko not found" >&2; exit 1; }
 		echo "/lib/micemu/$m.ko=$ko"
 	done

@@ -84,8 +84,9 @@ def _run_script(argv, logdir, name, env=None, timeout=900):
 def test_scif_against_fake_peer(logdir):
     """scif.ko as host and as card against scif_fakepeer.ko (a second
     reading of the wire protocol), hostile messages included."""
-    rc, out = _run_script([os.path.join(TOP, "host-module", "scif", "tests",
-                                        "run-vm-tests.sh"), "-o", logdir, "-b", KBUILD],
+    rc, out = _run_script([os.path.join(TOP, "shared-module", "scif", "tests",
+                                        "run-vm-tests.sh"), "-o", logdir, "-b", KBUILD,
+                           "-d", os.path.join(BUILD, "modules" + SUFFIX)],
                           logdir, "run-vm-tests")
     assert rc == 0, out[-4000:]
     for mode in ("host", "card"):
@@ -99,8 +100,7 @@ def test_card_modules_against_fakes(logdir):
                                         "run-vm-tests.sh")],
                           logdir, "run-vm-tests",
                           env={"OUT": logdir, "KBUILD": KBUILD,
-                               "HOSTMOD": os.path.join(BUILD, "host-module" + SUFFIX),
-                               "CARDMOD": os.path.join(BUILD, "card-module" + SUFFIX)})
+                               "MODDIR": os.path.join(BUILD, "modules" + SUFFIX)})
     assert rc == 0, out[-4000:]
     assert "skipped" not in out, out[-4000:]
     assert "run-vm-tests: all passed" in out, out[-4000:]

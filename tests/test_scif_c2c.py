@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 """SCIF between two card VMs: the host relays card-to-card connections
-(host-module/scif/scif_relay.c). Card mic0 is node 1, mic1 is node 2."""
+(shared-module/scif/scif_relay.c). Card mic0 is node 1, mic1 is node 2."""
 
 import re
 import time

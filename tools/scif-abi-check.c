@@ -9,7 +9,7 @@
  *	handles besides the systematic ones
  *
  * The numbers, sizes and offsets of the ABI are checked when this
- * program is compiled (against host-module/include/uapi/scif_ioctl.h);
+ * program is compiled (against shared-module/include/uapi/scif_ioctl.h);
  * at run time it checks what the kernel does with them: error codes of
  * bad calls, EFAULT for bad user pointers, the two-step accept, a
  * bind/listen/connect/accept/send/recv round, poll() and flush().
@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../host-module/include/uapi/scif_ioctl.h"
+#include "../shared-module/include/uapi/scif_ioctl.h"
 
 #define DEV		"/dev/scif"
 #define BAD_PTR		((void *)8)	/* never mapped */

@@ -24,7 +24,7 @@
 #include <linux/timekeeping.h>
 
 #include "scif.h"
-#include "mic_cosm_msg.h"
+#include "cosm_msg.h"
 
 static unsigned int heartbeat_send_sec = COSM_HEARTBEAT_SEND_SEC;
 module_param(heartbeat_send_sec, uint, 0644);
@@ -100,8 +100,8 @@ static scif_epd_t cosm_client_connect(void)
 static void cosm_client_set_time(const struct cosm_msg *msg)
 {
 	struct timespec64 ts;
-	u64 sec = le64_to_cpu(msg->tv_sec);
-	u64 nsec = le64_to_cpu(msg->tv_nsec);
+	u64 sec = le64_to_cpu(msg->timespec.tv_sec);
+	u64 nsec = le64_to_cpu(msg->timespec.tv_nsec);
 	int err;
 
 	if (sec > (u64)TIME64_MAX || nsec >= NSEC_PER_SEC) {

@@ -24,7 +24,7 @@
 #include <linux/string.h>
 
 #include "scif.h"
-#include "mic_cosm_msg.h"
+#include "cosm_msg.h"
 
 #define BAD_SLICE_MS		100
 #define BAD_MAX_EXTRA		16

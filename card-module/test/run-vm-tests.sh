@@ -13,8 +13,8 @@
 #       and with another one (vm-card-init.sh). Skipped without mic-card.
 #
 # Uses the modules `make modules` built in the build directory.
-# Environment: KBUILD (kernel build dir), QEMU, HOSTMOD and CARDMOD (module
-# build dirs; scif.ko and scif_test.ko come from HOSTMOD), OUT (work and
+# Environment: KBUILD (kernel build dir), QEMU, MODDIR (the module build
+# tree of `make modules`), OUT (work and
 # log directory), ONLY (run only the VMs whose name starts with it: cosm,
 # card). Exit 0 if every VM passed.
 set -euo pipefail
@@ -23,12 +23,11 @@ top=$(cd "$here/../.." && pwd)
 build=${MICEMU_BUILD:-$HOME/.cache/micemu}
 KBUILD=${KBUILD:-$build/kernel-default}
 QEMU=${QEMU:-$build/qemu-build/qemu-system-x86_64}
-HOSTMOD=${HOSTMOD:-$build/host-module}
-CARDMOD=${CARDMOD:-$build/card-module}
+MODDIR=${MODDIR:-$build/modules}
 OUT=${OUT:-$build/card-module-test}
 mkdir -p "$OUT"
 
-gcc -O2 -Wall -Wextra -static -I"$top/host-module/scif" -o "$OUT/cosm-fake-server" \
+gcc -O2 -Wall -Wextra -static -I"$top/shared-module/scif" -o "$OUT/cosm-fake-server" \
 	"$here/cosm-fake-server.c"
 
 # ko DIR NAME: the built module, or fail naming what to build
@@ -39,12 +38,12 @@ ko() {
 	echo "$f"
 }
 files=(
-	"/lib/micemu/scif.ko=$(ko "$HOSTMOD" scif)"
-	"/lib/micemu/scif_test.ko=$(ko "$HOSTMOD" scif_test)"
-	"/lib/micemu/mic_x100_dma.ko=$(ko "$HOSTMOD" mic_x100_dma)"
-	"/lib/micemu/mic_card.ko=$(ko "$CARDMOD" mic_card)"
-	"/lib/micemu/mic_cosm_client.ko=$(ko "$CARDMOD" mic_cosm_client)"
-	"/lib/micemu/mic_cosm_badclient.ko=$(ko "$CARDMOD" mic_cosm_badclient)"
+	"/lib/micemu/scif.ko=$(ko "$MODDIR" scif)"
+	"/lib/micemu/scif_test.ko=$(ko "$MODDIR" scif_test)"
+	"/lib/micemu/mic_x100_dma.ko=$(ko "$MODDIR" mic_x100_dma)"
+	"/lib/micemu/mic_card.ko=$(ko "$MODDIR" mic_card)"
+	"/lib/micemu/mic_cosm_client.ko=$(ko "$MODDIR" mic_cosm_client)"
+	"/lib/micemu/mic_cosm_badclient.ko=$(ko "$MODDIR" mic_cosm_badclient)"
 	"/bin/cosm-fake-server=$OUT/cosm-fake-server"
 	"/sbin/poweroff=$here/fake-poweroff.sh"
 )

@@ -411,10 +411,10 @@ static int cosm_scif_listen(void)
 	cosm_scif.listen_epd = scif_open();
 	if (!cosm_scif.listen_epd)
 		return -ENOMEM;
-	rc = scif_bind(cosm_scif.listen_epd, COSM_SCIF_PORT);
+	rc = scif_bind(cosm_scif.listen_epd, SCIF_COSM_LISTEN_PORT);
 	if (rc < 0) {
 		pr_err("mic_cosm: cannot bind SCIF port %d: %d\n",
-		       COSM_SCIF_PORT, rc);
+		       SCIF_COSM_LISTEN_PORT, rc);
 		goto close;
 	}
 	rc = scif_listen(cosm_scif.listen_epd, COSM_SCIF_BACKLOG);

@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include <linux/workqueue.h>
 
+#include "cosm_msg.h"
 #include "mic_mw.h"
 
 /* Card states; values and sysfs strings follow facts §6.4. */
@@ -27,16 +28,6 @@ enum cosm_state {
 	COSM_RESETTING,
 	COSM_RESET_FAILED,
 	COSM_STATE_LAST
-};
-
-/* Shutdown status; values match the card's COSM_MSG_SHUTDOWN_STATUS. */
-enum cosm_shutdown_status {
-	COSM_STATUS_NOP = 0,
-	COSM_STATUS_CRASHED,
-	COSM_STATUS_HALTED,
-	COSM_STATUS_POWER_OFF,
-	COSM_STATUS_RESTART,
-	COSM_STATUS_LAST
 };
 
 struct cosm_device;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * micemu libscif: the SCIF user-space API as ioctls on /dev/scif
- * (facts §7.3; the ABI is host-module/include/uapi/scif_ioctl.h).
+ * (facts §7.3; the ABI is shared-module/include/uapi/scif_ioctl.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "scif.h"
-#include "../../host-module/include/uapi/scif_ioctl.h"
+#include "../../shared-module/include/uapi/scif_ioctl.h"
 
 #define SCIF_DEV	"/dev/scif"
 

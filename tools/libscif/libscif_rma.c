@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 
 #include "scif.h"
-#include "../../host-module/include/uapi/scif_ioctl.h"
+#include "../../shared-module/include/uapi/scif_ioctl.h"
 
 off_t scif_register(scif_epd_t epd, void *addr, size_t len, off_t offset,
 		    int prot_flags, int map_flags)

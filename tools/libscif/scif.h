@@ -7,7 +7,7 @@
  * descriptor is a file descriptor of /dev/scif: it can be given to
  * poll(), select() or epoll directly. Every call returns -1 and sets
  * errno on failure; the errno values are the kernel's (see
- * host-module/scif/README.md).
+ * shared-module/scif/README.md).
  *
  * Not implemented yet (declared for the RMA work, not defined in
  * libscif.a): scif_register, scif_unregister, scif_readfrom,

@@ -197,7 +197,7 @@ static void fc_hb_work(struct work_struct *work)
 /* fc.lock held */
 static void fc_connect(void)
 {
-	struct scif_port_id dst = { .node = index + 1, .port = COSM_SCIF_PORT };
+	struct scif_port_id dst = { .node = index + 1, .port = SCIF_COSM_LISTEN_PORT };
 	int rc;
 
 	if (fc.epd) {

@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# run-vm-tests.sh [-m host|card|all] [-b KBUILD] [-k BZIMAGE] [-o LOGDIR]
+# run-vm-tests.sh [-m host|card|all] [-b KBUILD] [-d MODDIR] [-k BZIMAGE]
+#                 [-o LOGDIR]
 #
-# Build scif.ko, scif_test.ko, scif_fakepeer.ko (in a scratch copy, against
-# KBUILD), scif-pingpong and scif_api_test (static), boot one VM per mode
-# with them in a private initramfs, run vm-tests.sh there and report.
+# Take scif.ko, scif_test.ko and scif_fakepeer.ko as `make modules` built
+# them (in MODDIR), build scif-pingpong and scif_api_test (static), boot
+# one VM per mode with them in a private initramfs, run vm-tests.sh there
+# and report.
 # Exit 0 when every mode passed. Needs the kernel build and QEMU from the
 # top-level make (default build dir $MICEMU_BUILD or ~/.cache/micemu).
 set -euo pipefail
@@ -14,18 +16,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 build=${MICEMU_BUILD:-$HOME/.cache/micemu}
 kbuild=$build/kernel-default
+moddir=${MODDIR:-$build/modules}
 kernel=
 modes="host card"
 logdir=$PWD/logs/scif-vm-tests
 qemu=$build/qemu-build/qemu-system-x86_64
 
-while getopts "m:b:k:o:" opt; do
+while getopts "m:b:d:k:o:" opt; do
 	case "$opt" in
 	m) [ "$OPTARG" = all ] || modes=$OPTARG ;;
 	b) kbuild=$OPTARG ;;
+	d) moddir=$OPTARG ;;
 	k) kernel=$OPTARG ;;
 	o) logdir=$OPTARG ;;
-	*) sed -n '4,10p' "$0" >&2; exit 2 ;;
+	*) sed -n '4,11p' "$0" >&2; exit 2 ;;
 	esac
 done
 kernel=${kernel:-$kbuild/arch/x86/boot/bzImage}
@@ -35,10 +39,11 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/host-module" "$logdir"
-cp -a "$top/host-module/include" "$tmp/host-module/include"
-cp -a "$(cd "$here/.." && pwd)" "$tmp/host-module/scif"
-make -s -C "$kbuild" M="$tmp/host-module/scif" W=1 clean modules >"$logdir/build.log" 2>&1
+mkdir -p "$logdir"
+mod=$moddir/shared-module/scif
+for m in scif scif_test scif_fakepeer; do
+	[ -f "$mod/$m.ko" ] || { echo "run-vm-tests: no $mod/$m.ko (run make modules)" >&2; exit 2; }
+done
 cc -O2 -Wall -static -o "$tmp/scif-pingpong" "$top/tools/scif-pingpong.c" \
 	"$top/tools/libscif/libscif.c"
 cc -O2 -Wall -static -pthread -o "$tmp/scif_api_test" "$here/scif_api_test.c"
@@ -55,7 +60,6 @@ mount -t debugfs debugfs /sys/kernel/debug
 poweroff -f
 INIT
 chmod +x "$tmp/init"
-mod=$tmp/host-module/scif
 "$top/images/mkinitramfs.sh" "$tmp/initrd.img" "$kbuild/usr/gen_init_cpio" \
 	"$tmp/init" /lib/scif.ko="$mod/scif.ko" /lib/scif_test.ko="$mod/scif_test.ko" \
 	/lib/scif_fakepeer.ko="$mod/scif_fakepeer.ko" \
