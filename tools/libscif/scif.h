@@ -7,12 +7,8 @@
  * descriptor is a file descriptor of /dev/scif: it can be given to
  * poll(), select() or epoll directly. Every call returns -1 and sets
  * errno on failure; the errno values are the kernel's (see
- * shared-module/scif/README.md).
- *
- * Not implemented yet (declared for the RMA work, not defined in
- * libscif.a): scif_register, scif_unregister, scif_readfrom,
- * scif_writeto, scif_vreadfrom, scif_vwriteto, scif_fence_mark,
- * scif_fence_wait, scif_fence_signal, scif_mmap, scif_munmap.
+ * shared-module/scif/README.md). The RMA calls (scif_register ...
+ * scif_fence_signal, scif_mmap, scif_munmap) are in libscif_rma.c.
  */
 #ifndef MICEMU_LIBSCIF_H
 #define MICEMU_LIBSCIF_H
