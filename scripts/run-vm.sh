@@ -93,9 +93,12 @@ if [ -z "$logdir" ]; then
 fi
 mkdir -p "$logdir"
 logdir=$(cd "$logdir" && pwd)
-run=$logdir/run
-rm -rf "$run"
-mkdir -p "$run"
+# Sockets live in a short private directory, linked from the log directory:
+# an AF_UNIX path is limited to 107 bytes and log directories (per-test ones
+# in CI checkouts) can be longer than that.
+run=$(mktemp -d "${TMPDIR:-/tmp}/micemu-run.XXXXXX") || die "cannot create a runtime directory"
+rm -rf "$logdir/run"
+ln -s "$run" "$logdir/run"
 
 log() { echo "run-vm.sh: $*" >&2; echo "$(date -u +%FT%T.%6NZ) $*" >>"$logdir/run-vm.log"; }
 
@@ -144,6 +147,7 @@ cleanup() {
 		kill -KILL -- "-$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	rm -rf "$run"
 }
 trap cleanup EXIT
 trap 'exit 130' INT

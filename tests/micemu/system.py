@@ -69,10 +69,12 @@ class System:
         self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
-        self.run_dir = os.path.join(logdir, "run")
         self.started = time.monotonic()
-        self._wait_for(lambda: os.path.exists(os.path.join(self.run_dir, "ready")),
+        link = os.path.join(logdir, "run")
+        self._wait_for(lambda: os.path.exists(os.path.join(link, "ready")),
                        60, "run-vm.sh did not start the system")
+        # run/ links to a short directory: socket paths must stay short.
+        self.run_dir = os.path.realpath(link)
         self.agent = Agent(os.path.join(self.run_dir, "agent.sock"))
         # The first command completes once the guest's init has started the
         # agent: that is the host VM's boot time.
