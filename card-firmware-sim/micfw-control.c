@@ -6,7 +6,11 @@
  * per request, several clients at once.  Whatever a client sends, the
  * reply is {"ok":false,"error":"..."} at worst and the connection stays
  * usable; a line longer than CTL_LINE_MAX is answered with an error and
- * skipped up to its newline.
+ * skipped up to its newline.  A line must be valid UTF-8 holding exactly
+ * one JSON object: anything else is refused before it reaches the parser
+ * (json-glib 1.6 leaks on a line holding several values).  Replies are
+ * valid JSON whatever the card or the client wrote: control bytes are
+ * escaped, strings are valid UTF-8.
  *
  *   {"cmd":"status"}                      board state, see reply_status()
  *   {"cmd":"crash"}                       SIGKILL the card VM
@@ -181,14 +185,83 @@ static ctl_fn find_cmd(JsonNode *root, const char **name, GError **err)
 	return NULL;
 }
 
+/*
+ * Is @line one JSON object and nothing else but blanks?  Only the
+ * object's extent is checked here (braces outside strings, string escapes);
+ * the parser judges its content.
+ */
+static bool one_object(const char *line, gssize len, GError **err)
+{
+	gssize i = 0, depth = 0;
+	bool in_str = false;
+
+	if (!g_utf8_validate(line, len, NULL)) {
+		ctl_set_error(err, "request is not valid UTF-8");
+		return false;
+	}
+	while (i < len && g_ascii_isspace(line[i]))
+		i++;
+	if (i == len || line[i] != '{') {
+		ctl_set_error(err, "request must be a JSON object");
+		return false;
+	}
+	for (; i < len; i++) {
+		char c = line[i];
+
+		if (in_str) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[')
+			depth++;
+		else if ((c == '}' || c == ']') && --depth == 0)
+			break;
+	}
+	for (i++; i < len; i++) {
+		if (!g_ascii_isspace(line[i])) {
+			ctl_set_error(err, "one JSON object per line");
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * json-glib leaves control bytes below 0x20 other than \b\f\n\r\t raw in
+ * strings (a card can put 0x1f in its POST code).  Outside strings the
+ * compact generator emits none, so escaping every one of them is safe.
+ */
 static char *to_line(JsonObject *reply)
 {
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) node = json_node_new(JSON_NODE_OBJECT);
+	g_autofree char *text = NULL;
+	GString *out;
 
 	json_node_set_object(node, reply);
 	json_generator_set_root(gen, node);
-	return json_generator_to_data(gen, NULL);
+	text = json_generator_to_data(gen, NULL);
+	out = g_string_sized_new(strlen(text) + 16);
+	for (const char *p = text; *p; p++) {
+		if ((unsigned char)*p < 0x20)
+			g_string_append_printf(out, "\\u%04x", (unsigned char)*p);
+		else
+			g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* A string member that is valid UTF-8 whatever @text holds. */
+static void set_text_member(JsonObject *o, const char *name, const char *text)
+{
+	g_autofree char *valid = g_utf8_make_valid(text, -1);
+
+	json_object_set_string_member(o, name, valid);
 }
 
 /* One request line in, one reply line out (without the newline). */
@@ -204,7 +277,8 @@ static char *handle_line(struct micfw_ctl_client *cl, const char *line,
 
 	/* "ok" goes first: members keep their insertion order */
 	json_object_set_boolean_member(reply, "ok", false);
-	if (json_parser_load_from_data(parser, line, len, &err))
+	if (one_object(line, len, &err) &&
+	    json_parser_load_from_data(parser, line, len, &err))
 		fn = find_cmd(json_parser_get_root(parser), &name, &err);
 	if (fn) {
 		JsonObject *req = json_node_get_object(json_parser_get_root(parser));
@@ -218,7 +292,7 @@ static char *handle_line(struct micfw_ctl_client *cl, const char *line,
 		g_autofree char *q = micfw_quote(err->message);
 
 		micfw_event("control-error client=%u text=%s", cl->id, q);
-		json_object_set_string_member(reply, "error", err->message);
+		set_text_member(reply, "error", err->message);
 	}
 	return to_line(reply);
 }
@@ -264,7 +338,7 @@ static bool reply_error(struct micfw_ctl_client *cl, const char *msg)
 
 	micfw_event("control-error client=%u text=%s", cl->id, q);
 	json_object_set_boolean_member(reply, "ok", false);
-	json_object_set_string_member(reply, "error", msg);
+	set_text_member(reply, "error", msg);
 	line = to_line(reply);
 	return client_reply(cl, line);
 }

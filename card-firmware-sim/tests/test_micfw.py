@@ -419,6 +419,54 @@ class ControlTest(BoardTest):
                 c.close()
         self.assertTrue(self.fw.status()["ok"])
 
+    def test_one_object_per_line(self):
+        """F5: a line holding two JSON values is refused before json-glib
+        sees it (json-glib 1.6 leaks ~0.6 kB on each), so thousands of them
+        leave micfw's memory flat."""
+        ctl = self.fw.ctl
+        for line in ('{"cmd":"status"}{"cmd":"status"}',
+                     '{"cmd":"status"} 1', '{"cmd":"status","x":"}"} {}'):
+            r = ctl.raw(line)
+            self.assertFalse(r["ok"], line)
+            self.assertIn("one JSON object", r["error"])
+        self.assertTrue(ctl.raw('  {"cmd":"status","x":"}{"}  ')["ok"])
+        rss = self.fw_rss_kib()
+        batch = b'{"cmd":"status"}{"cmd":"status"}\n' * 50
+        for _ in range(400):
+            ctl.f.write(batch)
+            ctl.f.flush()
+            for _ in range(50):
+                self.assertFalse(json.loads(ctl.f.readline())["ok"])
+        # 20000 leaking lines grew micfw by ~11 MB before the fix
+        self.assertLess(self.fw_rss_kib() - rss, 2048)
+
+    def fw_rss_kib(self):
+        with open(f"/proc/{self.fw.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmRSS for micfw")
+
+    def test_replies_are_valid_json(self):
+        """F6: whatever the card writes as its POST code and whatever bytes
+        a client sends, every reply is strict JSON in valid UTF-8."""
+        link, _, fds, rf = self.host()
+        self.wait_ready(rf)
+        rf.write(POSTCODE, 0x011F)
+        ctl = self.fw.ctl
+        for line in (json.dumps({"cmd": "status"}).encode(),
+                     b'{"cmd":"st\xff\xfeatus"}', b'{"cmd":"\xc3"}',
+                     b'{"cmd":"bad\\u0001"}', b'\x1f\x80'):
+            with self.subTest(line=line):
+                ctl.f.write(line + b"\n")
+                ctl.f.flush()
+                reply = ctl.f.readline()
+                r = json.loads(reply.decode("utf-8"), strict=True)
+                self.assertIn("ok", r)
+        st = self.fw.status()
+        self.assertEqual(st["postcode"] & 0xFFFF, 0x011F)
+        self.assertEqual(st["postcode_text"], "\x1f\x01")
+
     def test_no_card_vm(self):
         for cmd in ("crash", "hang", "resume"):
             r = self.fw.ctl(cmd)
