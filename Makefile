@@ -49,6 +49,9 @@ QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
 	--python=/usr/bin/python3 --cc="ccache cc" --cxx="ccache c++"
 
 export CCACHE_DIR ?= $(BUILD)/ccache
+# Hash paths relative to $(BUILD), so a copied or moved cache still hits.
+export CCACHE_BASEDIR ?= $(BUILD)
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
 	checkpatch unit-test check clean distclean FORCE
@@ -67,6 +70,11 @@ INPUTS := $(BUILD)/inputs
 $(INPUTS)/qemu-configure: FORCE
 	@mkdir -p $(@D)
 	@echo '$(QEMU_CONFIGURE)' | cmp -s - $@ || echo '$(QEMU_CONFIGURE)' >$@
+# meson's build directory holds absolute paths: a cache copied or moved to
+# another $(BUILD) must configure QEMU again, not build the old tree's files.
+$(INPUTS)/qemu-dirs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(QSRC) $(QBUILD)' | cmp -s - $@ || echo '$(QSRC) $(QBUILD)' >$@
 $(INPUTS)/kernel-$(FLAVOUR).config: FORCE
 	@mkdir -p $(@D)
 	@cat $(KFRAGS) | cmp -s - $@ || cat $(KFRAGS) >$@
@@ -78,7 +86,8 @@ $(STAMPS)/qemu-src: | deps
 	rm -f $(STAMPS)/qemu-configured
 	touch $@
 
-$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src $(INPUTS)/qemu-configure
+$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src $(INPUTS)/qemu-configure \
+		$(INPUTS)/qemu-dirs
 	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
 	rm -rf $(QBUILD) && mkdir -p $(QBUILD)
 	cd $(QBUILD) && $(QSRC)/configure $(QEMU_CONFIGURE)
