@@ -191,6 +191,12 @@ static MemTxResult mic_card_dma_host_bus(void *opaque, uint64_t bus,
 {
     MicCardState *s = opaque;
 
+    if (!mic_dma_target_is_ram(&s->host_as, bus, len, is_write)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: DMA %s host bus 0x%" PRIx64
+                      "+0x%" PRIx64 ", which is not host RAM: bus error\n",
+                      is_write ? "to" : "from", bus, len);
+        return MEMTX_DECODE_ERROR;
+    }
     return address_space_rw(&s->host_as, bus, MEMTXATTRS_UNSPECIFIED, buf,
                             len, is_write);
 }

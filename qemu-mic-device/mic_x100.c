@@ -253,7 +253,16 @@ static MemTxResult mic_x100_dma_host_bus(void *opaque, uint64_t bus,
                                          void *buf, uint64_t len,
                                          bool is_write)
 {
-    return pci_dma_rw(PCI_DEVICE(opaque), bus, buf, len,
+    PCIDevice *pdev = PCI_DEVICE(opaque);
+
+    if (!mic_dma_target_is_ram(pci_get_address_space(pdev), bus, len,
+                               is_write)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: DMA %s host bus 0x%" PRIx64
+                      "+0x%" PRIx64 ", which is not RAM: bus error\n",
+                      is_write ? "to" : "from", bus, len);
+        return MEMTX_DECODE_ERROR;
+    }
+    return pci_dma_rw(pdev, bus, buf, len,
                       is_write ? DMA_DIRECTION_FROM_DEVICE :
                                  DMA_DIRECTION_TO_DEVICE,
                       MEMTXATTRS_UNSPECIFIED);
@@ -376,19 +385,18 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
     pci_config_set_device_id(pdev->config, s->device_id);
     pci_config_set_revision(pdev->config, s->revision);
 
+    /* every way out after mic_dma_init() goes through mic_x100_release() */
     if (qemu_chr_fe_backend_connected(&s->chr)) {
         if (!mic_x100_link_connect(s, errp)) {
-            return;
+            goto fail;
         }
         error_setg(&s->migration_blocker, "mic-x100: a card linked to a "
                    "firmware simulator cannot be migrated");
         if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
-            mic_x100_release(s);
-            return;
+            goto fail;
         }
     } else if (!mic_x100_standalone_init(s, errp)) {
-        mic_x100_release(s);
-        return;
+        goto fail;
     }
 
     mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr));
@@ -402,10 +410,13 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
     if (!mic_x100_init_irqs(s, errp)) {
-        mic_x100_release(s);
-        return;
+        goto fail;
     }
     s->cold = true;
+    return;
+
+fail:
+    mic_x100_release(s);
 }
 
 static void mic_x100_exit(PCIDevice *pdev)

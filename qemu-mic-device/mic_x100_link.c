@@ -267,13 +267,6 @@ static void wait_welcome(MicX100State *s)
     g_main_context_unref(ctx);
 }
 
-static bool fd_min_size(int fd, uint64_t size)
-{
-    struct stat st;
-
-    return fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size;
-}
-
 static bool check_welcome(MicX100State *s, Error **errp)
 {
     const struct mic_link_welcome *w = &s->welcome;
@@ -296,18 +289,19 @@ static bool check_welcome(MicX100State *s, Error **errp)
                    w->card_mem_size);
         return false;
     }
-    if (w->regfile_size < sizeof(MicRegFile) ||
-        !fd_min_size(s->welcome_fds[1], sizeof(MicRegFile))) {
+    if (w->regfile_size < sizeof(MicRegFile)) {
         error_setg(errp, "register file from the firmware simulator is "
                    "smaller than %zu bytes", sizeof(MicRegFile));
         return false;
     }
-    if (!fd_min_size(s->welcome_fds[0], w->card_mem_size)) {
-        error_setg(errp, "card memory fd is smaller than the announced "
-                   "0x%" PRIx64 " bytes", w->card_mem_size);
-        return false;
-    }
-    return true;
+    return mic_link_check_memfd(s->welcome_fds[0], w->card_mem_size,
+                                "card memory", errp) &&
+           mic_link_check_memfd(s->welcome_fds[1], sizeof(MicRegFile),
+                                "register file", errp) &&
+           mic_link_check_eventfd(s->welcome_fds[2], "to-host doorbell",
+                                  errp) &&
+           mic_link_check_eventfd(s->welcome_fds[3], "to-card doorbell",
+                                  errp);
 }
 
 /* Map the register file and the card memory; takes the fds on success. */

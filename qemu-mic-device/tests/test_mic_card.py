@@ -34,7 +34,7 @@ from mic_card_harness import (  # noqa: E402
     MMIO_BASE, MMIO_SIZE, MXAR, NUM_VECTORS, POSTCODE, RDMASR,
     RF_CARD_RAISED, RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SIAC0, SICE0,
     SICR0, SMPT, SMPT_BASE, SMPT_PAGE, SPAD, WELCOME_S, FakeFw, HostRam, Msix,
-    QTest, RegFile, find_micfw, find_qemu, recv_msg, wait_for)
+    QTest, RegFile, find_micfw, find_qemu, recv_msg, sealed_memfd, wait_for)
 
 QEMU = find_qemu()
 GiB = 1 << 30
@@ -75,6 +75,11 @@ class CardTestBase(unittest.TestCase):
         q = QTest(QEMU, argv, os.path.join(self.tmp, "qemu.err"), pass_fds)
         self.cleanups.append(q.close)
         return q
+
+    def fresh_fixture(self):
+        """Between subtests: a new fake micfw needs a new socket."""
+        self.tearDown()
+        self.setUp()
 
     def start_failing(self, *args, **kw):
         """A card VM that must fail to start: (exit status, stderr)."""
@@ -320,8 +325,8 @@ class LinkTest(CardTestBase):
     def expect_fail(self, text, fw_kw=None, **card_kw):
         kw = dict(fw_kw or {})
         self.start_fw(**kw)
-        rc, err = self.start_failing(
-            device="mic-card,chardev=l,link-timeout=500", **card_kw)
+        card_kw.setdefault("device", "mic-card,chardev=l,link-timeout=500")
+        rc, err = self.start_failing(**card_kw)
         self.assertEqual(rc, 1, err)
         self.assertIn(text, err)
 
@@ -351,13 +356,72 @@ class LinkTest(CardTestBase):
         self.expect_fail("no valid header", {"rf_args": {"magic": 0}})
 
     def test_host_ram_without_fd(self):
-        self.expect_fail("carried no fd that large", {
+        self.expect_fail("carried no fd for it", {
             "mode": lambda fw, s: fw.send_welcome(
                 s, fds=fw.welcome_fds()[:4])})
 
     def test_host_ram_layout_larger_than_fd(self):
-        self.expect_fail("carried no fd that large", {
+        self.expect_fail("host RAM from the firmware simulator is smaller", {
             "mode": lambda fw, s: fw.send_welcome(s, above=ABOVE * 2)})
+
+    def test_doorbell_that_is_not_an_eventfd(self):
+        # the doorbell drain loops read until EAGAIN: /dev/zero never
+        # says so and a memfd or pipe is not a doorbell (issue 10, F2)
+        for make in (lambda: os.open("/dev/zero", os.O_RDONLY),
+                     lambda: os.pipe()[0],
+                     lambda: sealed_memfd("big", 1 << 30)):
+            fd = make()
+            with self.subTest(fd=os.readlink("/proc/self/fd/%d" % fd)):
+                try:
+                    self.expect_fail("to-card doorbell from the firmware "
+                                     "simulator is not an eventfd", {
+                                         "mode": lambda fw, s: fw.send_welcome(
+                                             s, fds=fw.welcome_fds()[:3] +
+                                             [fd] + fw.welcome_fds()[4:])})
+                finally:
+                    self.fresh_fixture()
+                    os.close(fd)
+
+    def test_unsealed_shared_memory(self):
+        # a peer that could shrink the memfd would SIGBUS us (issue 10, F4)
+        def unsealed(slot):
+            def send(fw, s):
+                fds = fw.welcome_fds()
+                fds[slot] = sealed_memfd("unsealed", os.fstat(
+                    fds[slot]).st_size, seal=False)
+                fw.send_welcome(s, fds=fds)
+            return send
+        for slot, what in ((0, "card memory"), (1, "register file"),
+                           (4, "host RAM")):
+            with self.subTest(what=what):
+                try:
+                    self.expect_fail(what + " from the firmware simulator "
+                                     "is not a memfd sealed",
+                                     {"mode": unsealed(slot)})
+                finally:
+                    self.fresh_fixture()
+
+    def test_host_device_checks_the_same_fds(self):
+        # mic-x100 takes card memory, register file and doorbells from
+        # WELCOME as well: the same kinds are required of them
+        bad = {
+            "mode": lambda fw, s: fw.send_welcome(
+                s, fds=fw.welcome_fds()[:2] +
+                [os.open("/dev/zero", os.O_RDONLY)] + fw.welcome_fds()[3:4])}
+        try:
+            self.expect_fail("to-host doorbell from the firmware simulator "
+                             "is not an eventfd", bad,
+                             device="mic-x100,chardev=l,link-timeout=500")
+        finally:
+            self.fresh_fixture()
+
+        def unsealed(fw, s):
+            fds = fw.welcome_fds()[:4]
+            fds[0] = sealed_memfd("unsealed", fw.card_mem_size, seal=False)
+            fw.send_welcome(s, fds=fds)
+        self.expect_fail("card memory from the firmware simulator is not a "
+                         "memfd sealed", {"mode": unsealed},
+                         device="mic-x100,chardev=l,link-timeout=500")
 
     def test_impossible_host_layout(self):
         self.expect_fail("impossible", {
