@@ -210,7 +210,7 @@ FUZZ_ENV := MICEMU_QEMU=$(SAN_QBUILD)/qemu-system-x86_64 \
 	MICFW=$(SANDIR)/card-firmware-sim/micfw \
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=32 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-FUZZ_ARGS += --rss-slack-mb 96
+FUZZ_ARGS += --rss-slack-mb 96 --micfw-rss-slack-mb 64
 else
 FUZZ_DEPS := qemu micfw
 FUZZ_ENV := MICEMU_QEMU=$(QEMU) MICFW=$(MICFW)

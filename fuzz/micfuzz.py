@@ -30,6 +30,7 @@ from fuzzlib import TOP, Failure, mch, proc_sample  # noqa: E402
 from targets import TARGETS  # noqa: E402
 
 RSS_SLACK_KB = 16 * 1024        # anonymous memory growth allowed after warm-up
+MICFW_RSS_SLACK_KB = 3 * 1024   # micfw's (its heap has no reason to grow)
 FD_SLACK = 4                    # open fds allowed to appear after warm-up
 SAMPLE_EVERY = 256              # ops between liveness checks
 
@@ -81,7 +82,10 @@ def campaign(tname, seed, cfg, ops, nops, seconds, logdir, qemu, micfw,
         t.sync()
         t.check_alive()
         if warm is not None:
-            check_growth(warm, sample(t))
+            end = sample(t)
+            res["growth"] = {n: [end[n][0] - warm[n][0], end[n][1] - warm[n][1]]
+                             for n in warm if n in end}
+            check_growth(warm, end)
         t.health()
         res["qtest"] = t.qtest_lines()
         t.stop()
@@ -96,7 +100,10 @@ def campaign(tname, seed, cfg, ops, nops, seconds, logdir, qemu, micfw,
     res["seconds"] = time.monotonic() - start
     if res["failure"] and logdir:
         res["file"] = save_failure(res, log, work, logdir)
-    shutil.rmtree(work, ignore_errors=True)
+    if os.environ.get("MICFUZZ_KEEP"):
+        print("  work directory kept: " + work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return res
 
 
@@ -117,7 +124,8 @@ def check_growth(warm, end):
         if name not in end:
             continue
         rss1, fds1 = end[name]
-        if rss1 - rss0 > RSS_SLACK_KB:
+        slack = MICFW_RSS_SLACK_KB if name == "micfw" else RSS_SLACK_KB
+        if rss1 - rss0 > slack:
             raise Failure("rss", "%s anonymous memory grew from %d to %d KiB"
                           % (name, rss0, rss1))
         if fds1 - fds0 > FD_SLACK:
@@ -233,7 +241,8 @@ def fuzz(args):
         seed, ",".join(names), args.seconds, args.logdir), flush=True)
     t0 = time.monotonic()
     stats = {n: {"campaigns": 0, "ops": 0, "qtest": 0, "seconds": 0.0,
-                 "failures": 0} for n in names}
+                 "failures": 0, "max_rss_growth_kb": 0, "max_fd_growth": 0}
+             for n in names}
     failures = []
     i = 0
     while True:
@@ -244,7 +253,8 @@ def fuzz(args):
         slice_s = min(left, args.campaign_seconds)
         if i < len(names):              # a short run still sees every target
             slice_s = min(slice_s, max(left / (len(names) - i), 1))
-        res = campaign(tname, seed + i, None, None, args.ops, slice_s,
+        nops = args.ops or TARGETS[tname].default_ops
+        res = campaign(tname, seed + i, None, None, nops, slice_s,
                        args.logdir, args.qemu, args.micfw,
                        inject_kill=args.inject_kill)
         st = stats[tname]
@@ -252,6 +262,9 @@ def fuzz(args):
         st["ops"] += res["ops"]
         st["qtest"] += res["qtest"]
         st["seconds"] += res["seconds"]
+        for drss, dfds in res.get("growth", {}).values():
+            st["max_rss_growth_kb"] = max(st["max_rss_growth_kb"], drss)
+            st["max_fd_growth"] = max(st["max_fd_growth"], dfds)
         line = "  #%d %-7s seed %d %s: %6d ops in %5.1f s (%5.0f ops/s)" % (
             i, tname, seed + i, json.dumps(res["config"]), res["ops"],
             res["seconds"], res["ops"] / max(res["seconds"], 1e-3))
@@ -272,10 +285,10 @@ def fuzz(args):
                                        len(failures)))
     for n, s in stats.items():
         print("  %-7s %4d campaigns %10d ops %10d qtest %7.0f s %6.0f ops/s "
-              "%d failures" % (n, s["campaigns"], s["ops"], s["qtest"],
-                               s["seconds"], s["ops"] / max(s["seconds"],
-                                                            1e-3),
-                               s["failures"]))
+              "%d failures; growth at most %d KiB, %d fds" % (
+                  n, s["campaigns"], s["ops"], s["qtest"], s["seconds"],
+                  s["ops"] / max(s["seconds"], 1e-3), s["failures"],
+                  s["max_rss_growth_kb"], s["max_fd_growth"]))
     summary = {"seed": seed, "seconds": wall, "campaigns": i,
                "ops": total_ops, "qtest": total_q, "targets": stats,
                "failures": [{"target": r["target"], "seed": r["seed"],
@@ -298,7 +311,8 @@ def parallel(args):
                 "--seed", str(seed + 1000000 * k), "--logdir",
                 os.path.join(args.logdir, "job%d" % k)]
         for opt in ("seconds", "targets", "ops", "campaign_seconds",
-                    "campaigns", "rss_slack_mb", "qemu", "micfw"):
+                    "campaigns", "rss_slack_mb", "micfw_rss_slack_mb",
+                    "qemu", "micfw"):
             val = getattr(args, opt)
             if val is not None:
                 argv += ["--" + opt.replace("_", "-"), str(val)]
@@ -317,7 +331,10 @@ def parallel(args):
         for name, st in s["targets"].items():
             agg = total["targets"].setdefault(name, dict.fromkeys(st, 0))
             for key in st:
-                agg[key] += st[key]
+                if key.startswith("max_"):
+                    agg[key] = max(agg[key], st[key])
+                else:
+                    agg[key] += st[key]
     with open(os.path.join(args.logdir, "summary.json"), "w") as f:
         json.dump(total, f, indent=1)
         f.write("\n")
@@ -334,8 +351,9 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--targets", default=",".join(TARGETS))
     ap.add_argument("--seed", type=int)
-    ap.add_argument("--ops", type=int, default=20000,
-                    help="operations per campaign")
+    ap.add_argument("--ops", type=int,
+                    help="operations per campaign (default: per target, "
+                    "20000, micfw 100000)")
     ap.add_argument("--campaign-seconds", type=float, default=60)
     ap.add_argument("--campaigns", type=int, default=0,
                     help="stop after this many campaigns (0: by time)")
@@ -348,13 +366,16 @@ def main():
     ap.add_argument("--minimise-seconds", type=float, default=600)
     ap.add_argument("--rss-slack-mb", type=float, default=16,
                     help="anonymous memory growth allowed per campaign")
+    ap.add_argument("--micfw-rss-slack-mb", type=float, default=3,
+                    help="the same for micfw")
     ap.add_argument("--inject-kill", action="store_true",
                     help="self-test: SIGKILL a process in every campaign")
     ap.add_argument("--qemu", default=mch.find_qemu())
     ap.add_argument("--micfw", default=os.environ.get("MICFW"))
     args = ap.parse_args()
-    global RSS_SLACK_KB
+    global RSS_SLACK_KB, MICFW_RSS_SLACK_KB
     RSS_SLACK_KB = int(args.rss_slack_mb * 1024)
+    MICFW_RSS_SLACK_KB = int(args.micfw_rss_slack_mb * 1024)
     if args.replay:
         return replay(args)
     if args.jobs > 1:

@@ -174,9 +174,10 @@ def gen_dma(rng, side, sname):
         ch = rng.choice((4, 4, 5, 6, 7, rng.randrange(8)))
     in_host = rng.random() < 0.5
     span = side.ram_size if in_host else side.mem_size
-    ring_off = rng.choice((0x10000, rng.randrange(0, span, 64),
+    ring_off = rng.choice((0x10000, 0x10000 * rng.randrange(1, 64),
+                           rng.randrange(0, span, 64),
                            span - 64 * rng.randrange(1, 8)))
-    size = rng.choice((0, 1, 2, 16, 64, 64, rng.randrange(1 << 17)))
+    size = rng.choice((0, 1, 2, 16, 16, 64, 64, 64, rng.randrange(1 << 17)))
     ndesc = rng.randrange(1, 9)
 
     def addr():
@@ -216,17 +217,20 @@ def gen_dma(rng, side, sname):
     if rng.random() < 0.1:
         hi_extra = rng.getrandbits(12) << 20 | rng.getrandbits(4)
     owner = (1 << 2 * ch) if (ch < 4) == (side.kind == "host") else 0
-    dcr = rng.choice((None, 0x55 | 2 << 2 * ch, rng.getrandbits(16),
-                      owner | 2 << 2 * ch))
-    return ["dma", sname, ch, int(in_host), ring_off, size, descs,
-            rng.randrange(max(size, 1) + 2), dcr,
+    dcr = rng.choice((None, 0x55 | 2 << 2 * ch, 0x55 | 2 << 2 * ch,
+                      rng.getrandbits(16), owner | 2 << 2 * ch))
+    head = ndesc if rng.random() < 0.7 else rng.randrange(max(size, 1) + 2)
+    return ["dma", sname, ch, int(in_host), ring_off, size, descs, head, dcr,
             rng.choice((0, 0, 1 << 24, 1 << 25, rng.getrandbits(32))),
-            hi_extra]
+            hi_extra, 0 if rng.random() < 0.5 else None]
 
 
 def do_dma(side, op):
-    _, _, ch, in_host, ring_off, size, descs, head, dcr, dcar, hi_extra = op
+    (_, _, ch, in_host, ring_off, size, descs, head, dcr, dcar, hi_extra,
+     smpt0) = op
     q = side.q
+    if smpt0 is not None:           # SMPT entry 0 back to identity
+        q.queue("writel 0x%x 0x%x" % (side.regs + SMPT(0), smpt0))
     ring = b"".join(lo.to_bytes(8, "little") + hi.to_bytes(8, "little")
                     for lo, hi in descs)
     span = side.ram_size if in_host else side.mem_size
@@ -251,6 +255,7 @@ class QemuTarget:
     """Common part of the targets made of QEMUs under qtest."""
 
     replug = False                      # pc machine: ACPI hot-unplug/plug
+    default_ops = 20000                 # per campaign
 
     def __init__(self, cfg, workdir):
         self.cfg = cfg
@@ -265,7 +270,8 @@ class QemuTarget:
     def start_qemu(self, name, args, machine_args):
         qmp = os.path.join(self.dir, name + ".qmp")
         q = FuzzQTest(self.qemu, machine_args + [
-            "-qmp", "unix:%s,server=on,wait=off" % qmp] + args,
+            "-qmp", "unix:%s,server=on,wait=off" % qmp] + args +
+            os.environ.get("MICFUZZ_QEMU_ARGS", "").split(),
             os.path.join(self.dir, name + ".err"), name,
             env={"MALLOC_PERTURB_": "165"})
         self.qemus.append(q)
@@ -583,15 +589,17 @@ class X100Target(QemuTarget):
     def start(self):
         dev = "mic-x100,id=mic,addr=%d.0,mem-size=%d,msi=%s" % (
             SLOT, X100_MEM, self.cfg["msi"])
-        q = self.start_qemu("host", ["-device", dev],
-                            ["-M", self.cfg["machine"], "-m", "64M"])
+        # host RAM in a memfd: shared memory, not counted as RssAnon
+        q = self.start_qemu("host", [
+            "-object", "memory-backend-memfd,id=hostram,size=64M",
+            "-device", dev], ["-M", self.cfg["machine"] +
+                              ",memory-backend=hostram", "-m", "64M"])
         side = Side(q, "host", X100_MEM, HOST_RAM,
                     self.cfg["machine"] == "q35")
         self.sides["host"] = side
         side.remap()
         for i in range(32):
             side.q.queue("writel 0x%x 0x%x" % (BAR4 + SMPT(i), i << 2))
-        q.queue("memset 0x0 0x%x 0x0" % (HOST_RAM - 0x100000))
         self.pretouch(side)
         q.sync()
 
@@ -1112,6 +1120,7 @@ class MicfwTarget(FwTarget):
     and kicks boots) and hostile clients on its control socket."""
 
     name = "micfw"
+    default_ops = 100000
 
     @staticmethod
     def config(rng):
@@ -1134,14 +1143,24 @@ class MicfwTarget(FwTarget):
     def connect_host(self):
         if self.host:
             self.drop_host()
-        link = mfh.Link(self.link)
-        link.sock.settimeout(HANG_S)
-        try:
-            welcome, fds = link.hello(mfh.ROLE_HOST, below=HOST_RAM,
-                                      fds=[self.ram.fd])
-        except (AssertionError, OSError) as e:
-            link.close()
-            raise Failure("health", "host HELLO refused: %s" % e)
+        # a kept connection may have said HELLO as the host: it goes, and
+        # micfw must notice that within HANG_S
+        self.close_extra()
+        end = time.monotonic() + HANG_S
+        while True:
+            link = mfh.Link(self.link)
+            link.sock.settimeout(HANG_S)
+            try:
+                welcome, fds = link.hello(mfh.ROLE_HOST, below=HOST_RAM,
+                                          fds=[self.ram.fd])
+                break
+            except (AssertionError, OSError) as e:
+                link.close()
+                if "already connected" not in str(e) or \
+                        time.monotonic() > end:
+                    self.check_alive()
+                    raise Failure("health", "host HELLO refused: %s" % e)
+                time.sleep(0.01)
         self.host = link
         self.rf = mfh.RegFile(fds[1], welcome["regfile_size"])
         self.gddr = mmap.mmap(fds[0], welcome["card_mem_size"],

@@ -368,6 +368,14 @@ static void mic_x100_release(MicX100State *s)
     if (s->link != MIC_LINK_NONE) {
         mic_x100_link_close(s);
     } else {
+        /*
+         * The RAMBlock outlives unrealize until the device is finalized;
+         * its name must go now, or a device_add at the same address
+         * meanwhile aborts on a duplicate RAMBlock.
+         */
+        if (memory_region_size(&s->gddr) && memory_region_is_ram(&s->gddr)) {
+            vmstate_unregister_ram(&s->gddr, DEVICE(s));
+        }
         g_free(s->rf);
         s->rf = NULL;
     }

@@ -32,10 +32,10 @@ def micfuzz(logdir, *args, timeout=300):
 
 
 def test_short_campaign_every_target(logdir):
-    """About 75 s across the five targets: nothing crashes, hangs, leaks
+    """About 60 s across the five targets: nothing crashes, hangs, leaks
     or stops working."""
     assert MICFW, "micfw not built"
-    p = micfuzz(logdir, "--seconds", "75", "--seed", "1")
+    p = micfuzz(logdir, "--seconds", "60")     # a new seed each run
     assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
     with open(os.path.join(logdir, "summary.json")) as f:
         summary = json.load(f)
@@ -50,7 +50,7 @@ def test_failure_is_saved_replayed_and_minimised(logdir):
     """A campaign whose QEMU is SIGKILLed half-way (the --inject-kill
     self-test) fails as a crash; the saved sequence replays to the same
     crash and delta debugging brings it down to the one kill."""
-    p = micfuzz(logdir, "--targets", "x100", "--ops", "2000", "--campaigns",
+    p = micfuzz(logdir, "--targets", "x100", "--ops", "1000", "--campaigns",
                 "1", "--seed", "7", "--inject-kill", "--seconds", "60")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "FAILED crash" in p.stdout and "SIGKILL" in p.stdout, p.stdout
@@ -61,7 +61,7 @@ def test_failure_is_saved_replayed_and_minimised(logdir):
     with open(path) as f:
         ops = json.load(f)["ops"]
     kills = [op for op in ops if op[0] == "kill"]
-    assert len(ops) >= 1000 and len(kills) == 1, len(ops)
+    assert len(ops) >= 500 and len(kills) == 1, len(ops)
     p = micfuzz(logdir, "--replay", path, "--minimise")
     assert p.returncode == 1, p.stdout + p.stderr
     assert "reproduced: crash" in p.stdout, p.stdout
