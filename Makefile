@@ -6,6 +6,7 @@
 #                boot a host VM with one emulated x100 card
 #   make test    the same set-up, then the whole test suite
 #   make bench   the same set-up, then the benchmarks
+#   make soak    cycles of the card life on 4 cards, debug kernel
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
 # FLAVOUR=debug builds and uses the debug guest kernel (KASAN, lockdep,
@@ -54,7 +55,7 @@ export CCACHE_BASEDIR ?= $(BUILD)
 export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	checkpatch unit-test check clean distclean FORCE
+	checkpatch unit-test check soak clean distclean FORCE
 
 all: images
 
@@ -171,6 +172,16 @@ test: images unit-test
 
 bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
+
+# Cycles of boot, online and crash/hang/reset/shutdown/reboot on several
+# cards, on the debug kernel unless SOAK_FLAVOUR says otherwise.
+SOAK_CYCLES  ?= 100
+SOAK_CARDS   ?= 4
+SOAK_FLAVOUR ?= debug
+soak:
+	$(MAKE) FLAVOUR=$(SOAK_FLAVOUR) images
+	cd $(TOP) && MICEMU_FLAVOUR=$(SOAK_FLAVOUR) $(PYTHON) tests/soak.py \
+		--cycles $(SOAK_CYCLES) --cards $(SOAK_CARDS)
 
 clean:
 	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) \
