@@ -11,6 +11,7 @@
 #                FUZZ_ARGS='...' (more micfuzz options), FUZZ_REPLAY=FILE
 #                (replay a saved failure; FUZZ_MINIMISE=1 also minimises
 #                it), SANITIZE=1 (ASan+UBSan builds under $(BUILD)/sanitize)
+#   make soak    cycles of the card life on 4 cards, debug kernel
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
 # FLAVOUR=debug builds and uses the debug guest kernel (KASAN, lockdep,
@@ -59,7 +60,7 @@ export CCACHE_BASEDIR ?= $(BUILD)
 export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	checkpatch unit-test check clean distclean fuzz qemu-sanitize \
+	checkpatch unit-test check soak clean distclean fuzz qemu-sanitize \
 	micfw-sanitize FORCE
 
 all: images
@@ -221,6 +222,16 @@ fuzz: $(FUZZ_DEPS)
 		$(if $(FUZZ_REPLAY),--replay $(FUZZ_REPLAY) \
 			$(if $(FUZZ_MINIMISE),--minimise), \
 			--seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)) $(FUZZ_ARGS)
+
+# Cycles of boot, online and crash/hang/reset/shutdown/reboot on several
+# cards, on the debug kernel unless SOAK_FLAVOUR says otherwise.
+SOAK_CYCLES  ?= 100
+SOAK_CARDS   ?= 4
+SOAK_FLAVOUR ?= debug
+soak:
+	$(MAKE) FLAVOUR=$(SOAK_FLAVOUR) images
+	cd $(TOP) && MICEMU_FLAVOUR=$(SOAK_FLAVOUR) $(PYTHON) tests/soak.py \
+		--cycles $(SOAK_CYCLES) --cards $(SOAK_CARDS)
 
 clean:
 	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) \

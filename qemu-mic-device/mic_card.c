@@ -316,6 +316,7 @@ static void mic_card_release(MicCardState *s)
         memory_region_del_subregion(get_system_memory(), &s->mmio);
         s->mmio_mapped = false;
     }
+    mic_card_peer_exit(s);
     mic_card_smpt_exit(s);
     if (s->link != MIC_CARD_LINK_NONE) {
         mic_card_link_close(s);
@@ -497,10 +498,16 @@ static void mic_card_class_init(ObjectClass *klass, void *data)
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
+static void mic_card_instance_finalize(Object *obj)
+{
+    mic_card_peer_finalize(MIC_CARD(obj));
+}
+
 static const TypeInfo mic_card_info = {
     .name = TYPE_MIC_CARD,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(MicCardState),
+    .instance_finalize = mic_card_instance_finalize,
     .class_init = mic_card_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_CONVENTIONAL_PCI_DEVICE },

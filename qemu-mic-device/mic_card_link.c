@@ -84,6 +84,9 @@ static void rx_dispatch(MicCardState *s)
     trace_mic_card_link_recv(h->type, h->len, s->rx.nfds);
     if (h->type == MIC_LINK_ERROR) {
         handle_error(s, payload, h->len);
+    } else if (h->type == MIC_LINK_PEER && s->link == MIC_CARD_LINK_UP) {
+        mic_card_peer_msg(s, payload, h->len, s->rx.fds, s->rx.nfds);
+        s->rx.nfds = 0;             /* taken or closed */
     } else if (s->link != MIC_CARD_LINK_HANDSHAKE) {
         qemu_log_mask(LOG_UNIMP, "mic-card: ignoring link message type %u\n",
                       h->type);

@@ -79,6 +79,8 @@ static void mic_x100_write_config(PCIDevice *pdev, uint32_t addr,
     pci_default_write_config(pdev, addr, val, len);
     /* the interrupt mode may have changed: move INTx/MSI state along */
     mic_x100_deliver(MIC_X100(pdev));
+    /* and the BARs may have moved: tell the other cards */
+    mic_x100_peer_update();
 }
 
 /* ---- register window (BAR4) --------------------------------------------- */
@@ -360,6 +362,7 @@ static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
 
 static void mic_x100_release(MicX100State *s)
 {
+    mic_x100_peer_remove(s);
     mic_dma_exit(&s->dma);
     if (s->ready_timer) {
         timer_free(s->ready_timer);
@@ -386,7 +389,7 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
 {
     MicX100State *s = MIC_X100(pdev);
 
-    s->ev_to_host = s->ev_to_card = -1;
+    s->ev_to_host = s->ev_to_card = s->rf_fd = -1;
     s->link = MIC_LINK_NONE;
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_HOST, TYPE_MIC_X100,
                  &mic_x100_dma_ops, s);
@@ -421,6 +424,7 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
         goto fail;
     }
     s->cold = true;
+    mic_x100_peer_add(s);
     return;
 
 fail:
@@ -446,6 +450,7 @@ static void mic_x100_reset(DeviceState *dev)
 
     s->cold = false;
     s->intx_level = false;          /* the PCI core lowered INTx already */
+    mic_x100_peer_update();         /* a reset unmaps the BARs */
     if (s->link == MIC_LINK_NONE) {
         timer_del(s->ready_timer);
         mic_regfile_init(s->rf);

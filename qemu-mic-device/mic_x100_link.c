@@ -329,9 +329,10 @@ static bool adopt_resources(MicX100State *s, Error **errp)
         return false;
     }
     s->welcome_fds[0] = -1;         /* now owned by the RAM block */
+    s->rf_fd = s->welcome_fds[1];   /* kept for PEER (mic_x100_peer.c) */
     s->ev_to_host = s->welcome_fds[2];
     s->ev_to_card = s->welcome_fds[3];
-    s->welcome_fds[2] = s->welcome_fds[3] = -1;
+    s->welcome_fds[1] = s->welcome_fds[2] = s->welcome_fds[3] = -1;
     g_unix_set_fd_nonblocking(s->ev_to_host, true, NULL);
     g_unix_set_fd_nonblocking(s->ev_to_card, true, NULL);
     return true;
@@ -405,6 +406,10 @@ fail:
 
 void mic_x100_link_close(MicX100State *s)
 {
+    if (s->rf_fd >= 0) {
+        close(s->rf_fd);
+        s->rf_fd = -1;
+    }
     if (s->ev_to_host >= 0) {
         qemu_set_fd_handler(s->ev_to_host, NULL, NULL, NULL);
         close(s->ev_to_host);
@@ -444,6 +449,22 @@ void mic_x100_link_send(MicX100State *s, uint16_t type)
     } else if (ret < 0 && s->link == MIC_LINK_UP) {
         link_fail(s, "write failed");
     }
+}
+
+/* A run-time message of another part of the device (PEER): never blocks. */
+int mic_x100_link_write(MicX100State *s, uint16_t type, const void *payload,
+                        uint16_t len, int *fds, int nfds)
+{
+    int ret;
+
+    if (s->link != MIC_LINK_UP) {
+        return -EIO;
+    }
+    ret = link_write(s, type, payload, len, fds, nfds, false);
+    if (ret == -EIO && s->link == MIC_LINK_UP) {
+        link_fail(s, "write failed");
+    }
+    return ret;
 }
 
 void mic_x100_link_ring_card(MicX100State *s)
