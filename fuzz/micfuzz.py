@@ -83,9 +83,19 @@ def campaign(tname, seed, cfg, ops, nops, seconds, logdir, qemu, micfw,
         t.check_alive()
         if warm is not None:
             end = sample(t)
-            res["growth"] = {n: [end[n][0] - warm[n][0], end[n][1] - warm[n][1]]
-                             for n in warm if n in end}
-            check_growth(warm, end)
+            try:
+                check_growth(warm, end)
+            except Failure:
+                # memory QEMU frees after an RCU grace period (flat views
+                # of remapped BARs) lags under load: idle, then judge
+                time.sleep(2)
+                t.check_alive()
+                end = sample(t)
+                check_growth(warm, end)
+            finally:
+                res["growth"] = {n: [end[n][0] - warm[n][0],
+                                     end[n][1] - warm[n][1]]
+                                 for n in warm if n in end}
         t.health()
         res["qtest"] = t.qtest_lines()
         t.stop()

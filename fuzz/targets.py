@@ -846,6 +846,60 @@ LINK = mch.LINK_MAGIC
 HDR = mch.HDR
 
 
+PEER_S = struct.Struct("<IIQQQQ")       # struct mic_link_peer
+PEER_FDS = ["memfd_sealed", "regfile", "eventfd", "eventfd"]
+
+
+def gen_peer(rng, own_index):
+    """A PEER message of random quality: mostly what the host device
+    sends (aperture a power of two, naturally aligned, the register BAR
+    128 KiB, four fds of the right kinds), sometimes anything."""
+    index = rng.choice((0, 1, 2, 5, 127, own_index, 128, rng.getrandbits(32)))
+    flags = rng.choice((1, 1, 1, 0, 3, rng.getrandbits(32)))
+    size = rng.choice((1 << 20, 16 << 20, 128 << 20, 1 << 30, 0,
+                       3 << 20, 1 << 41, rng.getrandbits(64)))
+    base = rng.choice((1 << 34, 2 << 34, 0x1_0000_0000, 0xC000_0000,
+                       rng.randrange(1, 64) << 34, 0,
+                       rng.randrange(1 << 52) & ~(max(size, 1) - 1),
+                       rng.getrandbits(64)))
+    mmio = rng.choice((base + size, base + 2 * size, base - MMIO_SIZE,
+                       0xE000_0000, rng.getrandbits(64)))
+    msize = rng.choice((MMIO_SIZE, MMIO_SIZE, 0, 4096, rng.getrandbits(64)))
+    payload = PEER_S.pack(index & 0xFFFFFFFF, flags & 0xFFFFFFFF,
+                          base & (2 ** 64 - 1), size & (2 ** 64 - 1),
+                          mmio & (2 ** 64 - 1), msize & (2 ** 64 - 1))
+    if rng.random() < 0.05:
+        payload = payload[:rng.randrange(len(payload))]
+    if rng.random() < 0.75:
+        kinds = list(PEER_FDS) if flags & 1 else []
+        if kinds and rng.random() < 0.15:
+            kinds[rng.randrange(4)] = rng.choice(FD_KINDS)
+    else:
+        kinds = gen_fds(rng, 6)
+    fd_size = size if 0 < size <= 1 << 40 else 1 << 20
+    return ["peer", b64(payload), kinds, fd_size]
+
+
+def send_peer(sock, op, tmpdir):
+    """Send a PEER op on a link socket; False if the socket is gone."""
+    _, payload, kinds, fd_size = op
+    payload = base64.b64decode(payload)
+    fds = []
+    for k in kinds:
+        if k == "regfile":
+            fds.append(mch.sealed_memfd("fuzz-peer-rf", mch.RF_SIZE))
+        else:
+            fds.append(make_fd(k, fd_size, tmpdir))
+    try:
+        socket.send_fds(sock, [HDR.pack(LINK, 6, len(payload)) + payload],
+                        fds)
+        return True
+    except OSError:
+        return False
+    finally:
+        close_fds(fds)
+
+
 def gen_fds(rng, nmax=6):
     kinds = []
     for _ in range(rng.randrange(nmax + 1)):
@@ -918,6 +972,19 @@ class PeerTarget(QemuTarget):
                     rng.choice((1, 2, 0xFFFFFFFE))]
         if r < 29.1:
             return ["hangup"]
+        if r < 31:
+            return gen_peer(rng, 3)
+        if r < 34 and self.role == "card":
+            # an SMPT entry onto a 16 GiB host page an aperture may use,
+            # then a card access through it
+            page = rng.choice((1, 2, rng.randrange(1, 64)))
+            i = rng.randrange(32)
+            off = rng.choice((0, 0x1000, rng.randrange(1 << 20) & ~7,
+                              (1 << 20) + rng.randrange(0, MMIO_SIZE, 4),
+                              rng.randrange(1 << 34) & ~7))
+            width = rng.choice((4, 4, 8, 1))
+            return ["peerio", i, page << 2, off, width, val32(rng),
+                    rng.random() < 0.5]
         return self.gen_side_op(rng, "dev")
 
     def gen_msg(self, rng):
@@ -986,6 +1053,21 @@ class PeerTarget(QemuTarget):
         elif kind == "hs":
             self.sync()
             self.do_handshake(op[2])
+        elif kind == "peer":
+            if not self.hung_up and conn is not None:
+                self.sync()
+                if not send_peer(conn, op, self.dir):
+                    self.hung_up = True
+        elif kind == "peerio":
+            _, i, entry, off, width, val, write = op
+            struct.pack_into("<I", self.rf_map, SMPT(i), entry)
+            q = self.sides["dev"].q
+            q.queue("readl 0x%x" % (CARD_MMIO + SPAD(0)))   # SMPT refresh
+            addr = SMPT_BASE + i * SMPT_PAGE + off
+            if write:
+                q.queue("write%s 0x%x 0x%x" % (WIDTH_OP[width], addr, val))
+            else:
+                q.queue("read%s 0x%x" % (WIDTH_OP[width], addr))
         else:
             self.do_side_op(op)
 
@@ -1167,6 +1249,48 @@ class MicfwTarget(FwTarget):
                               mmap.MAP_SHARED)
         self.gddr_size = welcome["card_mem_size"]
 
+    def connect_card(self):
+        """A card device model on the link: it gets WELCOME, then the
+        PEERs micfw keeps and forwards."""
+        link = mfh.Link(self.link)
+        link.sock.settimeout(HANG_S)
+        try:
+            link.send(mfh.HELLO, mch.HELLO_S.pack(1, mfh.ROLE_CARD, 0, 0))
+            msg = link.recv()
+        except socket.timeout:
+            link.close()
+            self.check_alive()
+            raise Failure("hang", "no answer to a card HELLO")
+        except OSError:
+            msg = None
+        if msg is None:
+            link.close()
+            return
+        link.sock.setblocking(False)
+        self.card = link
+        self.drain_card()
+
+    def drain_card(self):
+        """Read (and close the fds of) whatever micfw forwarded."""
+        if not getattr(self, "card", None):
+            return
+        try:
+            while True:
+                data, fds, _, _ = socket.recv_fds(self.card.sock, 65536, 64)
+                close_fds(fds)
+                if not data:
+                    self.drop_card()
+                    return
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:
+            self.drop_card()
+
+    def drop_card(self):
+        if getattr(self, "card", None):
+            self.card.close()
+            self.card = None
+
     def drop_host(self):
         if self.host:
             self.rf.close()
@@ -1217,6 +1341,10 @@ class MicfwTarget(FwTarget):
         if r < 58:
             return ["cmem", rng.randrange(0, FW_MEM - 4096),
                     b64(rng.randbytes(rng.choice((8, 64, 512))))]
+        if r < 63:
+            return gen_peer(rng, 3)
+        if r < 64:
+            return ["cardlink", rng.random() < 0.7]
         if r < 88:
             return ["ctl", b64(gen_ctl_line(rng))]
         if r < 91:
@@ -1300,6 +1428,16 @@ class MicfwTarget(FwTarget):
                     self.host.sock.sendall(HDR.pack(LINK, 4, 0))
                 except OSError:
                     self.drop_host()
+        elif kind == "peer":
+            if not self.host:
+                self.connect_host()
+            if not send_peer(self.host.sock, op, self.dir):
+                self.drop_host()
+            self.drain_card()
+        elif kind == "cardlink":
+            self.drop_card()
+            if op[1]:
+                self.connect_card()
         elif kind == "ctl":
             self.ctl_line(base64.b64decode(op[1]))
         elif kind == "ctlhuge":
@@ -1415,6 +1553,8 @@ class MicfwTarget(FwTarget):
 
     def sample_prepare(self):
         """Before a resource sample: no transient connections of ours."""
+        self.drain_card()
+        self.drop_card()
         self.close_extra()
         if self.csock:
             self.csock.close()
