@@ -172,8 +172,13 @@ unit-test: checkpatch
 	$(MAKE) -C $(TOP)/tools check OUT=$(TOOLS)
 	$(MAKE) -C $(TOP)/card-firmware-sim check OUT=$(BUILD)/card-firmware-sim
 
+# Scenarios run one after the other unless JOBS=N is given on the command
+# line: then N systems at a time (pytest-xdist, one test file per worker, so
+# a file's shared system stays in one process).
+TEST_JOBS := $(if $(filter command line,$(origin JOBS)),$(JOBS),1)
 test: images unit-test
 	cd $(TOP) && $(PYTHON) -m pytest tests $(PYTEST_ARGS) \
+		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) \
 		--junitxml=$(TOP)/logs/junit.xml
 
 bench: images
