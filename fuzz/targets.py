@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""What micfuzz drives: five targets, each with its own operations.
+"""What micfuzz drives: six targets, each with its own operations.
 
 Every operation is a JSON list whose first element names it; it carries
 all its random choices, so a saved list replays without the generator and
@@ -8,6 +8,7 @@ any sub-list still means the same thing (the minimiser relies on that).
 Targets:
   x100      standalone mic-x100 (pc or q35; hot-unplug/replug on pc)
   x100-fw   mic-x100 linked to a real micfw (host RAM a shared memfd)
+  x100-2fw  two mic-x100 in one QEMU, each on its micfw (PEER messages)
   card-fw   mic-x100 and mic-card (its RAM micfw's card memory) on one micfw
   peer      a hostile firmware simulator against QEMU (either role)
   micfw     hostile device models and control clients against a real micfw
@@ -116,14 +117,17 @@ def b64(data):
 class Side:
     """One device model as the fuzzer reaches it through one QEMU."""
 
-    def __init__(self, q, kind, mem_size, ram_size, mmcfg=False):
+    def __init__(self, q, kind, mem_size, ram_size, mmcfg=False, slot=SLOT,
+                 bars=(BAR0, BAR2, BAR4)):
         self.q = q
         self.mmcfg = mmcfg              # q35: extended config space
         self.kind = kind                # "host" (mic-x100) or "card"
         self.mem_size = mem_size        # card memory
         self.ram_size = ram_size        # host RAM (through SMPT)
+        self.slot = slot
+        self.bar0, self.bar2, self.bar4 = bars
         if kind == "host":
-            self.regs, self.msix, self.vectors = BAR4, BAR2, 16
+            self.regs, self.msix, self.vectors = self.bar4, self.bar2, 16
         else:
             self.regs, self.msix, self.vectors = CARD_MMIO, CARD_MSIX, \
                 CARD_VECTORS
@@ -136,7 +140,7 @@ class Side:
 
     # where RAM regions are in this QEMU's physical address space
     def card_mem_addr(self, off):
-        return (BAR0 + off) if self.kind == "host" else off
+        return (self.bar0 + off) if self.kind == "host" else off
 
     def host_ram_addr(self, off):
         return off if self.kind == "host" else SMPT_BASE + off
@@ -144,18 +148,19 @@ class Side:
     def remap(self):
         """BARs, memory + bus master; MSI-X enabled (the driver's set-up)."""
         q = self.q
+        slot = self.slot
         if self.kind == "host":
-            for reg, addr in ((0x10, BAR0), (0x20, BAR4)):
-                q.queue("outl 0xcf8 0x%x" % cfg_addr(reg))
+            for reg, addr in ((0x10, self.bar0), (0x20, self.bar4)):
+                q.queue("outl 0xcf8 0x%x" % cfg_addr(reg, slot))
                 q.queue("outl 0xcfc 0x%x" % (addr & 0xFFFFFFFF))
-                q.queue("outl 0xcf8 0x%x" % cfg_addr(reg + 4))
+                q.queue("outl 0xcf8 0x%x" % cfg_addr(reg + 4, slot))
                 q.queue("outl 0xcfc 0x%x" % (addr >> 32))
-            q.queue("outl 0xcf8 0x%x" % cfg_addr(0x18))
-            q.queue("outl 0xcfc 0x%x" % BAR2)
+            q.queue("outl 0xcf8 0x%x" % cfg_addr(0x18, slot))
+            q.queue("outl 0xcfc 0x%x" % self.bar2)
         else:
-            q.queue("outl 0xcf8 0x%x" % cfg_addr(0x10))
+            q.queue("outl 0xcf8 0x%x" % cfg_addr(0x10, slot))
             q.queue("outl 0xcfc 0x%x" % CARD_MSIX)
-        q.queue("outl 0xcf8 0x%x" % cfg_addr(0x04))
+        q.queue("outl 0xcf8 0x%x" % cfg_addr(0x04, slot))
         q.queue("outl 0xcfc 0x6")
 
 
@@ -428,13 +433,13 @@ class QemuTarget:
             _, _, reg, width, val = op
             if reg >= 256 and side.mmcfg:
                 q.queue("write%s 0x%x 0x%x" % (WIDTH_OP[width], 0xB0000000 +
-                                               (SLOT << 15) + reg, val))
+                                               (side.slot << 15) + reg, val))
             else:
-                q.queue("outl 0xcf8 0x%x" % cfg_addr(reg & 0xFF))
+                q.queue("outl 0xcf8 0x%x" % cfg_addr(reg & 0xFF, side.slot))
                 q.queue("out%s 0x%x 0x%x" % (WIDTH_OP[width],
                                              0xcfc + (reg & 3), val))
         elif kind == "cfgr":
-            q.queue("outl 0xcf8 0x%x" % cfg_addr(op[2]))
+            q.queue("outl 0xcf8 0x%x" % cfg_addr(op[2], side.slot))
             q.queue("inl 0xcfc")
         elif kind == "msix":
             _, _, vec, word, val = op
@@ -444,7 +449,7 @@ class QemuTarget:
                 q.queue("readq 0x%x" % (side.msix + 2048))
         elif kind == "msixctl":
             cap = self.msix_cap(side)
-            q.queue("outl 0xcf8 0x%x" % cfg_addr(cap))
+            q.queue("outl 0xcf8 0x%x" % cfg_addr(cap, side.slot))
             q.queue("outl 0xcfc 0x%x" % op[2])
         elif kind == "remap":
             side.remap()
@@ -454,7 +459,7 @@ class QemuTarget:
             self.pretouch(side)
         elif kind == "qmp":
             q.sync()
-            self.qmps[sname].call(op[2])
+            self.qmps.get(sname, self.qmps.get("host")).call(op[2])
         elif kind == "replug":
             self.do_replug(side, sname)
         else:
@@ -462,7 +467,7 @@ class QemuTarget:
 
     def msix_cap(self, side):
         if not hasattr(side, "cap"):
-            side.cap = side.q.find_cap(0x11) or 0x40
+            side.cap = side.q.find_cap(0x11, slot=side.slot) or 0x40
         return side.cap
 
     def pretouch(self, side):
@@ -714,6 +719,116 @@ class X100FwTarget(FwTarget):
         self.fw_health()
         self.host_health(self.sides["host"], fw_ready_wait)
         self.fw_health()
+
+
+class TwoCardsTarget(FwTarget):
+    """Two mic-x100 in one host QEMU, each on its own micfw: every config
+    write or reset makes the host QEMU send PEER messages (where the other
+    card's BARs are) to both micfws; operations on both devices."""
+
+    name = "x100-2fw"
+    BARS2 = (0x1_8000_0000, 0xC011_0000, 0xC004_0000)
+
+    @staticmethod
+    def config(rng):
+        return {"machine": rng.choice(("pc", "q35"))}
+
+    def __init__(self, cfg, workdir, qemu, micfw):
+        super().__init__(cfg, workdir)
+        self.qemu = qemu
+        self.fw2 = None
+
+    def start(self):
+        self.start_fw()
+        dir2 = os.path.join(self.dir, "fw2")
+        os.makedirs(dir2)
+        try:
+            self.fw2 = mfh.Micfw(dir2, "--qemu", "/bin/false", index=4,
+                                 ready_delay=10, mem_size="128M")
+        except AssertionError as e:
+            raise Failure("crash", "micfw 2 did not start: %s" % e)
+        q = self.start_qemu("host", [
+            "-object", "memory-backend-memfd,id=hostram,size=64M,share=on",
+            "-chardev", "socket,id=h0,path=" + self.link,
+            "-chardev", "socket,id=g0,path=" + self.fw2.link_path,
+            "-device", "mic-x100,id=mic,chardev=h0,host-mem=hostram,"
+            "addr=%d.0" % SLOT,
+            "-device", "mic-x100,id=mic2,chardev=g0,host-mem=hostram,"
+            "addr=%d.0" % (SLOT + 1)],
+            ["-M", self.cfg["machine"] + ",memory-backend=hostram",
+             "-m", "64M"])
+        q35 = self.cfg["machine"] == "q35"
+        self.sides["host"] = Side(q, "host", FW_MEM, HOST_RAM, q35)
+        self.sides["host2"] = Side(q, "host", FW_MEM, HOST_RAM, q35,
+                                   SLOT + 1, self.BARS2)
+        for side in self.sides.values():
+            side.remap()
+            for i in range(32):
+                q.queue("writel 0x%x 0x%x" % (side.regs + SMPT(i), i << 2))
+        q.sync()
+
+    def gen(self, rng):
+        return self.gen_side_op(rng, rng.choice(("host", "host2")))
+
+    def do(self, op):
+        self.do_side_op(op)
+
+    def procs(self):
+        out = super().procs()
+        if self.fw2:
+            out["micfw2"] = self.fw2.proc.pid
+        return out
+
+    def check_fw(self):
+        super().check_fw()
+        if self.fw2 and self.fw2.proc.poll() is not None:
+            raise Failure("crash", "micfw 2 %s; stderr:\n%s" % (
+                describe_rc(self.fw2.proc.returncode),
+                self.fw2.proc.stderr.read().decode(errors="replace")[-3000:]))
+
+    def peers_present(self, fw, peer):
+        """The last PEER micfw kept for peer: announced (present=1)?"""
+        last = None
+        for line in fw.events():
+            if " link-peer peer=%d " % peer in line + " ":
+                last = line
+        return last is not None and "present=1" in last
+
+    def health(self):
+        self.fw_health()
+        h2 = self.sides["host2"]
+        self.host_health(self.sides["host"], fw_ready_wait)
+        h2.remap()
+        h2.q.sync()
+        h2.wr(SPAD(3), 0x2C0FFEE2)
+        if h2.rd(SPAD(3)) != 0x2C0FFEE2:
+            raise Failure("health", "card 2: SPAD3 round trip")
+        h2.wr(SPAD(2), 0)
+        h2.wr(RGCR, 1)
+        fw_ready_wait(lambda: h2.rd(SPAD(2)) & 1, "card 2 ready after reset")
+        # both cards decoded: each micfw holds the other card's PEER
+        for fw, peer in ((self.fw, 4), (self.fw2, 3)):
+            fw_ready_wait(lambda: self.peers_present(fw, peer),
+                          "micfw %d keeps PEER %d" % (7 - peer, peer))
+        try:
+            self.fw2.status()
+        except (AssertionError, OSError, ValueError) as e:
+            raise Failure("health", "micfw 2 status: %s" % e)
+
+    def stop(self):
+        super().stop()
+        if self.fw2:
+            fw, self.fw2 = self.fw2, None
+            rc = fw.stop()
+            if rc != 0:
+                raise Failure("exit", "micfw 2 %s on SIGTERM" %
+                              describe_rc(rc))
+
+    def kill(self):
+        super().kill()
+        if self.fw2:
+            self.fw2.kill()
+            self.fw2 = None
 
 
 class CardFwTarget(FwTarget):
@@ -1607,5 +1722,5 @@ class MicfwTarget(FwTarget):
         super().kill()
 
 
-TARGETS = {t.name: t for t in (X100Target, X100FwTarget, CardFwTarget,
-                               PeerTarget, MicfwTarget)}
+TARGETS = {t.name: t for t in (X100Target, X100FwTarget, TwoCardsTarget,
+                               CardFwTarget, PeerTarget, MicfwTarget)}

@@ -32,7 +32,7 @@ def micfuzz(logdir, *args, timeout=300):
 
 
 def test_short_campaign_every_target(logdir):
-    """About 60 s across the five targets: nothing crashes, hangs, leaks
+    """About 60 s across the six targets: nothing crashes, hangs, leaks
     or stops working."""
     assert MICFW, "micfw not built"
     p = micfuzz(logdir, "--seconds", "60")     # a new seed each run
