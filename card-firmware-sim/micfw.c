@@ -73,8 +73,8 @@ static uint64_t parse_mem_size(const char *s)
 	if (*end)
 		usage_error("--mem-size: '%s' is not a size (use K, M or G)", s);
 	if (v > (MICFW_MAX_MEM >> shift))
-		usage_error("--mem-size: '%s' is above the maximum %lluG (larger cards need a card VM layout micemu does not have yet)",
-			    s, MICFW_MAX_MEM >> 30);
+		usage_error("--mem-size: '%s' is above the maximum %lluG", s,
+			    MICFW_MAX_MEM >> 30);
 	v <<= shift;
 	if (v & (v - 1) || v == 0)
 		usage_error("--mem-size: '%s' is not a power of two", s);
@@ -90,7 +90,7 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "index", 0, 0, G_OPTION_ARG_INT, &c->index, "card index N of micN (0-127, required)", "N" },
 		{ "link", 0, 0, G_OPTION_ARG_FILENAME, &c->link, "listen for device links on this unix socket (required)", "PATH" },
 		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &c->control, "listen for control clients on this unix socket (required)", "PATH" },
-		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory, a power of two, K/M/G suffix (default 1G)", "SIZE" },
+		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory: a power of two up to 2G, or 4G, 8G, 16G (default 1G)", "SIZE" },
 		{ "qemu", 0, 0, G_OPTION_ARG_FILENAME, &c->qemu, "QEMU binary for the card VM (default qemu-system-x86_64 in PATH)", "PATH" },
 		{ "qemu-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->qemu_args, "extra card VM argument, repeatable", "ARG" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &c->accel, "card VM accelerator: tcg (default) or kvm", "ACCEL" },
