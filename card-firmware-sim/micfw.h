@@ -77,6 +77,8 @@ struct micfw {
 	bool run_dir_created;
 	unsigned int ready_delay_ms;
 	bool never_ready;
+	bool refuse_image;      /* fault: the bootstrap refuses every image */
+	bool boot_stall;        /* fault: the card VM starts frozen */
 
 	/* resources handed out over the link */
 	int mem_fd;
