@@ -18,6 +18,7 @@
  *   {"cmd":"never-ready","value":B}       withhold SPAD2 ready (default true)
  *   {"cmd":"refuse-image","value":B}      bootstrap refuses images (POST E6)
  *   {"cmd":"boot-stall","value":B}        card VMs start frozen
+ *   {"cmd":"power-loss"}                  power cycle the board unasked
  *   {"cmd":"ready-delay","ms":N}          reset-to-ready delay
  */
 #include <errno.h>
@@ -144,6 +145,20 @@ static bool do_never_ready(struct micfw *fw, JsonObject *req, JsonObject *r,
 			err);
 }
 
+/*
+ * Power loss: the card OS dies, the card-side registers lose their values
+ * and the board powers up again, without the host having asked.
+ */
+static bool do_power_loss(struct micfw *fw, JsonObject *req, JsonObject *r,
+			  GError **err)
+{
+	(void)req;
+	(void)r;
+	(void)err;
+	micfw_power_reset(fw, "power-loss");
+	return true;
+}
+
 /* The bootstrap refuses the next images it is kicked to boot (POST E6). */
 static bool do_refuse_image(struct micfw *fw, JsonObject *req, JsonObject *r,
 			    GError **err)
@@ -193,6 +208,7 @@ static const struct {
 	{ "never-ready", do_never_ready },
 	{ "refuse-image", do_refuse_image },
 	{ "boot-stall", do_boot_stall },
+	{ "power-loss", do_power_loss },
 	{ "ready-delay", do_ready_delay },
 };
 

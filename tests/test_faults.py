@@ -56,3 +56,32 @@ def test_knobs_refuse_bad_values(system):
         assert not reply["ok"] and "true or false" in reply["error"]
     status = system.fw().request("status")
     assert status["refuse_image"] is False and status["boot_stall"] is False
+
+
+def test_power_loss_while_booting(system):
+    """The board power-cycles between boot kick and online: the card VM
+    dies, the bootstrap posts ready again, the host waits at booting until
+    it resets the card itself."""
+    system.run_ok("micctrl boot mic0")
+    system.wait_log("mic0-fw.log", r"card-vm-start", 60)
+    assert system.fw().request("power-loss")["ok"]
+    system.wait_log("mic0-fw.log", r"reset source=power-loss", 10)
+    system.wait_log("mic0-fw.log", r"postcode code=RD", 30,
+                    start=system.fw_log().index("reset source=power-loss"))
+    assert not system.fw().request("status")["card_vm_pid"]
+    assert system.state(0) in ("booting", "online")
+    recover(system)
+
+
+def test_power_loss_while_online_is_a_crash(make_system):
+    """From online, a power loss looks like a crash: the heartbeat stops and
+    the host reports shutdown_status crashed (compressed timers)."""
+    system = make_system(append="mic_cosm.heartbeat_send_sec=2 "
+                         "mic_cosm.heartbeat_slack_sec=3 scif.alive_timeout_ms=5000")
+    system.run_ok("micctrl config mic0 --cmdline "
+                  "'console=ttyS0 panic=-1 mic_cosm_client.heartbeat_send_sec=2'")
+    system.boot_online(0)
+    assert system.fw().request("power-loss")["ok"]
+    system.wait_state(0, "shutting_down", 60)
+    assert system.sysfs(0, "shutdown_status") == "crashed"
+    recover(system)
