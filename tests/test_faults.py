@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fault knobs of the firmware simulator (its control socket), each with
-the reaction the host stack must show: the card never gets online, the
-host keeps its state and logs no kernel trouble, and a reset brings the
-card back to ready so that the next boot works."""
+the reaction the host stack must show: no kernel trouble, the state a
+real host would report (stuck at booting, crashed, or still online), and
+where the card got stuck, a reset brings it back to ready so that the
+next boot works."""
 
 import re
 import time
