@@ -30,7 +30,7 @@ struct cli {
 	char *link, *control, *mem_size, *qemu, **qemu_args, *accel;
 	char *console_log, *event_log, *run_dir;
 	int ready_delay;
-	gboolean never_ready, check;
+	gboolean never_ready, refuse_image, boot_stall, check;
 };
 
 static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) usage_error(const char *fmt, ...)
@@ -99,6 +99,8 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "run-dir", 0, 0, G_OPTION_ARG_FILENAME, &c->run_dir, "private runtime directory (default a new temporary one)", "DIR" },
 		{ "ready-delay", 0, 0, G_OPTION_ARG_INT, &c->ready_delay, "power-on/reset to SPAD2 ready, ms (default 500)", "MS" },
 		{ "never-ready", 0, 0, G_OPTION_ARG_NONE, &c->never_ready, "never post SPAD2 ready (fault injection)", NULL },
+		{ "refuse-image", 0, 0, G_OPTION_ARG_NONE, &c->refuse_image, "the bootstrap refuses every image, POST E6 (fault injection)", NULL },
+		{ "boot-stall", 0, 0, G_OPTION_ARG_NONE, &c->boot_stall, "card VMs start frozen (fault injection)", NULL },
 		{ "check", 0, 0, G_OPTION_ARG_NONE, &c->check, "check --mem-size and exit (for scripts that start micfw later)", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
@@ -152,6 +154,8 @@ static void configure(struct micfw *fw, struct cli *c)
 	fw->run_dir = c->run_dir;
 	fw->ready_delay_ms = (unsigned int)c->ready_delay;
 	fw->never_ready = c->never_ready;
+	fw->refuse_image = c->refuse_image;
+	fw->boot_stall = c->boot_stall;
 	fw->mem_fd = fw->regfile_fd = -1;
 	fw->efd_to_host = fw->efd_to_card = -1;
 	fw->host_ram_fd = -1;
