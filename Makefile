@@ -6,6 +6,7 @@
 #                boot a host VM with one emulated x100 card
 #   make test    the same set-up, then the whole test suite
 #   make bench   the same set-up, then the benchmarks
+#   make soak    cycles of the card life on 4 cards, debug kernel
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
 # HOST_STACK=upstream runs the host VM with the "upstream" personality:
@@ -54,9 +55,13 @@ QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
 	--python=/usr/bin/python3 --cc="ccache cc" --cxx="ccache c++"
 
 export CCACHE_DIR ?= $(BUILD)/ccache
+# Hash paths relative to $(BUILD), so a copied or moved cache still hits.
+export CCACHE_BASEDIR ?= $(BUILD)
+export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	upstream-kernel upstream-modules checkpatch unit-test check clean distclean FORCE
+	upstream-kernel upstream-modules checkpatch unit-test check soak clean \
+	distclean FORCE
 
 all: images
 
@@ -72,6 +77,11 @@ INPUTS := $(BUILD)/inputs
 $(INPUTS)/qemu-configure: FORCE
 	@mkdir -p $(@D)
 	@echo '$(QEMU_CONFIGURE)' | cmp -s - $@ || echo '$(QEMU_CONFIGURE)' >$@
+# meson's build directory holds absolute paths: a cache copied or moved to
+# another $(BUILD) must configure QEMU again, not build the old tree's files.
+$(INPUTS)/qemu-dirs: FORCE
+	@mkdir -p $(@D)
+	@echo '$(QSRC) $(QBUILD)' | cmp -s - $@ || echo '$(QSRC) $(QBUILD)' >$@
 $(INPUTS)/kernel-$(FLAVOUR).config: FORCE
 	@mkdir -p $(@D)
 	@cat $(KFRAGS) | cmp -s - $@ || cat $(KFRAGS) >$@
@@ -83,7 +93,8 @@ $(STAMPS)/qemu-src: | deps
 	rm -f $(STAMPS)/qemu-configured
 	touch $@
 
-$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src $(INPUTS)/qemu-configure
+$(STAMPS)/qemu-configured: $(STAMPS)/qemu-src $(INPUTS)/qemu-configure \
+		$(INPUTS)/qemu-dirs
 	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
 	rm -rf $(QBUILD) && mkdir -p $(QBUILD)
 	cd $(QBUILD) && $(QSRC)/configure $(QEMU_CONFIGURE)
@@ -217,6 +228,16 @@ test: images unit-test
 
 bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
+
+# Cycles of boot, online and crash/hang/reset/shutdown/reboot on several
+# cards, on the debug kernel unless SOAK_FLAVOUR says otherwise.
+SOAK_CYCLES  ?= 100
+SOAK_CARDS   ?= 4
+SOAK_FLAVOUR ?= debug
+soak:
+	$(MAKE) FLAVOUR=$(SOAK_FLAVOUR) images
+	cd $(TOP) && MICEMU_FLAVOUR=$(SOAK_FLAVOUR) $(PYTHON) tests/soak.py \
+		--cycles $(SOAK_CYCLES) --cards $(SOAK_CARDS)
 
 clean:
 	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) $(UPSRC) \

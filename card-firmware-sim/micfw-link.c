@@ -102,6 +102,7 @@ static void conn_close(struct micfw_link_conn *c, const char *why)
 		/* the host VM is gone: do not keep its RAM alive */
 		fw->host_conn = NULL;
 		forget_host_ram(fw);
+		micfw_peers_forget(fw);
 	}
 	if (fw->card_conn == c)
 		fw->card_conn = NULL;
@@ -258,6 +259,7 @@ static bool hello_card(struct micfw_link_conn *c)
 	fw->card_conn = c;
 	micfw_event("link-hello conn=%u role=card host_ram_fd=%s", c->id,
 		    ram ? "yes" : "no");
+	micfw_peers_send_all(fw);
 	micfw_cardvm_linked(fw);
 	return true;
 }
@@ -316,6 +318,24 @@ static bool on_host_msg(struct micfw_link_conn *c, uint16_t type)
 	return true;
 }
 
+/* PEER: the host device describing another card; forwarded to the card. */
+static bool on_peer(struct micfw_link_conn *c)
+{
+	g_autofree char *why = NULL;
+
+	if (c->role != MIC_LINK_ROLE_HOST)
+		return fail(c, EPERM, "PEER is for the host device only");
+	why = micfw_peer_msg(c->fw, c->msg.bytes + HDR_SIZE, c->msg.hdr.len,
+			     c->fds, c->nfds);
+	if (why) {
+		g_autofree char *q = micfw_quote(why);
+
+		micfw_event("link-peer-refused conn=%u reason=%s", c->id, q);
+		send_error(c, EINVAL, why);
+	}
+	return true;
+}
+
 /* A complete message.  Returns false if the connection was closed. */
 static bool dispatch(struct micfw_link_conn *c)
 {
@@ -327,6 +347,8 @@ static bool dispatch(struct micfw_link_conn *c)
 	case MIC_LINK_RESET:
 	case MIC_LINK_BOOT_KICK:
 		return on_host_msg(c, type);
+	case MIC_LINK_PEER:
+		return on_peer(c);
 	case MIC_LINK_HELLO:
 		return fail(c, EPROTO, "duplicate HELLO");
 	}
@@ -481,6 +503,13 @@ static gboolean link_accept(int lfd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+bool micfw_link_send(struct micfw_link_conn *c, uint16_t type,
+		     const void *payload, uint16_t len, const int *fds,
+		     unsigned int nfds)
+{
+	return send_msg(c->fd, type, payload, len, fds, nfds);
+}
+
 void micfw_link_drop_card(struct micfw *fw)
 {
 	if (fw->card_conn)
@@ -511,4 +540,5 @@ void micfw_link_stop(struct micfw *fw)
 	}
 	fw->link_listen_fd = -1;
 	forget_host_ram(fw);
+	micfw_peers_forget(fw);
 }

@@ -174,11 +174,16 @@ static bool make_run_dir(struct micfw *fw, GError **err)
 	return true;
 }
 
+/*
+ * Shared memory handed to QEMU processes is sealed at its size: QEMU
+ * refuses memfds that a peer could shrink under its mappings.
+ */
 static int make_memfd(const char *name, uint64_t size, GError **err)
 {
-	int fd = memfd_create(name, MFD_CLOEXEC);
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
-	if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
+	if (fd >= 0 && ftruncate(fd, (off_t)size) == 0 &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
 		return fd;
 	g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno),
 		    "memfd %s of %" G_GUINT64_FORMAT " bytes: %s", name, size,

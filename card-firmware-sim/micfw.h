@@ -51,6 +51,7 @@ enum micfw_state {
 };
 
 struct micfw_link_conn;
+struct micfw_peer;
 struct micfw_ctl_client;
 struct micfw_output;
 
@@ -81,6 +82,9 @@ struct micfw {
 	int host_ram_fd;
 	uint64_t host_ram_below_4g;
 	uint64_t host_ram_above_4g;
+
+	/* the other cards, from the host device's PEER messages, by index */
+	struct micfw_peer *peers[MICFW_MAX_CARDS];
 
 	/* bootstrap */
 	enum micfw_state state;
@@ -150,6 +154,15 @@ void micfw_cardvm_linked(struct micfw *fw);
 bool micfw_link_start(struct micfw *fw, GError **err);
 void micfw_link_stop(struct micfw *fw);
 void micfw_link_drop_card(struct micfw *fw);
+bool micfw_link_send(struct micfw_link_conn *c, uint16_t type,
+		     const void *payload, uint16_t len, const int *fds,
+		     unsigned int nfds);
+
+/* micfw-peer.c: other cards' apertures (PEER) */
+char *micfw_peer_msg(struct micfw *fw, const void *payload, uint16_t len,
+		     int *fds, unsigned int nfds);
+void micfw_peers_send_all(struct micfw *fw);
+void micfw_peers_forget(struct micfw *fw);
 
 /* micfw-control.c */
 bool micfw_control_start(struct micfw *fw, GError **err);

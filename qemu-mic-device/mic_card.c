@@ -191,6 +191,12 @@ static MemTxResult mic_card_dma_host_bus(void *opaque, uint64_t bus,
 {
     MicCardState *s = opaque;
 
+    if (!mic_dma_target_is_ram(&s->host_as, bus, len, is_write)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: DMA %s host bus 0x%" PRIx64
+                      "+0x%" PRIx64 ", which is not host RAM: bus error\n",
+                      is_write ? "to" : "from", bus, len);
+        return MEMTX_DECODE_ERROR;
+    }
     return address_space_rw(&s->host_as, bus, MEMTXATTRS_UNSPECIFIED, buf,
                             len, is_write);
 }
@@ -310,6 +316,7 @@ static void mic_card_release(MicCardState *s)
         memory_region_del_subregion(get_system_memory(), &s->mmio);
         s->mmio_mapped = false;
     }
+    mic_card_peer_exit(s);
     mic_card_smpt_exit(s);
     if (s->link != MIC_CARD_LINK_NONE) {
         mic_card_link_close(s);
@@ -491,10 +498,16 @@ static void mic_card_class_init(ObjectClass *klass, void *data)
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 }
 
+static void mic_card_instance_finalize(Object *obj)
+{
+    mic_card_peer_finalize(MIC_CARD(obj));
+}
+
 static const TypeInfo mic_card_info = {
     .name = TYPE_MIC_CARD,
     .parent = TYPE_PCI_DEVICE,
     .instance_size = sizeof(MicCardState),
+    .instance_finalize = mic_card_instance_finalize,
     .class_init = mic_card_class_init,
     .interfaces = (InterfaceInfo[]) {
         { INTERFACE_CONVENTIONAL_PCI_DEVICE },

@@ -50,6 +50,9 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
 #define MIC_CARD_SMPT_POLL_MS   100
 #define MIC_CARD_LINK_TIMEOUT_MS 5000
 #define MIC_CARD_UNBACKED_LOG_MS 1000               /* log rate limit */
+#define MIC_CARD_MAX_PEERS      128                 /* other cards (PEER) */
+
+typedef struct MicCardPeer MicCardPeer;             /* mic_card_peer.c */
 
 /* Reassembly of one link message (header + payload + its fds). */
 typedef enum MicCardLink {
@@ -94,6 +97,9 @@ struct MicCardState {
     int64_t unbacked_next_ms;       /* rate limit of the unbacked log */
     uint32_t unbacked_quiet;        /* accesses not logged since */
 
+    /* other cards' BARs on host_bus (mic_card_peer.c), by card index */
+    MicCardPeer *peers[MIC_CARD_MAX_PEERS];
+
     /* link to micfw (mic_card_link.c) */
     MicCardLink link;
     MicLinkRx rx;
@@ -120,6 +126,12 @@ bool mic_card_smpt_init(MicCardState *s, Error **errp);
 void mic_card_smpt_map(MicCardState *s);
 void mic_card_smpt_sync(MicCardState *s);
 void mic_card_smpt_exit(MicCardState *s);
+
+/* mic_card_peer.c */
+void mic_card_peer_msg(MicCardState *s, const uint8_t *payload, uint16_t len,
+                       int *fds, int nfds);
+void mic_card_peer_exit(MicCardState *s);
+void mic_card_peer_finalize(MicCardState *s);
 
 /* mic_card_link.c */
 bool mic_card_link_connect(MicCardState *s, Error **errp);

@@ -84,6 +84,9 @@ static void rx_dispatch(MicCardState *s)
     trace_mic_card_link_recv(h->type, h->len, s->rx.nfds);
     if (h->type == MIC_LINK_ERROR) {
         handle_error(s, payload, h->len);
+    } else if (h->type == MIC_LINK_PEER && s->link == MIC_CARD_LINK_UP) {
+        mic_card_peer_msg(s, payload, h->len, s->rx.fds, s->rx.nfds);
+        s->rx.nfds = 0;             /* taken or closed */
     } else if (s->link != MIC_CARD_LINK_HANDSHAKE) {
         qemu_log_mask(LOG_UNIMP, "mic-card: ignoring link message type %u\n",
                       h->type);
@@ -182,22 +185,10 @@ static void wait_welcome(MicCardState *s)
     g_main_context_unref(ctx);
 }
 
-static bool fd_size(int fd, uint64_t *size)
-{
-    struct stat st;
-
-    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < 0) {
-        return false;
-    }
-    *size = st.st_size;
-    return true;
-}
-
 /* The host RAM layout must describe a file we really got (HELLO rules). */
 static bool check_host_ram(MicCardState *s, Error **errp)
 {
     const struct mic_link_welcome *w = &s->welcome;
-    uint64_t size;
 
     if (!w->host_ram_below_4g && !w->host_ram_above_4g) {
         return true;                /* no host memory behind the window */
@@ -211,21 +202,20 @@ static bool check_host_ram(MicCardState *s, Error **errp)
                    w->host_ram_below_4g, w->host_ram_above_4g);
         return false;
     }
-    if (s->welcome_nfds <= FD_HOST_RAM ||
-        !fd_size(s->welcome_fds[FD_HOST_RAM], &size) ||
-        size < w->host_ram_below_4g + w->host_ram_above_4g) {
+    if (s->welcome_nfds <= FD_HOST_RAM) {
         error_setg(errp, "WELCOME announced 0x%" PRIx64 " bytes of host RAM "
-                   "but carried no fd that large",
+                   "but carried no fd for it",
                    w->host_ram_below_4g + w->host_ram_above_4g);
         return false;
     }
-    return true;
+    return mic_link_check_memfd(s->welcome_fds[FD_HOST_RAM],
+                                w->host_ram_below_4g + w->host_ram_above_4g,
+                                "host RAM", errp);
 }
 
 static bool check_welcome(MicCardState *s, Error **errp)
 {
     const struct mic_link_welcome *w = &s->welcome;
-    uint64_t size;
 
     if (w->version != MIC_LINK_VERSION) {
         error_setg(errp, "firmware simulator speaks link version %u, "
@@ -237,14 +227,20 @@ static bool check_welcome(MicCardState *s, Error **errp)
                    s->welcome_nfds);
         return false;
     }
-    if (w->regfile_size < sizeof(MicRegFile) ||
-        !fd_size(s->welcome_fds[FD_REGFILE], &size) ||
-        size < sizeof(MicRegFile)) {
+    if (w->regfile_size < sizeof(MicRegFile)) {
         error_setg(errp, "register file from the firmware simulator is "
                    "smaller than %zu bytes", sizeof(MicRegFile));
         return false;
     }
-    return check_host_ram(s, errp);
+    return mic_link_check_memfd(s->welcome_fds[FD_CARD_MEM], 0,
+                                "card memory", errp) &&
+           mic_link_check_memfd(s->welcome_fds[FD_REGFILE],
+                                sizeof(MicRegFile), "register file", errp) &&
+           mic_link_check_eventfd(s->welcome_fds[FD_TO_HOST],
+                                  "to-host doorbell", errp) &&
+           mic_link_check_eventfd(s->welcome_fds[FD_TO_CARD],
+                                  "to-card doorbell", errp) &&
+           check_host_ram(s, errp);
 }
 
 /*

@@ -72,6 +72,28 @@ static uint32_t mic_dma_translate(MicDma *d, uint64_t addr, uint64_t len,
     return 0;
 }
 
+bool mic_dma_target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
+                           bool is_write)
+{
+    RCU_READ_LOCK_GUARD();
+
+    while (len) {
+        hwaddr xlat, l = len;
+        MemoryRegion *mr = address_space_translate(as, addr, &xlat, &l,
+                                                   is_write,
+                                                   MEMTXATTRS_UNSPECIFIED);
+
+        if (!l || !memory_region_is_ram(mr) ||
+            memory_region_is_ram_device(mr) ||
+            (is_write && memory_region_is_rom(mr))) {
+            return false;
+        }
+        addr += l;
+        len -= l;
+    }
+    return true;
+}
+
 /* Read or write a card physical range; 0 or a MIC_DMA_ERR_* bit. */
 static uint32_t mic_dma_access(MicDma *d, uint64_t addr, void *buf,
                                uint64_t len, bool is_write)

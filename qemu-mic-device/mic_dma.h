@@ -10,6 +10,7 @@
 #define HW_MISC_MIC_DMA_H
 
 #include "exec/memattrs.h"
+#include "exec/memory.h"
 #include "hw/qdev-core.h"
 #include "system/runstate.h"
 #include "migration/vmstate.h"
@@ -102,6 +103,12 @@ void mic_dma_doorbell(MicDma *d, uint32_t mask);
 void mic_dma_reset(MicDma *d);
 /* Drop local work in flight only (the registers belong to someone else). */
 void mic_dma_drop(MicDma *d);
+/*
+ * Is [addr, addr + len) RAM all through in @as?  The engine moves data
+ * between memories: a target that is another device's MMIO is a bus error.
+ */
+bool mic_dma_target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
+                           bool is_write);
 
 extern const VMStateDescription vmstate_mic_dma;
 

@@ -31,6 +31,12 @@ enum mic_link_type {
 	MIC_LINK_BOOT_KICK      = 4,
 	/* micfw -> device: a message was refused; payload mic_link_error */
 	MIC_LINK_ERROR          = 5,
+	/*
+	 * host device -> micfw -> card device: where another card's BAR0
+	 * (aperture) and BAR4 (registers) sit in the host's bus address
+	 * space, with that card's memory, register file and doorbells
+	 */
+	MIC_LINK_PEER           = 6,
 };
 
 enum mic_link_role {
@@ -76,6 +82,29 @@ struct mic_link_welcome {
 };
 
 /* RESET and BOOT_KICK have no payload. */
+
+/*
+ * PEER.  One message per other card.  With MIC_LINK_PEER_PRESENT the
+ * peer's BARs are decoded at the given host bus addresses and 4 fds
+ * follow, in this order:
+ *   [0] the peer's card memory memfd (aper_size bytes, sealed)
+ *   [1] the peer's register file memfd (struct MicRegFile, sealed)
+ *   [2] the peer's "to card" eventfd
+ *   [3] the peer's "to host" eventfd
+ * Without the flag (no fds) the peer is gone or its BARs are not decoded:
+ * its ranges vanish from the receiver's host bus.
+ */
+#define MIC_LINK_PEER_PRESENT   (1u << 0)
+#define MIC_LINK_PEER_NFDS      4
+
+struct mic_link_peer {
+	uint32_t peer_index;            /* N of the peer's micN */
+	uint32_t flags;                 /* MIC_LINK_PEER_* */
+	uint64_t aper_base;             /* host bus address of the peer's BAR0 */
+	uint64_t aper_size;             /* its size = the peer's card memory */
+	uint64_t mmio_base;             /* host bus address of the peer's BAR4 */
+	uint64_t mmio_size;             /* its size, MIC_MMIO_SIZE */
+};
 
 struct mic_link_error {
 	uint32_t code;                  /* an errno value */

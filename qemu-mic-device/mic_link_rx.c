@@ -5,7 +5,10 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "mic_link_rx.h"
+
+#define MIC_LINK_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
 void mic_link_rx_reset(MicLinkRx *rx)
 {
@@ -63,4 +66,38 @@ MicLinkRxResult mic_link_rx_feed(MicLinkRx *rx, const uint8_t **buf,
         return MIC_LINK_RX_MESSAGE;
     }
     return MIC_LINK_RX_MORE;
+}
+
+bool mic_link_check_eventfd(int fd, const char *what, Error **errp)
+{
+    g_autofree char *link = g_strdup_printf("/proc/self/fd/%d", fd);
+    char target[32] = "";
+    ssize_t n = fd >= 0 ? readlink(link, target, sizeof(target) - 1) : -1;
+
+    if (n < 0 || strcmp(target, "anon_inode:[eventfd]")) {
+        error_setg(errp, "%s from the firmware simulator is not an eventfd "
+                   "(%s)", what, n < 0 ? "no such fd" : target);
+        return false;
+    }
+    return true;
+}
+
+bool mic_link_check_memfd(int fd, uint64_t min_size, const char *what,
+                          Error **errp)
+{
+    struct stat st;
+    int seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
+
+    if (seals < 0 || (seals & MIC_LINK_SEALS) != MIC_LINK_SEALS) {
+        error_setg(errp, "%s from the firmware simulator is not a memfd "
+                   "sealed against resizing (F_SEAL_SHRINK, F_SEAL_GROW, "
+                   "F_SEAL_SEAL)", what);
+        return false;
+    }
+    if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < min_size) {
+        error_setg(errp, "%s from the firmware simulator is smaller than "
+                   "0x%" PRIx64 " bytes", what, min_size);
+        return false;
+    }
+    return true;
 }

@@ -52,4 +52,16 @@ void mic_link_rx_collect_fds(MicLinkRx *rx, CharBackend *chr);
 MicLinkRxResult mic_link_rx_feed(MicLinkRx *rx, const uint8_t **buf,
                                  int *size);
 
+/*
+ * Checks on the fds WELCOME carries: whatever micfw (or something posing
+ * as it) hands over is used for the device's life, so a doorbell must be
+ * an eventfd (the drain loops read it until EAGAIN) and shared memory a
+ * memfd sealed against shrinking and growing (a peer truncating it would
+ * turn the next access into SIGBUS).  Both set errp and return false on
+ * anything else; @what names the fd in the message.
+ */
+bool mic_link_check_eventfd(int fd, const char *what, Error **errp);
+bool mic_link_check_memfd(int fd, uint64_t min_size, const char *what,
+                          Error **errp);
+
 #endif /* MIC_LINK_RX_H */

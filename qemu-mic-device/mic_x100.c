@@ -79,6 +79,8 @@ static void mic_x100_write_config(PCIDevice *pdev, uint32_t addr,
     pci_default_write_config(pdev, addr, val, len);
     /* the interrupt mode may have changed: move INTx/MSI state along */
     mic_x100_deliver(MIC_X100(pdev));
+    /* and the BARs may have moved: tell the other cards */
+    mic_x100_peer_update();
 }
 
 /* ---- register window (BAR4) --------------------------------------------- */
@@ -253,7 +255,16 @@ static MemTxResult mic_x100_dma_host_bus(void *opaque, uint64_t bus,
                                          void *buf, uint64_t len,
                                          bool is_write)
 {
-    return pci_dma_rw(PCI_DEVICE(opaque), bus, buf, len,
+    PCIDevice *pdev = PCI_DEVICE(opaque);
+
+    if (!mic_dma_target_is_ram(pci_get_address_space(pdev), bus, len,
+                               is_write)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: DMA %s host bus 0x%" PRIx64
+                      "+0x%" PRIx64 ", which is not RAM: bus error\n",
+                      is_write ? "to" : "from", bus, len);
+        return MEMTX_DECODE_ERROR;
+    }
+    return pci_dma_rw(pdev, bus, buf, len,
                       is_write ? DMA_DIRECTION_FROM_DEVICE :
                                  DMA_DIRECTION_TO_DEVICE,
                       MEMTXATTRS_UNSPECIFIED);
@@ -351,6 +362,7 @@ static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
 
 static void mic_x100_release(MicX100State *s)
 {
+    mic_x100_peer_remove(s);
     mic_dma_exit(&s->dma);
     if (s->ready_timer) {
         timer_free(s->ready_timer);
@@ -369,26 +381,25 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
 {
     MicX100State *s = MIC_X100(pdev);
 
-    s->ev_to_host = s->ev_to_card = -1;
+    s->ev_to_host = s->ev_to_card = s->rf_fd = -1;
     s->link = MIC_LINK_NONE;
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_HOST, TYPE_MIC_X100,
                  &mic_x100_dma_ops, s);
     pci_config_set_device_id(pdev->config, s->device_id);
     pci_config_set_revision(pdev->config, s->revision);
 
+    /* every way out after mic_dma_init() goes through mic_x100_release() */
     if (qemu_chr_fe_backend_connected(&s->chr)) {
         if (!mic_x100_link_connect(s, errp)) {
-            return;
+            goto fail;
         }
         error_setg(&s->migration_blocker, "mic-x100: a card linked to a "
                    "firmware simulator cannot be migrated");
         if (migrate_add_blocker(&s->migration_blocker, errp) < 0) {
-            mic_x100_release(s);
-            return;
+            goto fail;
         }
     } else if (!mic_x100_standalone_init(s, errp)) {
-        mic_x100_release(s);
-        return;
+        goto fail;
     }
 
     mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr));
@@ -402,10 +413,14 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
     if (!mic_x100_init_irqs(s, errp)) {
-        mic_x100_release(s);
-        return;
+        goto fail;
     }
     s->cold = true;
+    mic_x100_peer_add(s);
+    return;
+
+fail:
+    mic_x100_release(s);
 }
 
 static void mic_x100_exit(PCIDevice *pdev)
@@ -427,6 +442,7 @@ static void mic_x100_reset(DeviceState *dev)
 
     s->cold = false;
     s->intx_level = false;          /* the PCI core lowered INTx already */
+    mic_x100_peer_update();         /* a reset unmaps the BARs */
     if (s->link == MIC_LINK_NONE) {
         timer_del(s->ready_timer);
         mic_regfile_init(s->rf);

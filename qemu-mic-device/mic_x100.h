@@ -32,6 +32,13 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicX100State, MIC_X100)
 #define MIC_X100_MIN_MEM        (1ULL << 20)
 #define MIC_X100_MAX_MEM        (1ULL << 40)
 #define MIC_X100_READY_DELAY_MS 100             /* standalone RGCR reset */
+#define MIC_X100_MAX_PEERS      128             /* cards announced by PEER */
+
+/* The last PEER sent to this card's micfw about one other card. */
+typedef struct MicX100PeerSent {
+    bool valid;
+    struct mic_link_peer d;
+} MicX100PeerSent;
 
 /* Where the link stands. */
 typedef enum MicLinkState {
@@ -74,6 +81,13 @@ struct MicX100State {
     int welcome_nfds;
     int ev_to_host;
     int ev_to_card;
+    int rf_fd;                      /* register file memfd, for PEER */
+
+    /* the other cards, as told to this card (mic_x100_peer.c) */
+    QLIST_ENTRY(MicX100State) peer_next;
+    bool peer_listed;
+    MicX100PeerSent *peer_sent;     /* [MIC_X100_MAX_PEERS], by card index */
+    QEMUTimer *peer_timer;          /* retry after a full socket */
 
     /* migration image of the register window (standalone only) */
     uint32_t regs[MIC_MMIO_SIZE / 4];
@@ -89,5 +103,12 @@ bool mic_x100_link_connect(MicX100State *s, Error **errp);
 void mic_x100_link_close(MicX100State *s);
 void mic_x100_link_send(MicX100State *s, uint16_t type);
 void mic_x100_link_ring_card(MicX100State *s);
+int mic_x100_link_write(MicX100State *s, uint16_t type, const void *payload,
+                        uint16_t len, int *fds, int nfds);
+
+/* mic_x100_peer.c */
+void mic_x100_peer_add(MicX100State *s);
+void mic_x100_peer_remove(MicX100State *s);
+void mic_x100_peer_update(void);
 
 #endif /* HW_MISC_MIC_X100_H */

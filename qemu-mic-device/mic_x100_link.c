@@ -267,13 +267,6 @@ static void wait_welcome(MicX100State *s)
     g_main_context_unref(ctx);
 }
 
-static bool fd_min_size(int fd, uint64_t size)
-{
-    struct stat st;
-
-    return fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size >= size;
-}
-
 static bool check_welcome(MicX100State *s, Error **errp)
 {
     const struct mic_link_welcome *w = &s->welcome;
@@ -296,18 +289,19 @@ static bool check_welcome(MicX100State *s, Error **errp)
                    w->card_mem_size);
         return false;
     }
-    if (w->regfile_size < sizeof(MicRegFile) ||
-        !fd_min_size(s->welcome_fds[1], sizeof(MicRegFile))) {
+    if (w->regfile_size < sizeof(MicRegFile)) {
         error_setg(errp, "register file from the firmware simulator is "
                    "smaller than %zu bytes", sizeof(MicRegFile));
         return false;
     }
-    if (!fd_min_size(s->welcome_fds[0], w->card_mem_size)) {
-        error_setg(errp, "card memory fd is smaller than the announced "
-                   "0x%" PRIx64 " bytes", w->card_mem_size);
-        return false;
-    }
-    return true;
+    return mic_link_check_memfd(s->welcome_fds[0], w->card_mem_size,
+                                "card memory", errp) &&
+           mic_link_check_memfd(s->welcome_fds[1], sizeof(MicRegFile),
+                                "register file", errp) &&
+           mic_link_check_eventfd(s->welcome_fds[2], "to-host doorbell",
+                                  errp) &&
+           mic_link_check_eventfd(s->welcome_fds[3], "to-card doorbell",
+                                  errp);
 }
 
 /* Map the register file and the card memory; takes the fds on success. */
@@ -335,9 +329,10 @@ static bool adopt_resources(MicX100State *s, Error **errp)
         return false;
     }
     s->welcome_fds[0] = -1;         /* now owned by the RAM block */
+    s->rf_fd = s->welcome_fds[1];   /* kept for PEER (mic_x100_peer.c) */
     s->ev_to_host = s->welcome_fds[2];
     s->ev_to_card = s->welcome_fds[3];
-    s->welcome_fds[2] = s->welcome_fds[3] = -1;
+    s->welcome_fds[1] = s->welcome_fds[2] = s->welcome_fds[3] = -1;
     g_unix_set_fd_nonblocking(s->ev_to_host, true, NULL);
     g_unix_set_fd_nonblocking(s->ev_to_card, true, NULL);
     return true;
@@ -411,6 +406,10 @@ fail:
 
 void mic_x100_link_close(MicX100State *s)
 {
+    if (s->rf_fd >= 0) {
+        close(s->rf_fd);
+        s->rf_fd = -1;
+    }
     if (s->ev_to_host >= 0) {
         qemu_set_fd_handler(s->ev_to_host, NULL, NULL, NULL);
         close(s->ev_to_host);
@@ -450,6 +449,22 @@ void mic_x100_link_send(MicX100State *s, uint16_t type)
     } else if (ret < 0 && s->link == MIC_LINK_UP) {
         link_fail(s, "write failed");
     }
+}
+
+/* A run-time message of another part of the device (PEER): never blocks. */
+int mic_x100_link_write(MicX100State *s, uint16_t type, const void *payload,
+                        uint16_t len, int *fds, int nfds)
+{
+    int ret;
+
+    if (s->link != MIC_LINK_UP) {
+        return -EIO;
+    }
+    ret = link_write(s, type, payload, len, fds, nfds, false);
+    if (ret == -EIO && s->link == MIC_LINK_UP) {
+        link_fail(s, "write failed");
+    }
+    return ret;
 }
 
 void mic_x100_link_ring_card(MicX100State *s)

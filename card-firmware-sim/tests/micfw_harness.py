@@ -21,13 +21,16 @@ MICFW = os.environ.get("MICFW") or os.path.join(os.path.dirname(HERE), "micfw")
 
 LINK_MAGIC = 0x4C43494D
 LINK_VERSION = 1
-HELLO, WELCOME, RESET, BOOT_KICK, ERROR = 1, 2, 3, 4, 5
+HELLO, WELCOME, RESET, BOOT_KICK, ERROR, PEER = 1, 2, 3, 4, 5, 6
 ROLE_HOST, ROLE_CARD = 1, 2
 
 HDR = struct.Struct("<IHH")
 HELLO_S = struct.Struct("<IIQQ")
 WELCOME_S = struct.Struct("<IIQQQQ")
 ERROR_S = struct.Struct("<I124s")
+# struct mic_link_peer: index, flags, aper base/size, mmio base/size
+PEER_S = struct.Struct("<IIQQQQ")
+PEER_PRESENT = 1
 
 MMIO_SIZE = 0x20000
 REGFILE_MAGIC_OFF = MMIO_SIZE           # first control word after mmio[]

@@ -10,6 +10,7 @@ standing in for QEMU; the end-to-end boot test uses the project's QEMU and
 guest kernel and is skipped (with the reason) while those are not built.
 """
 import errno
+import fcntl
 import json
 import mmap
 import os
@@ -25,7 +26,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from micfw_harness import (  # noqa: E402
     BOOT_ADDR, BOOT_KICK, EVENT_RE, HELLO, HELLO_S, LINK_VERSION,
-    MICFW, POSTCODE, REGFILE_MAGIC, REGFILE_MAGIC_OFF, RESET, ROLE_CARD,
+    MICFW, PEER, PEER_PRESENT, PEER_S, POSTCODE, REGFILE_MAGIC,
+    REGFILE_MAGIC_OFF, RESET, ROLE_CARD,
     ROLE_HOST, SPAD, SPAD2_READY, WELCOME, Control, Link, Micfw, RegFile,
     host_link, kill_leftovers, pid_alive, pid_state, wait_for)
 
@@ -376,6 +378,206 @@ class LinkTest(BoardTest):
         card.send(RESET)
         card.expect_error(errno.EPERM)
         self.assertEqual(self.fw.status()["resets"], 0)
+
+
+def sealed_memfd(name, size, seal=True):
+    fd = os.memfd_create(name, os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    if seal:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK |
+                    fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return fd
+
+
+class FakePeer:
+    """What the host device hands over about another card (PEER fds)."""
+
+    def __init__(self, index, aper_base, mmio_base, aper_size=64 * MB):
+        self.index, self.aper_base, self.mmio_base = index, aper_base, mmio_base
+        self.aper_size = aper_size
+        self.mem = sealed_memfd("peer-mem", aper_size)
+        self.rf = sealed_memfd("peer-rf", 0x21000)
+        self.to_card = os.eventfd(0)
+        self.to_host = os.eventfd(0)
+
+    def fds(self):
+        return [self.mem, self.rf, self.to_card, self.to_host]
+
+    def payload(self, **kw):
+        v = dict(index=self.index, flags=PEER_PRESENT,
+                 aper_base=self.aper_base, aper_size=self.aper_size,
+                 mmio_base=self.mmio_base, mmio_size=0x20000)
+        v.update(kw)
+        return PEER_S.pack(v["index"], v["flags"], v["aper_base"],
+                           v["aper_size"], v["mmio_base"], v["mmio_size"])
+
+    def close(self):
+        for fd in self.fds():
+            os.close(fd)
+
+
+class PeerTest(BoardTest):
+    """PEER (link type 6): the host device tells micfw about another
+    card's BARs; micfw checks it, keeps it and hands it to its card VM,
+    again after every card VM (re)link."""
+
+    def setUp(self):
+        super().setUp()
+        self.peers = []
+
+    def tearDown(self):
+        for p in self.peers:
+            p.close()
+        super().tearDown()
+
+    def peer(self, *args, **kw):
+        p = FakePeer(*args, **kw)
+        self.peers.append(p)
+        return p
+
+    def card(self):
+        card = self.link()
+        card.hello(ROLE_CARD)
+        return card
+
+    def expect_peer(self, card, peer, present=True):
+        msg = card.recv()
+        self.assertIsNotNone(msg, "card connection closed")
+        mtype, payload, fds = msg
+        self.assertEqual(mtype, PEER)
+        fields = PEER_S.unpack(payload[:PEER_S.size])
+        self.assertEqual(fields[0], peer.index)
+        if not present:
+            self.assertEqual((fields[1], fds), (0, []))
+            return fields
+        self.assertEqual(fields[1:], (PEER_PRESENT, peer.aper_base,
+                                      peer.aper_size, peer.mmio_base,
+                                      0x20000))
+        self.assertEqual(len(fds), 4)
+        for got, want in zip(fds, peer.fds()):
+            self.assertEqual(os.fstat(got).st_ino, os.fstat(want).st_ino)
+        return fields
+
+    def test_forwarded_kept_and_replayed(self):
+        host, _, _, _ = self.host(below=0, above=0)
+        card = self.card()
+        p2 = self.peer(2, 0x2_0000_0000, 0xF000_0000)
+        host.send(PEER, p2.payload(), p2.fds())
+        self.expect_peer(card, p2)
+        # the peer's memory as the card VM gets it: the very same bytes
+        got = self.fw.find_events("link-peer")
+        self.assertIn("peer=2 present=1 aper=0x200000000", got[-1][1])
+        # a card VM that links later (after a reset) gets it replayed
+        card.close()
+        self.links.remove(card)
+        wait_for(lambda: not self.fw.status()["card_connected"])
+        card = self.card()
+        self.expect_peer(card, p2)
+        # withdrawn: the card is told, a later card VM hears nothing
+        host.send(PEER, PEER_S.pack(2, 0, 0, 0, 0, 0))
+        self.expect_peer(card, p2, present=False)
+        card.close()
+        self.links.remove(card)
+        wait_for(lambda: not self.fw.status()["card_connected"])
+        card = self.card()
+        card.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            card.recv()
+
+    def test_host_hang_up_forgets_peers(self):
+        host, _, _, _ = self.host()
+        p3 = self.peer(3, 0x4_0000_0000, 0xF100_0000)
+        host.send(PEER, p3.payload(), p3.fds())
+        self.fw.wait_event("link-peer")
+        host.close()
+        self.links.remove(host)
+        wait_for(lambda: not self.fw.status()["host_connected"])
+        card = self.card()
+        card.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            card.recv()
+
+    def test_garbage_is_refused(self):
+        ram = sealed_memfd("host-ram", 64 * MB)
+        self.addCleanup(os.close, ram)
+        host, _, _, _ = self.host(below=64 * MB, above=0, fds=[ram])
+        card = self.card()
+        good = self.peer(1, 0x2_0000_0000, 0xF000_0000)
+        other = self.peer(2, 0x3_0000_0000, 0xF100_0000)
+        host.send(PEER, other.payload(), other.fds())
+        self.expect_peer(card, other)
+        small = self.peer(4, 0x4_0000_0000, 0xF200_0000, aper_size=1 * MB)
+        unsealed = sealed_memfd("unsealed", 64 * MB, seal=False)
+        self.addCleanup(os.close, unsealed)
+        null = os.open("/dev/null", os.O_RDONLY)
+        self.addCleanup(os.close, null)
+        fds = good.fds()
+        cases = [
+            ("short payload", good.payload()[:20], fds),
+            ("itself", good.payload(index=0), fds),
+            ("index beyond 127", good.payload(index=200), fds),
+            ("no fds", good.payload(), []),
+            ("three fds", good.payload(), fds[:3]),
+            ("aperture not a power of two", good.payload(
+                aper_size=48 * MB), fds),
+            ("aperture too small", good.payload(aper_size=4096), fds),
+            ("aperture unaligned", good.payload(
+                aper_base=0x2_0010_0000), fds),
+            ("register BAR size", good.payload(mmio_size=0x10000), fds),
+            ("register BAR unaligned", good.payload(
+                mmio_base=0xF000_1000), fds),
+            ("beyond 2^52", good.payload(aper_base=1 << 52), fds),
+            ("wraps", good.payload(aper_base=(1 << 64) - (64 * MB)), fds),
+            ("over host RAM", good.payload(aper_base=0), fds),
+            ("registers over host RAM", good.payload(
+                mmio_base=0x20000), fds),
+            ("aperture over its registers", good.payload(
+                mmio_base=0x2_0000_0000), fds),
+            ("over another peer", good.payload(
+                aper_base=0x3_0000_0000), fds),
+            ("over another peer's registers", good.payload(
+                mmio_base=0xF100_0000), fds),
+            ("memory smaller than the aperture", good.payload(),
+             [small.mem] + fds[1:]),
+            ("memory not sealed", good.payload(), [unsealed] + fds[1:]),
+            ("memory not a memfd", good.payload(), [null] + fds[1:]),
+            ("register file too small", good.payload(),
+             [fds[0], small.to_card] + fds[2:]),
+            ("doorbell not an eventfd", good.payload(),
+             fds[:2] + [good.mem, fds[3]]),
+            ("doorbell /dev/null", good.payload(), fds[:3] + [null]),
+        ]
+        why = {"short payload": "bytes", "itself": "cannot be a peer",
+               "index beyond 127": "cannot be a peer",
+               "no fds": "file descriptors", "three fds": "file descriptors",
+               "aperture not a power of two": "power of two",
+               "aperture too small": "power of two",
+               "register BAR size": "register BAR size",
+               "over host RAM": "host RAM",
+               "registers over host RAM": "host RAM",
+               "aperture over its registers": "overlap",
+               "over another peer": "mic2",
+               "over another peer's registers": "mic2",
+               "register file too small": "register file",
+               "doorbell not an eventfd": "eventfd",
+               "doorbell /dev/null": "eventfd"}
+        for name, payload, cfds in cases:
+            with self.subTest(name):
+                host.send(PEER, payload, cfds)
+                code, text = host.expect_error(errno.EINVAL)
+                self.assertIn(why.get(name, "naturally aligned" if "memory"
+                                      not in name else "peer memory"),
+                              text)
+        self.assertTrue(self.fw.status()["host_connected"])
+        self.assertEqual(len(self.fw.find_events("link-peer-refused")),
+                         len(cases))
+        # nothing reached the card, and a good PEER still works
+        host.send(PEER, good.payload(), good.fds())
+        self.expect_peer(card, good)
+        # a card device may not send PEER
+        card.send(PEER, good.payload(), good.fds())
+        card.expect_error(errno.EPERM)
+        self.assertTrue(card.closed())
 
 
 class ControlTest(BoardTest):

@@ -9,6 +9,7 @@
 Offsets mirror mic_regfile.h and the facts sheet on purpose by value: a
 misread offset should fail here, not cancel out.
 """
+import fcntl
 import mmap
 import os
 import select
@@ -123,12 +124,22 @@ MSI_TARGET = 0x0010_0000         # card RAM the MSI-X writes land in
 NUM_VECTORS = 20
 
 
+def sealed_memfd(name, size, seal=True):
+    """A memfd the way micfw makes them: sealed at its size (QEMU refuses
+    shared memory a peer could shrink)."""
+    fd = os.memfd_create(name, os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, size)
+    if seal:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK |
+                    fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    return fd
+
+
 class RegFile:
     """A register file memfd, initialised like mic_regfile_init()."""
 
     def __init__(self, size=RF_SIZE, magic=RF_MAGIC, version=1):
-        self.fd = os.memfd_create("test-regfile")
-        os.ftruncate(self.fd, size)
+        self.fd = sealed_memfd("test-regfile", size)
         self.map = mmap.mmap(self.fd, size, mmap.MAP_SHARED)
         if size >= RF_SIZE:
             self.write(DCR, 0x55)
@@ -149,10 +160,9 @@ class RegFile:
 class HostRam:
     """A host VM's RAM as a sparse memfd: below-4G part, then above-4G."""
 
-    def __init__(self, below, above):
+    def __init__(self, below, above, seal=True):
         self.below, self.above = below, above
-        self.fd = os.memfd_create("test-host-ram")
-        os.ftruncate(self.fd, below + above)
+        self.fd = sealed_memfd("test-host-ram", below + above, seal)
         self.map = mmap.mmap(self.fd, below + above, mmap.MAP_SHARED)
 
     def offset(self, bus):
@@ -206,8 +216,7 @@ class FakeFw:
         self.path = path
         self.rf = regfile
         self.host_ram = host_ram
-        self.card_mem = os.memfd_create("test-card-mem")
-        os.ftruncate(self.card_mem, card_mem_size)
+        self.card_mem = sealed_memfd("test-card-mem", card_mem_size)
         self.card_mem_size = card_mem_size
         self.to_host = os.eventfd(0, os.EFD_NONBLOCK)
         self.to_card = os.eventfd(0, os.EFD_NONBLOCK)

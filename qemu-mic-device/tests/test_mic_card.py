@@ -22,6 +22,7 @@ import os
 import random
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,7 @@ from mic_card_harness import (  # noqa: E402
     MMIO_BASE, MMIO_SIZE, MXAR, NUM_VECTORS, POSTCODE, RDMASR,
     RF_CARD_RAISED, RF_HOST_RAISED, RGCR, ROLE_CARD, SDBIC, SIAC0, SICE0,
     SICR0, SMPT, SMPT_BASE, SMPT_PAGE, SPAD, WELCOME_S, FakeFw, HostRam, Msix,
-    QTest, RegFile, find_micfw, find_qemu, recv_msg, wait_for)
+    QTest, RegFile, find_micfw, find_qemu, recv_msg, sealed_memfd, wait_for)
 
 QEMU = find_qemu()
 GiB = 1 << 30
@@ -75,6 +76,11 @@ class CardTestBase(unittest.TestCase):
         q = QTest(QEMU, argv, os.path.join(self.tmp, "qemu.err"), pass_fds)
         self.cleanups.append(q.close)
         return q
+
+    def fresh_fixture(self):
+        """Between subtests: a new fake micfw needs a new socket."""
+        self.tearDown()
+        self.setUp()
 
     def start_failing(self, *args, **kw):
         """A card VM that must fail to start: (exit status, stderr)."""
@@ -320,8 +326,8 @@ class LinkTest(CardTestBase):
     def expect_fail(self, text, fw_kw=None, **card_kw):
         kw = dict(fw_kw or {})
         self.start_fw(**kw)
-        rc, err = self.start_failing(
-            device="mic-card,chardev=l,link-timeout=500", **card_kw)
+        card_kw.setdefault("device", "mic-card,chardev=l,link-timeout=500")
+        rc, err = self.start_failing(**card_kw)
         self.assertEqual(rc, 1, err)
         self.assertIn(text, err)
 
@@ -351,13 +357,72 @@ class LinkTest(CardTestBase):
         self.expect_fail("no valid header", {"rf_args": {"magic": 0}})
 
     def test_host_ram_without_fd(self):
-        self.expect_fail("carried no fd that large", {
+        self.expect_fail("carried no fd for it", {
             "mode": lambda fw, s: fw.send_welcome(
                 s, fds=fw.welcome_fds()[:4])})
 
     def test_host_ram_layout_larger_than_fd(self):
-        self.expect_fail("carried no fd that large", {
+        self.expect_fail("host RAM from the firmware simulator is smaller", {
             "mode": lambda fw, s: fw.send_welcome(s, above=ABOVE * 2)})
+
+    def test_doorbell_that_is_not_an_eventfd(self):
+        # the doorbell drain loops read until EAGAIN: /dev/zero never
+        # says so and a memfd or pipe is not a doorbell (issue 10, F2)
+        for make in (lambda: os.open("/dev/zero", os.O_RDONLY),
+                     lambda: os.pipe()[0],
+                     lambda: sealed_memfd("big", 1 << 30)):
+            fd = make()
+            with self.subTest(fd=os.readlink("/proc/self/fd/%d" % fd)):
+                try:
+                    self.expect_fail("to-card doorbell from the firmware "
+                                     "simulator is not an eventfd", {
+                                         "mode": lambda fw, s: fw.send_welcome(
+                                             s, fds=fw.welcome_fds()[:3] +
+                                             [fd] + fw.welcome_fds()[4:])})
+                finally:
+                    self.fresh_fixture()
+                    os.close(fd)
+
+    def test_unsealed_shared_memory(self):
+        # a peer that could shrink the memfd would SIGBUS us (issue 10, F4)
+        def unsealed(slot):
+            def send(fw, s):
+                fds = fw.welcome_fds()
+                fds[slot] = sealed_memfd("unsealed", os.fstat(
+                    fds[slot]).st_size, seal=False)
+                fw.send_welcome(s, fds=fds)
+            return send
+        for slot, what in ((0, "card memory"), (1, "register file"),
+                           (4, "host RAM")):
+            with self.subTest(what=what):
+                try:
+                    self.expect_fail(what + " from the firmware simulator "
+                                     "is not a memfd sealed",
+                                     {"mode": unsealed(slot)})
+                finally:
+                    self.fresh_fixture()
+
+    def test_host_device_checks_the_same_fds(self):
+        # mic-x100 takes card memory, register file and doorbells from
+        # WELCOME as well: the same kinds are required of them
+        bad = {
+            "mode": lambda fw, s: fw.send_welcome(
+                s, fds=fw.welcome_fds()[:2] +
+                [os.open("/dev/zero", os.O_RDONLY)] + fw.welcome_fds()[3:4])}
+        try:
+            self.expect_fail("to-host doorbell from the firmware simulator "
+                             "is not an eventfd", bad,
+                             device="mic-x100,chardev=l,link-timeout=500")
+        finally:
+            self.fresh_fixture()
+
+        def unsealed(fw, s):
+            fds = fw.welcome_fds()[:4]
+            fds[0] = sealed_memfd("unsealed", fw.card_mem_size, seal=False)
+            fw.send_welcome(s, fds=fds)
+        self.expect_fail("card memory from the firmware simulator is not a "
+                         "memfd sealed", {"mode": unsealed},
+                         device="mic-x100,chardev=l,link-timeout=500")
 
     def test_impossible_host_layout(self):
         self.expect_fail("impossible", {
@@ -632,6 +697,297 @@ class HostAndCardTest(CardTestBase):
         self.assertEqual(card.rd(SMPT_BASE + 0x0F00_0000), 0xBEEF,
                          "the card sees the host's MSI write")
         self.assertEqual(self.hreg(SICR0) & 1, 0, "auto-cleared")
+
+
+# ---- PEER (link type 6): other cards' BARs on the host bus ----
+PEER = 6
+PEER_S = struct.Struct("<IIQQQQ")
+PEER_PRESENT = 1
+PEER_APER, PEER_MMIO = 8 << 30, 0xE000_0000     # host bus, no RAM there
+
+
+class FakePeer:
+    """Another card as the host device describes it: its memory, register
+    file and doorbells (sealed memfds and eventfds, as micfw makes them)."""
+
+    def __init__(self, index=5, aper=PEER_APER, mmio=PEER_MMIO,
+                 size=64 * MiB):
+        self.index, self.aper, self.mmio, self.size = index, aper, mmio, size
+        self.mem = sealed_memfd("peer-mem", size)
+        self.map = mmap.mmap(self.mem, size, mmap.MAP_SHARED)
+        self.rf = RegFile()
+        self.to_card = os.eventfd(0, os.EFD_NONBLOCK)
+        self.to_host = os.eventfd(0, os.EFD_NONBLOCK)
+
+    def fds(self):
+        return [self.mem, self.rf.fd, self.to_card, self.to_host]
+
+    def payload(self, **kw):
+        v = dict(index=self.index, flags=PEER_PRESENT, aper=self.aper,
+                 size=self.size, mmio=self.mmio, mmio_size=MMIO_SIZE)
+        v.update(kw)
+        return PEER_S.pack(v["index"], v["flags"], v["aper"], v["size"],
+                           v["mmio"], v["mmio_size"])
+
+    def events(self, fd):
+        try:
+            return os.eventfd_read(fd)
+        except BlockingIOError:
+            return 0
+
+    def close(self):
+        self.map.close()
+        self.rf.close()
+        for fd in (self.mem, self.to_card, self.to_host):
+            os.close(fd)
+
+
+class PeerTest(CardTestBase):
+    """PEER from micfw: another card's aperture and registers appear on
+    the host bus behind the SMPT window (docs/mic-card.rst)."""
+
+    def setUp(self):
+        super().setUp()
+        self.fw = self.start_fw()
+        self.q = self.start_card()
+        self.assertTrue(self.fw.answered.wait(10), "no HELLO from the card")
+        self.p = FakePeer()
+        self.cleanups.append(self.p.close)
+
+    def send(self, payload, fds=()):
+        socket.send_fds(self.fw.conn, [HDR.pack(LINK_MAGIC, PEER,
+                                                len(payload)) + payload],
+                        list(fds))
+
+    def refusals(self):
+        return self.q.stderr().count("PEER")
+
+    def test_memory_and_registers_of_a_peer(self):
+        q, p = self.q, self.p
+        p.map[0x1000:0x1010] = b"peer-card-memory"
+        p.rf.write(SPAD(5), 0x5EED)
+        aper, regs = SMPT_BASE + PEER_APER, SMPT_BASE + PEER_MMIO
+        self.assertEqual(q.rd(aper + 0x1000), 0xFFFFFFFF, "nothing yet")
+        self.send(p.payload(), p.fds())
+        wait_for(lambda: q.rd(aper + 0x1000) ==
+                 int.from_bytes(b"peer", "little"), what="peer memory")
+        q.wr(aper + p.size - 8, 0x1122334455667788, 64)
+        self.assertEqual(p.map[p.size - 8:p.size],
+                         bytes.fromhex("8877665544332211"))
+        self.assertEqual(q.rd(regs + SPAD(5)), 0x5EED, "peer's SPAD5")
+        # a doorbell into the peer: APICICR3 with the send bit, as the
+        # host's BAR4 would take it (cause bit + "to card" eventfd)
+        q.wr(regs + APICICR_LO(3), 0x2000 | 0x42)
+        self.assertEqual(p.rf.read(RF_CARD_RAISED) & (1 << 3), 1 << 3)
+        self.assertGreaterEqual(p.events(p.to_card), 1)
+        q.wr(regs + RDMASR(1), 0)
+        self.assertEqual(p.rf.read(RF_CARD_RAISED) & (1 << 9), 1 << 9)
+        # SICE0 is host-side state of the peer: its host device re-delivers
+        q.wr(regs + SICE0, 0xF)
+        self.assertEqual(p.rf.read(SICE0), 0xF)
+        self.assertGreaterEqual(p.events(p.to_host), 1)
+        # 32-bit registers, as the host's BAR4: a 64-bit write is split
+        q.wr(regs + SPAD(6), 0x0102030405060708, 64)
+        self.assertEqual((p.rf.read(SPAD(6)), p.rf.read(SPAD(7))),
+                         (0x05060708, 0x01020304))
+        # our own registers are untouched by all that
+        self.assertEqual(self.rf.read(SICE0), 0)
+        self.assertEqual(self.rf.read(RF_CARD_RAISED), 0)
+        # moved: the old place is empty, the new one has the same memory
+        self.send(p.payload(aper=12 << 30), p.fds())
+        wait_for(lambda: q.rd(aper + 0x1000) == 0xFFFFFFFF, what="move")
+        self.assertEqual(q.rd(SMPT_BASE + (12 << 30) + 0x1000),
+                         int.from_bytes(b"peer", "little"))
+        # withdrawn: nothing there any more, no fds needed
+        self.send(p.payload(flags=0, aper=0, size=0, mmio=0, mmio_size=0))
+        wait_for(lambda: q.rd(SMPT_BASE + (12 << 30) + 0x1000) ==
+                 0xFFFFFFFF, what="withdrawal")
+        self.assertEqual(q.rd(regs + SPAD(5)), 0xFFFFFFFF)
+        self.assertNotIn("refused", q.stderr())
+        self.assertEqual(q.close(), 0)
+
+    def test_garbage_is_refused(self):
+        q, p = self.q, self.p
+        small = FakePeer(size=1 * MiB)
+        self.cleanups.append(small.close)
+        unsealed = os.memfd_create("unsealed")
+        os.ftruncate(unsealed, 64 * MiB)
+        self.cleanups.append(lambda: os.close(unsealed))
+        null = os.open("/dev/null", os.O_RDONLY)
+        self.cleanups.append(lambda: os.close(null))
+        fds = p.fds()
+        cases = [
+            ("short payload", p.payload()[:24], fds, "payload of 24"),
+            ("itself (WELCOME said mic3)", p.payload(index=3), fds,
+             "cannot be a peer"),
+            ("index 128", p.payload(index=128), fds, "cannot be a peer"),
+            ("no fds", p.payload(), [], "file descriptors"),
+            ("aperture not a power of two", p.payload(size=48 * MiB), fds,
+             "power of two"),
+            ("aperture unaligned", p.payload(aper=PEER_APER + MiB), fds,
+             "naturally aligned"),
+            ("registers unaligned", p.payload(mmio=PEER_MMIO + 0x1000), fds,
+             "naturally aligned"),
+            ("register size", p.payload(mmio_size=4096), fds, "0x20000"),
+            ("beyond 2^52", p.payload(aper=1 << 52), fds, "2^52"),
+            ("over host RAM below 4G", p.payload(aper=0), fds, "host RAM"),
+            ("over host RAM above 4G", p.payload(aper=4 << 30), fds,
+             "host RAM"),
+            ("registers inside the aperture", p.payload(
+                mmio=PEER_APER + 0x20000), fds, "overlap"),
+            ("memory smaller than the aperture", p.payload(),
+             [small.mem] + fds[1:], "smaller"),
+            ("memory not sealed", p.payload(), [unsealed] + fds[1:],
+             "sealed"),
+            ("memory is /dev/null", p.payload(), [null] + fds[1:],
+             "sealed"),
+            ("doorbell not an eventfd", p.payload(), fds[:3] + [null],
+             "not an eventfd"),
+            ("register file not a memfd", p.payload(),
+             [fds[0], p.to_card] + fds[2:], "register file"),
+        ]
+        for n, (name, payload, cfds, text) in enumerate(cases, 1):
+            with self.subTest(name):
+                self.send(payload, cfds)
+                wait_for(lambda: q.stderr().count("refused") >= n,
+                         what="refusal of " + name)
+                self.assertIn(text, q.stderr().splitlines()[-1])
+        self.assertEqual(q.rd(SMPT_BASE + PEER_APER), 0xFFFFFFFF)
+        # a good one still works, and then may not swap its memory
+        self.send(p.payload(), p.fds())
+        wait_for(lambda: q.rd(SMPT_BASE + PEER_MMIO + SPAD(0)) == 0,
+                 what="good PEER after garbage")
+        other = FakePeer()
+        self.cleanups.append(other.close)
+        self.send(p.payload(), other.fds())
+        wait_for(lambda: "not the one announced" in q.stderr(),
+                 what="memory swap refused")
+        self.assertEqual(q.rd(SMPT_BASE + PEER_MMIO + SPAD(0)), 0xFFFFFFFF,
+                         "a refused update withdraws the peer")
+        # two peers may not overlap
+        self.send(p.payload(), p.fds())
+        wait_for(lambda: q.rd(SMPT_BASE + PEER_MMIO + SPAD(0)) == 0,
+                 what="peer back")
+        self.send(other.payload(index=6, mmio=PEER_MMIO + 0x20000),
+                  other.fds())
+        wait_for(lambda: "overlaps mic5" in q.stderr(), what="overlap")
+        self.assertTrue(q.alive())
+        self.assertEqual(q.close(), 0)
+
+
+class TwoCardsTest(CardTestBase):
+    """Two cards of one host VM, each with its own micfw, both card VMs
+    under qtest: the host device tells each card where the other's BARs
+    are (PEER through micfw), so card 0's SMPT window reaches card 1's
+    memory and rings card 1's doorbells: upstream's P2P path."""
+
+    BAR0 = (0x1_0000_0000, 0x1_4000_0000)       # 1 GiB each, above 4G
+    BAR4 = (0xC000_0000, 0xC002_0000)
+    BAR2 = (0xC010_0000, 0xC011_0000)
+
+    def setUp(self):
+        super().setUp()
+        micfw = find_micfw()
+        if not micfw:
+            self.skipTest("micfw not built (set MICFW)")
+        self.fws, self.links, args = [], [], []
+        for i in range(2):
+            link = os.path.join(self.tmp, "link%d.sock" % i)
+            fw = subprocess.Popen(
+                [micfw, "--index", str(i), "--link", link, "--control",
+                 os.path.join(self.tmp, "ctl%d.sock" % i), "--event-log",
+                 os.path.join(self.tmp, "ev%d.log" % i), "--run-dir",
+                 os.path.join(self.tmp, "run%d" % i), "--ready-delay", "10",
+                 "--mem-size", "1G"], start_new_session=True)
+            self.fws.append(fw)
+            self.cleanups.append(lambda fw=fw: self.stop(fw))
+            wait_for(lambda: os.path.exists(link), what="micfw link")
+            self.links.append(link)
+            args += ["-chardev", "socket,id=h%d,path=%s" % (i, link),
+                     "-device", "mic-x100,chardev=h%d,host-mem=hostram,"
+                     "addr=%d" % (i, 4 + i)]
+        self.host = QTest(QEMU, [
+            "-M", "q35,memory-backend=hostram", "-m", "512M", "-object",
+            "memory-backend-memfd,id=hostram,size=512M,share=on"] + args,
+            os.path.join(self.tmp, "host.err"), machine=None)
+        self.cleanups.append(self.host.close)
+        for i in range(2):
+            self.program_bars(i, self.BAR0[i])
+        self.cards = []
+        for i in range(2):
+            q = QTest(QEMU, [
+                "-m", "256M", "-d", "guest_errors,unimp", "-chardev",
+                "socket,id=l,path=" + self.links[i], "-device",
+                "mic-card,chardev=l,addr=4.0"],
+                os.path.join(self.tmp, "card%d.err" % i))
+            self.cleanups.append(q.close)
+            self.cards.append(q)
+
+    def stop(self, fw):
+        if fw.poll() is None:
+            os.killpg(fw.pid, signal.SIGTERM)
+        fw.wait(20)
+
+    def program_bars(self, i, bar0, enable=True):
+        h, slot = self.host, 4 + i
+        h.cfg_write(0x04, 0, slot=slot)
+        for reg, addr in ((0x10, bar0), (0x20, self.BAR4[i])):
+            h.cfg_write(reg, addr & 0xFFFFFFFF, slot=slot)
+            h.cfg_write(reg + 4, addr >> 32, slot=slot)
+        h.cfg_write(0x18, self.BAR2[i], slot=slot)
+        if enable:
+            h.cfg_write(0x04, 0x6, slot=slot)
+
+    def events(self, i):
+        with open(os.path.join(self.tmp, "ev%d.log" % i)) as f:
+            return f.read()
+
+    def test_card0_reaches_card1(self):
+        host, c0, c1 = self.host, self.cards[0], self.cards[1]
+        # the host writes card 1's memory through its BAR0 ...
+        host.wr(self.BAR0[1] + 0x20_0000, 0xC1C1C1C1)
+        # ... and card 0 reads it through its SMPT window (identity entry 0
+        # covers host bus 0-16 GiB): upstream's peer aperture
+        peer = SMPT_BASE + self.BAR0[1]
+        wait_for(lambda: c0.rd(peer + 0x20_0000) == 0xC1C1C1C1,
+                 what="card 1 memory seen from card 0", timeout=10)
+        c0.wr(peer + 0x20_0004, 0x0C0C0C0C)
+        self.assertEqual(host.rd(self.BAR0[1] + 0x20_0004), 0x0C0C0C0C)
+        # and the other way round
+        host.wr(self.BAR0[0] + 0x30_0000, 0xC0C0C0C0)
+        wait_for(lambda: c1.rd(SMPT_BASE + self.BAR0[0] + 0x30_0000) ==
+                 0xC0C0C0C0, what="card 0 memory seen from card 1")
+        # a doorbell from card 0 into card 1's registers: card 1's MSI-X
+        m1 = Msix(c1)
+        m1.enable()
+        regs1 = SMPT_BASE + self.BAR4[1]
+        lo = c0.rd(regs1 + APICICR_LO(4))
+        c0.wr(regs1 + APICICR_LO(4), lo | 0x2000)
+        self.assertEqual(wait_for(m1.fired, what="card 1 vector 4"), {4})
+        c0.wr(regs1 + RDMASR(3), 0)
+        self.assertEqual(wait_for(m1.fired, what="card 1 vector 11"), {11})
+        self.assertIn("link-peer-forward peer=1 present=1",
+                      self.events(0))
+        self.assertIn("link-peer-forward peer=0 present=1",
+                      self.events(1))
+
+    def test_bar_moves_follow(self):
+        host, c0 = self.host, self.cards[0]
+        host.wr(self.BAR0[1] + 0x1000, 0xABCD0123)
+        wait_for(lambda: c0.rd(SMPT_BASE + self.BAR0[1] + 0x1000) ==
+                 0xABCD0123, what="peer mapped", timeout=10)
+        # decode off: card 0 loses the peer
+        host.cfg_write(0x04, 0, slot=5)
+        wait_for(lambda: c0.rd(SMPT_BASE + self.BAR0[1] + 0x1000) ==
+                 0xFFFFFFFF, what="peer withdrawn")
+        # new place, decode on
+        new = 0x1_8000_0000
+        self.program_bars(1, new)
+        wait_for(lambda: c0.rd(SMPT_BASE + new + 0x1000) == 0xABCD0123,
+                 what="peer at its new place")
+        self.assertEqual(c0.rd(SMPT_BASE + self.BAR0[1] + 0x1000),
+                         0xFFFFFFFF)
+        self.assertNotIn("refused", c0.stderr())
 
 
 def cpio_newc(entries):

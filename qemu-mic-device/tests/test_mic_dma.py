@@ -389,7 +389,17 @@ class HostDmaTest(HostDmaBase):
         self.expect_error([memcpy_desc(CARD_BUF, SMPT_BASE + (6 << 34) +
                                        BAR4 + (SPAD(0) & ~63), 64)], ERR_BUS)
         self.assertEqual(self.rd(SPAD(0)), 0x1234)
-        self.assertIn("re-entrant", self.q.stderr())
+        self.assertIn("not RAM", self.q.stderr())
+
+    def test_error_dma_into_other_device_mmio(self):
+        # SMPT entry for bus 0-16 GiB, target the HPET's registers: a real
+        # engine moves memory, so this is a bus error, not an MMIO access
+        # run from inside the engine (issue 10, F3)
+        self.wr(SMPT(7), 0)
+        hpet = SMPT_BASE + (7 << 34) + 0xFED00000
+        self.expect_error([memcpy_desc(CARD_BUF, hpet, 4096)], ERR_BUS)
+        self.expect_error([memcpy_desc(hpet, CARD_BUF, 4096)], ERR_BUS)
+        self.assertIn("not RAM", self.q.stderr())
 
     def test_error_bad_types(self):
         for t in (0, 3, 15):
@@ -679,6 +689,44 @@ class MigrationTest(unittest.TestCase):
         self.assertEqual(dst.get(HOST_BUF, 4 * MiB), data)
         self.assertEqual(dst.rd(BAR0 + CARD_BUF + 8 * MiB, 64), 0x600D)
         qmp2.close()
+
+
+class FailedHotplugTest(unittest.TestCase):
+    """A hot-added mic-x100 whose link cannot come up fails realize and
+    leaves nothing behind: stop/cont afterwards used to run the DMA
+    engine's VM-state handler inside the freed device (issue 10, F1)."""
+
+    def test_failed_link_then_stop_cont(self):
+        if not os.access(QEMU, os.X_OK):
+            self.skipTest("QEMU not built: " + QEMU)
+        with tempfile.TemporaryDirectory(prefix="mic-hotplug-") as tmp:
+            qmp_path = os.path.join(tmp, "qmp")
+            old = os.environ.get("MALLOC_PERTURB_")
+            os.environ["MALLOC_PERTURB_"] = "165"  # freed memory is garbage
+            try:
+                q = BulkQTest(QEMU, ["-m", "128M", "-qmp",
+                                     "unix:%s,server=on,wait=off" % qmp_path],
+                              os.path.join(tmp, "qemu.err"))
+            finally:
+                if old is None:
+                    del os.environ["MALLOC_PERTURB_"]
+                else:
+                    os.environ["MALLOC_PERTURB_"] = old
+            try:
+                qmp = Qmp(qmp_path)
+                qmp.cmd("chardev-add", id="nolink",
+                        backend={"type": "null", "data": {}})
+                for _ in range(3):
+                    with self.assertRaisesRegex(RuntimeError, "device_add"):
+                        qmp.cmd("device_add", driver="mic-x100", id="card",
+                                chardev="nolink", **{"link-timeout": 100})
+                    qmp.cmd("stop")
+                    qmp.cmd("cont")
+                self.assertEqual(qmp.cmd("query-status")["status"], "running")
+                self.assertIsNone(q.p.poll(), "QEMU died")
+                qmp.close()
+            finally:
+                q.close()
 
 
 # ---------------------------------------------------------------------------
