@@ -6,6 +6,11 @@
 #                boot a host VM with one emulated x100 card
 #   make test    the same set-up, then the whole test suite
 #   make bench   the same set-up, then the benchmarks
+#   make fuzz    QEMU and micfw, then a fuzzing campaign (fuzz/README.md):
+#                FUZZ_SECONDS=N (default 60), FUZZ_JOBS=N (default 1),
+#                FUZZ_ARGS='...' (more micfuzz options), FUZZ_REPLAY=FILE
+#                (replay a saved failure; FUZZ_MINIMISE=1 also minimises
+#                it), SANITIZE=1 (ASan+UBSan builds under $(BUILD)/sanitize)
 #   make soak    cycles of the card life on 4 cards, debug kernel
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
@@ -61,7 +66,7 @@ export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
 	upstream-kernel upstream-modules checkpatch unit-test check soak clean \
-	distclean FORCE
+	distclean fuzz qemu-sanitize micfw-sanitize FORCE
 
 all: images
 
@@ -222,12 +227,61 @@ unit-test: checkpatch
 	$(MAKE) -C $(TOP)/tools check OUT=$(TOOLS)
 	$(MAKE) -C $(TOP)/card-firmware-sim check OUT=$(BUILD)/card-firmware-sim
 
+# Scenarios run one after the other unless JOBS=N is given on the command
+# line: then N systems at a time (pytest-xdist, one test file per worker, so
+# a file's shared system stays in one process).
+TEST_JOBS := $(if $(filter command line,$(origin JOBS)),$(JOBS),1)
 test: images unit-test
 	cd $(TOP) && $(PYTHON) -m pytest tests $(PYTEST_ARGS) \
+		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) \
 		--junitxml=$(TOP)/logs/junit.xml
 
 bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
+
+# --- fuzzing (fuzz/README.md) -----------------------------------------------
+# The sanitizer flavour: QEMU and micfw with ASan + UBSan in their own
+# directories, so the normal builds stay as they are.
+SANDIR   := $(BUILD)/sanitize
+SAN_QBUILD := $(SANDIR)/qemu-build
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+
+$(STAMPS)/qemu-sanitize-configured: $(STAMPS)/qemu-src \
+		$(INPUTS)/qemu-configure $(INPUTS)/qemu-dirs
+	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
+	rm -rf $(SAN_QBUILD) && mkdir -p $(SAN_QBUILD)
+	cd $(SAN_QBUILD) && $(QSRC)/configure $(QEMU_CONFIGURE) \
+		--enable-asan --enable-ubsan
+	touch $@
+
+qemu-sanitize: $(STAMPS)/qemu-sanitize-configured
+	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
+	ninja -C $(SAN_QBUILD) qemu-system-x86_64
+
+micfw-sanitize: deps
+	$(MAKE) -C $(TOP)/card-firmware-sim OUT=$(SANDIR)/card-firmware-sim \
+		CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)"
+
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
+FUZZ_ARGS ?=
+ifeq ($(SANITIZE),1)
+FUZZ_DEPS := qemu-sanitize micfw-sanitize
+FUZZ_ENV := MICEMU_QEMU=$(SAN_QBUILD)/qemu-system-x86_64 \
+	MICFW=$(SANDIR)/card-firmware-sim/micfw \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=32 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+FUZZ_ARGS += --rss-slack-mb 96 --micfw-rss-slack-mb 64
+else
+FUZZ_DEPS := qemu micfw
+FUZZ_ENV := MICEMU_QEMU=$(QEMU) MICFW=$(MICFW)
+endif
+
+fuzz: $(FUZZ_DEPS)
+	cd $(TOP) && $(FUZZ_ENV) nice -n 10 $(PYTHON) fuzz/micfuzz.py \
+		$(if $(FUZZ_REPLAY),--replay $(FUZZ_REPLAY) \
+			$(if $(FUZZ_MINIMISE),--minimise), \
+			--seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)) $(FUZZ_ARGS)
 
 # Cycles of boot, online and crash/hang/reset/shutdown/reboot on several
 # cards, on the debug kernel unless SOAK_FLAVOUR says otherwise.

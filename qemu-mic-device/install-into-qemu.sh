@@ -36,5 +36,8 @@ grep -q "'hw/misc/mic'" "$src/meson.build" ||
 	die "could not register hw/misc/mic trace events in meson.build"
 
 # Debian's tarball ships no edk2 firmware: unpack it only if present.
-sed -i "s/^if unpack_edk2_blobs$/if unpack_edk2_blobs and fs.exists('edk2-i386-code.fd.bz2')/" \
-	"$src/pc-bios/meson.build"
+# (sed -i rewrites the file even when nothing matches: a new mtime makes
+# meson regenerate and relink QEMU under a test that is using it.)
+grep -q "fs.exists('edk2-i386-code.fd.bz2')" "$src/pc-bios/meson.build" ||
+	sed -i "s/^if unpack_edk2_blobs$/if unpack_edk2_blobs and fs.exists('edk2-i386-code.fd.bz2')/" \
+		"$src/pc-bios/meson.build"

@@ -361,6 +361,7 @@ static void mic_card_realize(PCIDevice *pdev, Error **errp)
     s->link = MIC_CARD_LINK_NONE;
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_CARD, TYPE_MIC_CARD,
                  &mic_card_dma_ops, s);
+    s->dma.rate_mbps = s->dma_rate_mbps;
     pci_config_set_interrupt_pin(pdev->config, 0);  /* MSI-X only */
 
     if (!mic_card_init_resources(s, errp)) {
@@ -457,6 +458,8 @@ static const VMStateDescription vmstate_mic_card = {
 
 static const Property mic_card_properties[] = {
     DEFINE_PROP_CHR("chardev", MicCardState, chr),
+    /* per-channel DMA bandwidth in MB/s, 0 = unpaced (docs/dma.rst) */
+    DEFINE_PROP_UINT32("dma-rate", MicCardState, dma_rate_mbps, 0),
     DEFINE_PROP_UINT32("link-timeout", MicCardState, link_timeout_ms,
                        MIC_CARD_LINK_TIMEOUT_MS),
     DEFINE_PROP_UINT32("smpt-poll-ms", MicCardState, smpt_poll_ms,

@@ -68,6 +68,7 @@ struct MicCardState {
     /* properties */
     CharBackend chr;
     uint32_t link_timeout_ms;
+    uint32_t dma_rate_mbps;         /* "dma-rate": 0 = unpaced */
     uint32_t smpt_poll_ms;
 
     MicRegFile *rf;

@@ -15,6 +15,8 @@
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/bswap.h"
+#include "qemu/host-utils.h"
+#include "qemu/timer.h"
 #include "system/runstate.h"
 #include "mic_dma.h"
 #include "trace.h"
@@ -181,6 +183,49 @@ static uint64_t mic_dma_ring_addr(uint32_t lo, uint32_t hi)
 }
 
 /*
+ * Bandwidth model.  A paced channel is charged len / rate of virtual time
+ * for every chunk it copies; while its charge lies in the future it does
+ * nothing and the pace timer brings the bottom half back when it is due.
+ * A descriptor completes only once its last chunk's time has passed, so
+ * the guest sees completions at the modelled rate.
+ */
+static bool mic_dma_must_wait(MicDma *d, unsigned int n)
+{
+    MicDmaChan *c = &d->ch[n];
+
+    if (!d->rate_mbps ||
+        c->busy_until <= qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL)) {
+        return false;
+    }
+    trace_mic_dma_paced(d->name, n, c->busy_until);
+    timer_mod_anticipate(d->pace_timer, c->busy_until);
+    return true;
+}
+
+static void mic_dma_charge(MicDma *d, unsigned int n, uint64_t bytes)
+{
+    MicDmaChan *c = &d->ch[n];
+    int64_t now;
+
+    if (!d->rate_mbps) {
+        return;
+    }
+    now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    /*
+     * MB/s = bytes per microsecond: bytes * 1000 / rate nanoseconds.  A
+     * bottom half that ran late catches up (time is charged from the due
+     * time), but an idle channel banks at most MIC_DMA_PACE_SLACK_NS.
+     */
+    c->busy_until = MAX(c->busy_until, now - MIC_DMA_PACE_SLACK_NS) +
+                    muldiv64(bytes, 1000, d->rate_mbps);
+}
+
+static void mic_dma_pace_timer(void *opaque)
+{
+    mic_dma_kick(opaque);
+}
+
+/*
  * Copy what the budget allows of a MEMCPY descriptor.  Returns 0 when the
  * descriptor is complete, -1 when the budget ran out first, or an error
  * bit (with *why set).
@@ -210,7 +255,8 @@ static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, uint64_t qw0,
     }
     while (c->done < len) {
         /* out of budget, or reset/disabled by the other process: stop */
-        if (!b->bytes || mic_regfile_dma_gen(d->rf, n) != c->gen) {
+        if (!b->bytes || mic_regfile_dma_gen(d->rf, n) != c->gen ||
+            mic_dma_must_wait(d, n)) {
             return -1;
         }
         chunk = MIN(MIN(len - c->done, MIC_DMA_CHUNK), b->bytes);
@@ -224,8 +270,9 @@ static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, uint64_t qw0,
         }
         c->done += chunk;
         b->bytes -= chunk;
+        mic_dma_charge(d, n, chunk);
     }
-    return 0;
+    return mic_dma_must_wait(d, n) ? -1 : 0;
 }
 
 /* A STATUS descriptor; *irq tells whether it asks for the interrupt. */
@@ -432,10 +479,14 @@ void mic_dma_drop(MicDma *d)
 
     for (n = 0; n < MIC_NUM_DMA_CH; n++) {
         d->ch[n].done = 0;
+        d->ch[n].busy_until = 0;
         d->ch[n].gen = d->rf ? mic_regfile_dma_gen(d->rf, n) : 0;
     }
     if (d->bh) {
         qemu_bh_cancel(d->bh);
+    }
+    if (d->pace_timer) {
+        timer_del(d->pace_timer);
     }
 }
 
@@ -466,6 +517,7 @@ void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
     /* a DMA into the device's own registers hits the re-entrancy guard */
     d->bh = qemu_bh_new_guarded(mic_dma_bh, d, &dev->mem_reentrancy_guard);
     d->bounce = g_malloc(MIC_DMA_CHUNK);
+    d->pace_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mic_dma_pace_timer, d);
     d->vmstate = qemu_add_vm_change_state_handler(mic_dma_vm_state, d);
 }
 
@@ -486,6 +538,10 @@ void mic_dma_exit(MicDma *d)
     if (d->bh) {
         qemu_bh_delete(d->bh);
         d->bh = NULL;
+    }
+    if (d->pace_timer) {
+        timer_free(d->pace_timer);
+        d->pace_timer = NULL;
     }
     g_free(d->bounce);
     d->bounce = NULL;

@@ -52,6 +52,8 @@
 #define MIC_DMA_RUN_BYTES       (1u << 20)
 #define MIC_DMA_RUN_DESCS       256
 #define MIC_DMA_CHUNK           (64u << 10)     /* bounce buffer */
+/* Bandwidth model: time an idle channel may bank (ns) */
+#define MIC_DMA_PACE_SLACK_NS   100000
 
 typedef struct MicDmaOps {
     /* card memory [off, off + len), already bounds-checked */
@@ -69,6 +71,7 @@ typedef struct MicDmaOps {
 typedef struct MicDmaChan {
     uint32_t gen;           /* MicRegFile.dma_gen[n] the work below is for */
     uint64_t done;          /* bytes of the MEMCPY at DTPR already copied */
+    int64_t busy_until;     /* pacing: virtual-clock ns the copy is due */
 } MicDmaChan;
 
 typedef struct MicDma {
@@ -83,6 +86,13 @@ typedef struct MicDma {
     uint8_t *bounce;
     MicDmaChan ch[MIC_NUM_DMA_CH];
     uint32_t next;          /* round-robin start channel */
+    /*
+     * Bandwidth model: each channel moves at most rate_mbps MB/s of guest
+     * (virtual clock) time; 0 = as fast as the host copies.  A paced
+     * channel waits for pace_timer instead of holding the bottom half.
+     */
+    uint32_t rate_mbps;
+    QEMUTimer *pace_timer;
 
     /* migration image of the regfile's DMA control words */
     uint32_t saved_gen[MIC_NUM_DMA_CH];

@@ -371,6 +371,14 @@ static void mic_x100_release(MicX100State *s)
     if (s->link != MIC_LINK_NONE) {
         mic_x100_link_close(s);
     } else {
+        /*
+         * The RAMBlock outlives unrealize until the device is finalized;
+         * its name must go now, or a device_add at the same address
+         * meanwhile aborts on a duplicate RAMBlock.
+         */
+        if (memory_region_size(&s->gddr) && memory_region_is_ram(&s->gddr)) {
+            vmstate_unregister_ram(&s->gddr, DEVICE(s));
+        }
         g_free(s->rf);
         s->rf = NULL;
     }
@@ -385,6 +393,7 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
     s->link = MIC_LINK_NONE;
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_HOST, TYPE_MIC_X100,
                  &mic_x100_dma_ops, s);
+    s->dma.rate_mbps = s->dma_rate_mbps;
     pci_config_set_device_id(pdev->config, s->device_id);
     pci_config_set_revision(pdev->config, s->revision);
 
@@ -520,6 +529,8 @@ static const Property mic_x100_properties[] = {
     DEFINE_PROP_LINK("host-mem", MicX100State, host_mem, TYPE_MEMORY_BACKEND,
                      HostMemoryBackend *),
     DEFINE_PROP_UINT32("link-timeout", MicX100State, link_timeout_ms, 5000),
+    /* per-channel DMA bandwidth in MB/s, 0 = unpaced (docs/dma.rst) */
+    DEFINE_PROP_UINT32("dma-rate", MicX100State, dma_rate_mbps, 0),
     DEFINE_PROP_BOOL("msix", MicX100State, use_msix, true),
     DEFINE_PROP_BOOL("msi", MicX100State, use_msi, true),
 };

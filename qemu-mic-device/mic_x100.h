@@ -56,6 +56,7 @@ struct MicX100State {
     uint8_t revision;
     uint64_t mem_size;
     uint32_t link_timeout_ms;
+    uint32_t dma_rate_mbps;         /* "dma-rate": 0 = unpaced */
     bool use_msix;
     bool use_msi;
     CharBackend chr;

@@ -24,7 +24,7 @@ pkgs=(
 	# firmware simulator
 	libjson-glib-dev
 	# tests
-	python3-pytest
+	python3-pytest python3-pytest-xdist
 )
 bpo_pkgs=(meson/bookworm-backports python3-pycotap/bookworm-backports)
 

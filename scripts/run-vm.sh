@@ -28,7 +28,8 @@ usage() {
 usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--exec 'CMD' | --serve] [--timeout S] [--mem-size SIZE]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
-                 [--flavour default|debug] [--host-stack micemu|upstream]
+                 [--flavour default|debug] [--dma-rate MBPS]
+                 [--host-stack micemu|upstream]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -37,10 +38,13 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
   --exec CMD       run CMD in the host VM, print its output, exit with its code
   --serve          run until SIGTERM; sockets in DIR/run/ (for the tests)
   --timeout S      hard limit for the whole run with --exec (default 600)
-  --mem-size SIZE  card memory per card, a power of two (default 1G)
+  --mem-size SIZE  card memory per card, a power of two, 128M-2G (default 1G)
   --host-mem SIZE  host VM RAM (default 1G)
   --append ARGS    extra host kernel arguments (e.g. mic_cosm.reset_poll_ms=100)
   --ready-delay MS firmware simulator's reset-to-ready delay (default 500)
+  --dma-rate MBPS  pace every DMA channel, host and card side, to MBPS MB/s
+                   (a real x100 moves about 6500-7000 MB/s per direction);
+                   default 0: as fast as the host copies
   --flavour F      guest kernel: default, or debug (KASAN, lockdep, kmemleak;
                    built by 'make FLAVOUR=debug'); default \$MICEMU_FLAVOUR
   --host-stack S   the host VM's personality: micemu (our kernel and host
@@ -54,7 +58,7 @@ EOF
 die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
-mem_size=1G host_mem=1G append= ready_delay=500 have_exec=0
+mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
 flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -69,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--append) append=${2?--append needs a value}; shift 2 ;;
 	--ready-delay) ready_delay=${2:?--ready-delay needs a value}; shift 2 ;;
 	--flavour) flavour=${2:?--flavour needs a value}; shift 2 ;;
+	--dma-rate) dma_rate=${2:?--dma-rate needs a value}; shift 2 ;;
 	--host-stack) host_stack=${2:?--host-stack needs a value}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
@@ -77,6 +82,8 @@ done
 [[ "$cards" =~ ^[0-8]$ ]] || die "--cards must be 0..8, not '$cards'"
 [[ "$timeout" =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 [[ "$ready_delay" =~ ^[0-9]+$ ]] || die "--ready-delay must be milliseconds"
+[[ "$dma_rate" =~ ^(0|[1-9][0-9]{0,6})$ ]] ||
+	die "--dma-rate must be MB/s, 0 (unpaced) to 9999999, not '$dma_rate'"
 case "$accel" in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
 [ $have_exec = 1 ] && [ $serve = 1 ] && die "--exec and --serve exclude each other"
 case "$flavour" in
@@ -101,6 +108,9 @@ micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
 	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour images' first"
 done
+# The card memory limits live in micfw: ask it before starting anything.
+"$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
+[ "${PIPESTATUS[0]}" = 0 ] || exit 2
 bios=(-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu)
 
 if [ -z "$logdir" ]; then
@@ -183,7 +193,7 @@ for ((i = 0; i < cards; i++)); do
 		--qemu-arg=-D --qemu-arg="$logdir/mic$i-qemu.log" \
 		--qemu-arg=-chardev \
 		--qemu-arg="socket,id=link,path=$run/mic$i-link.sock" \
-		--qemu-arg=-device --qemu-arg=mic-card,chardev=link \
+		--qemu-arg=-device --qemu-arg="mic-card,chardev=link,dma-rate=$dma_rate" \
 		--qemu-arg=-rtc --qemu-arg=base=2000-01-01T00:00:00 \
 		--qemu-arg=-device --qemu-arg=virtio-serial-pci,id=vser \
 		--qemu-arg=-chardev \
@@ -194,7 +204,7 @@ for ((i = 0; i < cards; i++)); do
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
 		--ready-delay "$ready_delay"
 	card_args+=(-chardev "socket,id=mic$i,path=$run/mic$i-link.sock"
-		    -device "mic-x100,chardev=mic$i,host-mem=hostram")
+		    -device "mic-x100,chardev=mic$i,host-mem=hostram,dma-rate=$dma_rate")
 done
 for ((i = 0; i < cards; i++)); do
 	for _ in $(seq 100); do

@@ -574,6 +574,60 @@ class HostDmaTest(HostDmaBase):
                       file=sys.stderr)
 
 
+class PacedDmaTest(HostDmaBase):
+    """The bandwidth model (dma-rate, MB/s per channel), measured in the
+    virtual time qtest steps: completions come at the modelled rate."""
+    RATE = 1000
+    DEVICE_ARGS = ",dma-rate=%d" % RATE
+    STEP_NS = 10000
+
+    def clock(self):
+        return int(self.q.raw("clock_step 1"))   # 0 is refused
+
+    def run_until_done(self, chans, limit_ns):
+        """Step the clock until every channel's DTPR reaches its head;
+        return the virtual ns each took from the submission."""
+        start, took = self.clock(), {}
+        while len(took) < len(chans):
+            now = int(self.q.raw("clock_step %d" % self.STEP_NS))
+            self.assertLess(now - start, limit_ns, "DMA did not complete")
+            for ch in chans:
+                if ch.n not in took and ch.reg(DTPR) == ch.head:
+                    took[ch.n] = now - start
+        return took
+
+    def paced_copy(self, chans, size):
+        rng = random.Random(size)
+        data = rng.randbytes(size)
+        for i, ch in enumerate(chans):
+            self.q.put(BAR0 + CARD_BUF + i * size, data)
+            self.q.fill(HOST_BUF + i * size, size, 0xEE)
+        for i, ch in enumerate(chans):
+            ch.submit([memcpy_desc(CARD_BUF + i * size,
+                                   SMPT_BASE + HOST_BUF + i * size, size)])
+        expected = size * 1000 // self.RATE
+        took = self.run_until_done(chans, 3 * expected)
+        for i, ch in enumerate(chans):
+            self.assertEqual(ch.reg(DCHERR), 0)
+            self.assertTrue(self.q.get(HOST_BUF + i * size, size) == data)
+        return expected, took
+
+    def test_one_channel_at_the_set_rate(self):
+        expected, took = self.paced_copy([self.ch], 4 * MiB)
+        rate = 4 * MiB * 1000 / took[0]
+        print("\npaced DMA: 4 MiB in %.3f ms of virtual time = %.0f MB/s "
+              "(set %d)" % (took[0] / 1e6, rate, self.RATE))
+        self.assertLess(abs(rate - self.RATE), self.RATE / 10)
+
+    def test_channels_run_in_parallel(self):
+        chans = [self.ch, self.channel(1), self.channel(2)]
+        expected, took = self.paced_copy(chans, MiB)
+        for n, ns in took.items():
+            self.assertLess(abs(ns - expected), expected / 10,
+                            "channel %d took %d ns, one alone %d" %
+                            (n, ns, expected))
+
+
 class HostDmaMsiTest(HostDmaBase):
     """The same device without MSI-X: a DMA interrupt is an MSI through
     MXAR0 and stays pending in SICR0 until the driver writes it back."""
