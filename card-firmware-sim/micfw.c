@@ -30,7 +30,7 @@ struct cli {
 	char *link, *control, *mem_size, *qemu, **qemu_args, *accel;
 	char *console_log, *event_log, *run_dir;
 	int ready_delay;
-	gboolean never_ready;
+	gboolean never_ready, check;
 };
 
 static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) usage_error(const char *fmt, ...)
@@ -73,7 +73,8 @@ static uint64_t parse_mem_size(const char *s)
 	if (*end)
 		usage_error("--mem-size: '%s' is not a size (use K, M or G)", s);
 	if (v > (MICFW_MAX_MEM >> shift))
-		usage_error("--mem-size: '%s' is above the maximum 64G", s);
+		usage_error("--mem-size: '%s' is above the maximum %lluG (larger cards need a card VM layout micemu does not have yet)",
+			    s, MICFW_MAX_MEM >> 30);
 	v <<= shift;
 	if (v & (v - 1) || v == 0)
 		usage_error("--mem-size: '%s' is not a power of two", s);
@@ -98,6 +99,7 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "run-dir", 0, 0, G_OPTION_ARG_FILENAME, &c->run_dir, "private runtime directory (default a new temporary one)", "DIR" },
 		{ "ready-delay", 0, 0, G_OPTION_ARG_INT, &c->ready_delay, "power-on/reset to SPAD2 ready, ms (default 500)", "MS" },
 		{ "never-ready", 0, 0, G_OPTION_ARG_NONE, &c->never_ready, "never post SPAD2 ready (fault injection)", NULL },
+		{ "check", 0, 0, G_OPTION_ARG_NONE, &c->check, "check --mem-size and exit (for scripts that start micfw later)", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("- x100 card firmware simulator");
@@ -114,6 +116,11 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		usage_error("%s", err->message);
 	if (argc > 1)
 		usage_error("unexpected argument '%s'", argv[1]);
+	if (c->check) {
+		if (c->mem_size)
+			parse_mem_size(c->mem_size);
+		exit(0);
+	}
 	if (c->index < 0 || c->index >= MICFW_MAX_CARDS)
 		usage_error("--index is required, 0..%d", MICFW_MAX_CARDS - 1);
 	if (!c->link || !*c->link)

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fuzzlib import TOP, Failure, mch, proc_sample  # noqa: E402
@@ -105,6 +106,8 @@ def campaign(tname, seed, cfg, ops, nops, seconds, logdir, qemu, micfw,
             res["qtest"] = t.qtest_lines()
         except Exception:       # noqa: BLE001
             pass
+    except Exception:           # noqa: BLE001 - the fuzzer's own trouble
+        res["failure"] = {"kind": "fuzzer", "detail": traceback.format_exc()}
     finally:
         t.kill()
     res["seconds"] = time.monotonic() - start
@@ -331,9 +334,14 @@ def parallel(args):
     total = {"seed": seed, "jobs": args.jobs, "seconds": 0, "campaigns": 0,
              "ops": 0, "qtest": 0, "targets": {}, "failures": []}
     for k in range(args.jobs):
-        with open(os.path.join(args.logdir, "job%d" % k,
-                               "summary.json")) as f:
-            s = json.load(f)
+        try:
+            with open(os.path.join(args.logdir, "job%d" % k,
+                                   "summary.json")) as f:
+                s = json.load(f)
+        except FileNotFoundError:
+            total["failures"].append({"job": k, "kind": "fuzzer",
+                                      "file": None})
+            continue
         total["seconds"] = max(total["seconds"], s["seconds"])
         for key in ("campaigns", "ops", "qtest"):
             total[key] += s[key]

@@ -164,6 +164,20 @@ class Side:
         q.queue("outl 0xcfc 0x6")
 
 
+def wait_dma(ch, q, what):
+    """Until channel ch is idle or halted: DSTAT.  A paced engine
+    (dma-rate) runs on the virtual clock, so it is stepped meanwhile."""
+    end = time.monotonic() + HANG_S
+    while True:
+        st = ch.reg(0x20)
+        if st & (1 << 29) or ch.reg(0x08) == ch.head:
+            return st
+        if time.monotonic() > end:
+            raise Failure("health", "%s did not finish in %.0f s" %
+                          (what, HANG_S))
+        q.cmd("clock_step 10000000")
+
+
 def cfg_addr(reg, slot=SLOT):
     return 0x80000000 | slot << 11 | (reg & 0xFC)
 
@@ -553,11 +567,7 @@ class QemuTarget:
                                    8192),
                    tmd.status_desc(0x5A5A, SMPT_BASE + 0x0020_0000 - 64,
                                    True)])
-        try:
-            st = ch.wait_idle(timeout=HANG_S)
-        except AssertionError:
-            raise Failure("health", "DMA channel 0 did not finish in %.0f s"
-                          % HANG_S)
+        st = wait_dma(ch, q, "DMA channel 0")
         expect("DMA DSTAT halted bit", st & (1 << 29), 0)
         got = q.get(BAR0 + 0x0030_0000, 8192 + 64)
         if got[:8192] != data or got[8192:] != b"\xEE" * 64:
@@ -580,7 +590,8 @@ class X100Target(QemuTarget):
     @staticmethod
     def config(rng):
         return {"machine": rng.choice(("pc", "q35")),
-                "msi": rng.choice(("on", "on", "off"))}
+                "msi": rng.choice(("on", "on", "off")),
+                "dma_rate": rng.choice((0, 0, 0, 1, 50, 5000))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
         super().__init__(cfg, workdir)
@@ -589,11 +600,12 @@ class X100Target(QemuTarget):
 
     def device_args(self):
         return {"driver": "mic-x100", "id": "mic", "addr": "%d.0" % SLOT,
-                "mem-size": X100_MEM, "msi": self.cfg["msi"] == "on"}
+                "mem-size": X100_MEM, "msi": self.cfg["msi"] == "on",
+                "dma-rate": self.cfg.get("dma_rate", 0)}
 
     def start(self):
-        dev = "mic-x100,id=mic,addr=%d.0,mem-size=%d,msi=%s" % (
-            SLOT, X100_MEM, self.cfg["msi"])
+        dev = "mic-x100,id=mic,addr=%d.0,mem-size=%d,msi=%s,dma-rate=%d" % (
+            SLOT, X100_MEM, self.cfg["msi"], self.cfg.get("dma_rate", 0))
         # host RAM in a memfd: shared memory, not counted as RssAnon
         q = self.start_qemu("host", [
             "-object", "memory-backend-memfd,id=hostram,size=64M",
@@ -839,7 +851,7 @@ class CardFwTarget(FwTarget):
 
     @staticmethod
     def config(rng):
-        return {}
+        return {"dma_rate": rng.choice((0, 0, 0, 1, 50, 5000))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
         super().__init__(cfg, workdir)
@@ -851,8 +863,8 @@ class CardFwTarget(FwTarget):
             "-object", "memory-backend-memfd,id=hostram,size=64M,share=on",
             "-chardev", "socket,id=h0,path=" + self.link,
             "-device", "mic-x100,id=mic,chardev=h0,host-mem=hostram,"
-            "addr=%d.0" % SLOT], ["-M", "q35,memory-backend=hostram",
-                                  "-m", "64M"])
+            "addr=%d.0,dma-rate=%d" % (SLOT, self.cfg.get("dma_rate", 0))],
+            ["-M", "q35,memory-backend=hostram", "-m", "64M"])
         hs = Side(h, "host", FW_MEM, HOST_RAM)
         self.sides["host"] = hs
         hs.remap()
@@ -873,7 +885,8 @@ class CardFwTarget(FwTarget):
         c = self.start_qemu("card", [
             "-object", "memory-backend-file,id=gddr,size=128M,share=on,"
             "mem-path=" + gddr, "-chardev", "socket,id=l,path=" + self.link,
-            "-device", "mic-card,chardev=l,addr=%d.0" % SLOT],
+            "-device", "mic-card,chardev=l,addr=%d.0,dma-rate=%d" % (
+                SLOT, self.cfg.get("dma_rate", 0))],
             ["-M", "pc,memory-backend=gddr", "-m", "128M"])
         cs = Side(c, "card", FW_MEM, HOST_RAM)
         self.sides["card"] = cs
@@ -918,10 +931,7 @@ class CardFwTarget(FwTarget):
             c.q.put(0x0050_0000, src)
             ch.submit([tmd.memcpy_desc(0x0050_0000, SMPT_BASE + 0x0060_0000,
                                        4096)])
-            try:
-                st = ch.wait_idle(timeout=HANG_S)
-            except AssertionError:
-                raise Failure("health", "card DMA channel 4 did not finish")
+            st = wait_dma(ch, c.q, "card DMA channel 4")
             expect("card DMA halted bit", st & (1 << 29), 0)
             if h.q.get(0x0060_0000, 4096) != src:
                 raise Failure("health", "card DMA copy not byte-exact")

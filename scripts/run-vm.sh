@@ -37,7 +37,7 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
   --exec CMD       run CMD in the host VM, print its output, exit with its code
   --serve          run until SIGTERM; sockets in DIR/run/ (for the tests)
   --timeout S      hard limit for the whole run with --exec (default 600)
-  --mem-size SIZE  card memory per card, a power of two (default 1G)
+  --mem-size SIZE  card memory per card, a power of two, 128M-2G (default 1G)
   --host-mem SIZE  host VM RAM (default 1G)
   --append ARGS    extra host kernel arguments (e.g. mic_cosm.reset_poll_ms=100)
   --ready-delay MS firmware simulator's reset-to-ready delay (default 500)
@@ -92,6 +92,9 @@ micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
 	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour' first"
 done
+# The card memory limits live in micfw: ask it before starting anything.
+"$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
+[ "${PIPESTATUS[0]}" = 0 ] || exit 2
 bios=(-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu)
 
 if [ -z "$logdir" ]; then

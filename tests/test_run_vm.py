@@ -27,8 +27,11 @@ def test_exec_returns_command_exit_code(logdir):
 
 def test_bad_options_are_refused(logdir):
     for args in (["--cards", "x"], ["--accel", "warp"], ["--frob"],
-                 ["--exec", "true", "--serve"]):
+                 ["--exec", "true", "--serve"], ["--dma-rate", "fast"],
+                 ["--mem-size", "4G"], ["--mem-size", "3G"], ["--mem-size", "64M"]):
         r = subprocess.run([RUN_VM, "--logdir", logdir] + args,
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2, (args, r.stderr)
         assert "run-vm.sh:" in r.stderr
+        assert args[0] in r.stderr, r.stderr     # names what is wrong
+        assert not os.path.exists(os.path.join(logdir, "host-console.log"))
