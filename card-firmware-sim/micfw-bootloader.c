@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -224,6 +225,10 @@ void micfw_boot_kick(struct micfw *fw)
 		return;
 	}
 	micfw_post(fw, "BK", "boot kick");
+	if (fw->refuse_image) {
+		boot_error(fw, "E6", "image refused (fault injection: refuse-image)");
+		return;
+	}
 	if (!parse_request(fw, br))
 		return;
 	qcmd = micfw_quote(br->cmdline);
@@ -234,6 +239,9 @@ void micfw_boot_kick(struct micfw *fw)
 		if (micfw_cardvm_start(fw, &bf, &err)) {
 			micfw_post(fw, "LD", "card VM started");
 			bootstrap_gone(fw);
+			if (fw->boot_stall &&
+			    micfw_cardvm_signal(fw, SIGSTOP, &err))
+				micfw_event("boot-stall pid=%d", (int)fw->vm_pid);
 		} else {
 			boot_error(fw, "E5", "cannot start the card VM: %s",
 				   err->message);

@@ -120,6 +120,44 @@ static char *console_path(struct micfw *fw)
 #define ADD(...) g_ptr_array_add(a, g_strdup(__VA_ARGS__))
 #define ADDF(...) g_ptr_array_add(a, g_strdup_printf(__VA_ARGS__))
 
+/*
+ * Card memory as the card VM's RAM, at card physical address = BAR0
+ * offset.  The pc machine keeps RAM below 4 GiB only up to its PCI hole,
+ * so a card larger than MICFW_CARDVM_LOWMEM gets that much as ordinary
+ * RAM, nothing for offsets up to 4 GiB (the hole: the host can write
+ * there through BAR0 and the DMA engine can reach it, the card CPU
+ * cannot) and the rest as a DIMM at 4 GiB, mapped from offset 4 GiB of the
+ * same memfd.  The kernel learns about the DIMM from memmap= (no ACPI
+ * memory hotplug in the card kernel).
+ */
+static uint64_t high_mem(struct micfw *fw)
+{
+	return fw->mem_size > (4ull << 30) ? fw->mem_size - (4ull << 30) : 0;
+}
+
+static void add_memory(GPtrArray *a, struct micfw *fw)
+{
+	uint64_t low = MIN(fw->mem_size, (uint64_t)MICFW_CARDVM_LOWMEM);
+	uint64_t high = high_mem(fw);
+
+	ADD("-object");
+	ADDF("memory-backend-file,id=gddr,size=%" G_GUINT64_FORMAT
+	     ",mem-path=/dev/fd/%d,share=on", low, fw->mem_fd);
+	ADD("-m");
+	if (!high) {
+		ADDF("%" G_GUINT64_FORMAT "M", low >> 20);
+		return;
+	}
+	ADDF("%" G_GUINT64_FORMAT "M,slots=1,maxmem=%" G_GUINT64_FORMAT "M",
+	     low >> 20, (low + high) >> 20);
+	ADD("-object");
+	ADDF("memory-backend-file,id=gddr-high,size=%" G_GUINT64_FORMAT
+	     ",offset=%" G_GUINT64_FORMAT ",mem-path=/dev/fd/%d,share=on", high,
+	     (uint64_t)4 << 30, fw->mem_fd);
+	ADD("-device");
+	ADD("pc-dimm,id=gddr-high-dimm,memdev=gddr-high,addr=0x100000000");
+}
+
 static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf)
 {
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
@@ -135,11 +173,7 @@ static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf
 	ADD("qemu64,family=11,model=1");
 	ADD("-accel");
 	ADD(fw->accel);
-	ADD("-object");
-	ADDF("memory-backend-file,id=gddr,size=%" G_GUINT64_FORMAT
-	     ",mem-path=/dev/fd/%d,share=on", fw->mem_size, fw->mem_fd);
-	ADD("-m");
-	ADDF("%" G_GUINT64_FORMAT "M", fw->mem_size >> 20);
+	add_memory(a, fw);
 	ADD("-kernel");
 	ADD(bf->kernel);
 	if (bf->initrd) {
@@ -147,7 +181,11 @@ static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf
 		ADD(bf->initrd);
 	}
 	ADD("-append");
-	ADD(bf->cmdline);
+	if (high_mem(fw))
+		ADDF("%s memmap=%" G_GUINT64_FORMAT "M@4G", bf->cmdline,
+		     high_mem(fw) >> 20);
+	else
+		ADD(bf->cmdline);
 	ADD("-nodefaults");
 	ADD("-display");
 	ADD("none");

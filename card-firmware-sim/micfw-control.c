@@ -16,6 +16,8 @@
  *   {"cmd":"crash"}                       SIGKILL the card VM
  *   {"cmd":"hang"} / {"cmd":"resume"}     SIGSTOP / SIGCONT its group
  *   {"cmd":"never-ready","value":B}       withhold SPAD2 ready (default true)
+ *   {"cmd":"refuse-image","value":B}      bootstrap refuses images (POST E6)
+ *   {"cmd":"boot-stall","value":B}        card VMs start frozen
  *   {"cmd":"ready-delay","ms":N}          reset-to-ready delay
  */
 #include <errno.h>
@@ -77,6 +79,8 @@ static bool reply_status(struct micfw *fw, JsonObject *req, JsonObject *r,
 	json_object_set_int_member(r, "boots", fw->boots);
 	json_object_set_int_member(r, "resets", fw->resets);
 	json_object_set_boolean_member(r, "never_ready", fw->never_ready);
+	json_object_set_boolean_member(r, "refuse_image", fw->refuse_image);
+	json_object_set_boolean_member(r, "boot_stall", fw->boot_stall);
 	json_object_set_int_member(r, "ready_delay_ms", fw->ready_delay_ms);
 	json_object_set_boolean_member(r, "host_connected", fw->host_conn != NULL);
 	json_object_set_boolean_member(r, "card_connected", fw->card_conn != NULL);
@@ -108,9 +112,12 @@ static bool do_resume(struct micfw *fw, JsonObject *req, JsonObject *r,
 	return micfw_cardvm_signal(fw, SIGCONT, err);
 }
 
-/* Applies from the next power-on or reset; a posted ready stays posted. */
-static bool do_never_ready(struct micfw *fw, JsonObject *req, JsonObject *r,
-			   GError **err)
+/*
+ * A fault knob: "value" true (the default) or false, stored in *knob,
+ * logged as control-NAME and echoed in the reply.
+ */
+static bool set_knob(JsonObject *req, JsonObject *r, const char *name,
+		     const char *member, bool *knob, GError **err)
 {
 	JsonNode *v = json_object_get_member(req, "value");
 	bool value = true;
@@ -123,10 +130,34 @@ static bool do_never_ready(struct micfw *fw, JsonObject *req, JsonObject *r,
 		}
 		value = json_node_get_boolean(v);
 	}
-	fw->never_ready = value;
-	micfw_event("control-never-ready value=%s", value ? "true" : "false");
-	json_object_set_boolean_member(r, "never_ready", value);
+	*knob = value;
+	micfw_event("control-%s value=%s", name, value ? "true" : "false");
+	json_object_set_boolean_member(r, member, value);
 	return true;
+}
+
+/* Applies from the next power-on or reset; a posted ready stays posted. */
+static bool do_never_ready(struct micfw *fw, JsonObject *req, JsonObject *r,
+			   GError **err)
+{
+	return set_knob(req, r, "never-ready", "never_ready", &fw->never_ready,
+			err);
+}
+
+/* The bootstrap refuses the next images it is kicked to boot (POST E6). */
+static bool do_refuse_image(struct micfw *fw, JsonObject *req, JsonObject *r,
+			    GError **err)
+{
+	return set_knob(req, r, "refuse-image", "refuse_image",
+			&fw->refuse_image, err);
+}
+
+/* The next card VMs start frozen: booting, never reaching the card OS. */
+static bool do_boot_stall(struct micfw *fw, JsonObject *req, JsonObject *r,
+			  GError **err)
+{
+	return set_knob(req, r, "boot-stall", "boot_stall", &fw->boot_stall,
+			err);
 }
 
 static bool do_ready_delay(struct micfw *fw, JsonObject *req, JsonObject *r,
@@ -160,6 +191,8 @@ static const struct {
 	{ "hang", do_hang },
 	{ "resume", do_resume },
 	{ "never-ready", do_never_ready },
+	{ "refuse-image", do_refuse_image },
+	{ "boot-stall", do_boot_stall },
 	{ "ready-delay", do_ready_delay },
 };
 

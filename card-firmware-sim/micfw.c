@@ -30,7 +30,7 @@ struct cli {
 	char *link, *control, *mem_size, *qemu, **qemu_args, *accel;
 	char *console_log, *event_log, *run_dir;
 	int ready_delay;
-	gboolean never_ready, check;
+	gboolean never_ready, refuse_image, boot_stall, check;
 };
 
 static void G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) usage_error(const char *fmt, ...)
@@ -73,8 +73,8 @@ static uint64_t parse_mem_size(const char *s)
 	if (*end)
 		usage_error("--mem-size: '%s' is not a size (use K, M or G)", s);
 	if (v > (MICFW_MAX_MEM >> shift))
-		usage_error("--mem-size: '%s' is above the maximum %lluG (larger cards need a card VM layout micemu does not have yet)",
-			    s, MICFW_MAX_MEM >> 30);
+		usage_error("--mem-size: '%s' is above the maximum %lluG", s,
+			    MICFW_MAX_MEM >> 30);
 	v <<= shift;
 	if (v & (v - 1) || v == 0)
 		usage_error("--mem-size: '%s' is not a power of two", s);
@@ -90,7 +90,7 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "index", 0, 0, G_OPTION_ARG_INT, &c->index, "card index N of micN (0-127, required)", "N" },
 		{ "link", 0, 0, G_OPTION_ARG_FILENAME, &c->link, "listen for device links on this unix socket (required)", "PATH" },
 		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &c->control, "listen for control clients on this unix socket (required)", "PATH" },
-		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory, a power of two, K/M/G suffix (default 1G)", "SIZE" },
+		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory: a power of two up to 2G, or 4G, 8G, 16G (default 1G)", "SIZE" },
 		{ "qemu", 0, 0, G_OPTION_ARG_FILENAME, &c->qemu, "QEMU binary for the card VM (default qemu-system-x86_64 in PATH)", "PATH" },
 		{ "qemu-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->qemu_args, "extra card VM argument, repeatable", "ARG" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &c->accel, "card VM accelerator: tcg (default) or kvm", "ACCEL" },
@@ -99,6 +99,8 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "run-dir", 0, 0, G_OPTION_ARG_FILENAME, &c->run_dir, "private runtime directory (default a new temporary one)", "DIR" },
 		{ "ready-delay", 0, 0, G_OPTION_ARG_INT, &c->ready_delay, "power-on/reset to SPAD2 ready, ms (default 500)", "MS" },
 		{ "never-ready", 0, 0, G_OPTION_ARG_NONE, &c->never_ready, "never post SPAD2 ready (fault injection)", NULL },
+		{ "refuse-image", 0, 0, G_OPTION_ARG_NONE, &c->refuse_image, "the bootstrap refuses every image, POST E6 (fault injection)", NULL },
+		{ "boot-stall", 0, 0, G_OPTION_ARG_NONE, &c->boot_stall, "card VMs start frozen (fault injection)", NULL },
 		{ "check", 0, 0, G_OPTION_ARG_NONE, &c->check, "check --mem-size and exit (for scripts that start micfw later)", NULL },
 		{ NULL, 0, 0, 0, NULL, NULL, NULL },
 	};
@@ -152,6 +154,8 @@ static void configure(struct micfw *fw, struct cli *c)
 	fw->run_dir = c->run_dir;
 	fw->ready_delay_ms = (unsigned int)c->ready_delay;
 	fw->never_ready = c->never_ready;
+	fw->refuse_image = c->refuse_image;
+	fw->boot_stall = c->boot_stall;
 	fw->mem_fd = fw->regfile_fd = -1;
 	fw->efd_to_host = fw->efd_to_card = -1;
 	fw->host_ram_fd = -1;

@@ -25,12 +25,13 @@
 #define MICFW_MAX_CARDS         128     /* MIC_MAX_NUM_DEVS, facts §1.1 */
 #define MICFW_MIN_MEM           (2ull * MIC_DEFAULT_BOOT_ADDR)
 /*
- * The card VM keeps card physical address == BAR0 offset only for RAM
- * below its own PCI hole (3.5 GiB on the pc machine): the largest power
- * of two that fits is 2 GiB.  Real cards have 6, 8 and 16 GiB; the layout
- * they need is not built yet (README, "Not done yet").
+ * Card memory sizes: powers of two up to 16 GiB (real cards: 6, 8 and
+ * 16 GiB; 6 GiB would need a BAR0 larger than the memory).
+ * Up to MICFW_CARDVM_LOWMEM the card VM's RAM is all below its PCI hole;
+ * larger cards lose [MICFW_CARDVM_LOWMEM, 4 GiB) to it (micfw-cardvm.c).
  */
-#define MICFW_MAX_MEM           (2ull << 30)
+#define MICFW_MAX_MEM           (16ull << 30)
+#define MICFW_CARDVM_LOWMEM     (3ull << 30)
 #define MICFW_DEFAULT_MEM       (1ull << 30)
 #define MICFW_DEFAULT_READY_MS  500u
 #define MICFW_MAX_READY_MS      3600000u
@@ -76,6 +77,8 @@ struct micfw {
 	bool run_dir_created;
 	unsigned int ready_delay_ms;
 	bool never_ready;
+	bool refuse_image;      /* fault: the bootstrap refuses every image */
+	bool boot_stall;        /* fault: the card VM starts frozen */
 
 	/* resources handed out over the link */
 	int mem_fd;

@@ -27,10 +27,16 @@ import mic_card_harness as mch  # noqa: E402
 if not os.environ.get("MICFW") and mch.find_micfw():
     os.environ["MICFW"] = mch.find_micfw()
 
-import micfw_harness as mfh  # noqa: E402
+import micfw_harness as mfh  # noqa: E402,F401 - for targets.py
 import test_mic_dma as tmd  # noqa: E402
 
 HANG_S = 10.0           # no answer within this long is a hang
+
+# glibc returns freed memory at once (fixed mmap threshold, small trim
+# threshold), so RssAnon follows what QEMU and micfw really hold rather
+# than what bursts of frees (QEMU's RCU-deferred flat views) left cached
+os.environ.setdefault("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=131072:"
+                      "glibc.malloc.mmap_threshold=131072")
 
 
 class Failure(Exception):

@@ -330,7 +330,14 @@ def parallel(args):
             if val is not None:
                 argv += ["--" + opt.replace("_", "-"), str(val)]
         procs.append(subprocess.Popen(argv))
-    rcs = [p.wait() for p in procs]
+    try:
+        rcs = [p.wait() for p in procs]
+    except SystemExit:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+        raise
     total = {"seed": seed, "jobs": args.jobs, "seconds": 0, "campaigns": 0,
              "ops": 0, "qtest": 0, "targets": {}, "failures": []}
     for k in range(args.jobs):
@@ -365,6 +372,9 @@ def parallel(args):
 
 
 def main():
+    # SIGTERM unwinds like an exception: every campaign's processes
+    # (micfw runs in its own session) are killed on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--targets", default=",".join(TARGETS))

@@ -809,9 +809,9 @@ class TwoCardsTarget(FwTarget):
     def health(self):
         self.fw_health()
         h2 = self.sides["host2"]
-        self.host_health(self.sides["host"], fw_ready_wait)
-        h2.remap()
+        h2.remap()                  # its BARs may have been moved onto card 1's
         h2.q.sync()
+        self.host_health(self.sides["host"], fw_ready_wait)
         h2.wr(SPAD(3), 0x2C0FFEE2)
         if h2.rd(SPAD(3)) != 0x2C0FFEE2:
             raise Failure("health", "card 2: SPAD3 round trip")

@@ -79,7 +79,7 @@ def scif_figures():
 
 
 def c2c_figures():
-    """Card (node 1) to card (node 2), relayed by the host."""
+    """Card (node 1) to card (node 2), peer to peer through the BARs."""
     s = System(logdir("scif-c2c"), cards=2)
     try:
         for i in range(2):

@@ -123,12 +123,15 @@ class CliTest(unittest.TestCase):
 
 
     def test_check_accepts_the_card_sizes_it_can_run(self):
-        for size in ("128M", "256M", "1G", "2G"):
+        for size in ("128M", "256M", "1G", "2G", "4G", "8G", "16G"):
             r = self.run_micfw("--check", "--mem-size", size)
             self.assertEqual(r.returncode, 0, (size, r.stderr))
-        r = self.run_micfw("--check", "--mem-size", "4G")
+        r = self.run_micfw("--check", "--mem-size", "3G")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("above the maximum 2G", r.stderr)
+        self.assertIn("not a power of two", r.stderr)
+        r = self.run_micfw("--check", "--mem-size", "32G")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("above the maximum 16G", r.stderr)
     def test_bad_options(self):
         with tempfile.TemporaryDirectory() as d:
             base = ["--index", "0", "--link", d + "/l", "--control", d + "/c"]
@@ -140,8 +143,8 @@ class CliTest(unittest.TestCase):
                 base[:1] + ["128"] + base[2:],
                 base[:1] + ["x"] + base[2:],
                 base + ["--mem-size", "3G"],
-                base + ["--mem-size", "4G"],      # needs a layout not built yet
-                ["--check", "--mem-size", "8G"],
+                base + ["--mem-size", "32G"],
+                ["--check", "--mem-size", "6G"],
                 base + ["--mem-size", "1X"],
                 base + ["--mem-size", ""],
                 base + ["--mem-size", "64K"],

@@ -40,6 +40,8 @@
 #define MIC_SBOX_SDBIC(d)		(0xCC90 + 4 * (d))
 
 #define MIC_NUM_APICICR			8
+/* facts §2.5: the bit that sends an APICICR interrupt (a peer's, for P2P) */
+#define MIC_APICICR_SEND		BIT(13)
 #define MIC_NUM_SPAD			16
 #define MIC_NUM_RDMASR			8
 

@@ -91,6 +91,33 @@ static void mic_card_scif_unmap_local(struct scif_hw_dev *sdev,
 {
 }
 
+/*
+ * Another card's register BAR, mapped by SCIF through our SMPT window at
+ * @mmio (upstream: mic_send_p2p_intr): doorbells 0-7 through its APICICR
+ * with the send bit, 8-15 through its RDMASR, as the host rings a card.
+ */
+static void mic_card_scif_send_p2p_intr(struct scif_hw_dev *sdev, int db,
+					void __iomem *mmio)
+{
+	u32 reg;
+
+	if (!mmio || db < 0 || db >= MIC_NUM_DB) {
+		dev_warn_ratelimited(sdev->dev, "ignoring peer doorbell %d\n",
+				     db);
+		return;
+	}
+	/* The peer must see our stores to its memory before the interrupt. */
+	wmb();
+	if (db < MIC_NUM_SBOX_DB) {
+		reg = ioread32(mmio + MIC_SBOX_BASE + MIC_SBOX_APICICR_LO(db));
+		iowrite32(reg | MIC_APICICR_SEND,
+			  mmio + MIC_SBOX_BASE + MIC_SBOX_APICICR_LO(db));
+	} else {
+		iowrite32(0, mmio + MIC_SBOX_BASE +
+			  MIC_SBOX_RDMASR(db - MIC_NUM_SBOX_DB));
+	}
+}
+
 static const struct scif_hw_ops mic_card_scif_ops = {
 	.next_db = mic_card_scif_next_db,
 	.request_db_irq = mic_card_scif_request_db_irq,
@@ -101,6 +128,7 @@ static const struct scif_hw_ops mic_card_scif_ops = {
 	.map_local = mic_card_scif_map_local,
 	.unmap_local = mic_card_scif_unmap_local,
 	.peer_phys = mic_card_scif_peer_phys,
+	.send_p2p_intr = mic_card_scif_send_p2p_intr,
 };
 
 /**

@@ -164,6 +164,60 @@ static void mic_x100_scif_unmap_local(struct scif_hw_dev *sdev,
 			 len, DMA_BIDIRECTIONAL);
 }
 
+/*
+ * Another card's register BAR, mapped by SCIF at @mmio: ring its doorbell
+ * the way the host rings a card (APICICR 0-7, RDMASR 8-15). The host stack
+ * has no P2P link of its own; the op is here so that both ops tables
+ * offer upstream's set.
+ */
+static void mic_x100_scif_send_p2p_intr(struct scif_hw_dev *sdev, int db,
+					void __iomem *mmio)
+{
+	u32 reg;
+
+	if (!mmio || db < 0 ||
+	    db >= MIC_X100_NUM_APICICR + MIC_X100_NUM_RDMASR) {
+		dev_warn_ratelimited(sdev->dev, "ignoring peer doorbell %d\n",
+				     db);
+		return;
+	}
+	/* That card must see everything written before the doorbell. */
+	wmb();
+	if (db < MIC_X100_NUM_APICICR) {
+		reg = ioread32(mmio + MIC_X100_APICICR_LO(db));
+		iowrite32(reg | MIC_X100_APICICR_SEND,
+			  mmio + MIC_X100_APICICR_LO(db));
+	} else {
+		iowrite32(0, mmio + MIC_X100_RDMASR(db - MIC_X100_NUM_APICICR));
+	}
+}
+
+/*
+ * Another card's BAR for this card (upstream: dma_map_sg of the peer's
+ * BAR through this card's DMA ops): the SMPT window address of that bus
+ * range, with the entries it needs referenced.
+ */
+static int mic_x100_scif_map_bus(struct scif_hw_dev *sdev, phys_addr_t bus,
+				 size_t len, dma_addr_t *peer_addr)
+{
+	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
+	dma_addr_t card;
+
+	card = mdev->hw.ops->map(&mdev->hw, bus, len);
+	if (card == DMA_MAPPING_ERROR)
+		return -ERANGE;
+	*peer_addr = card;
+	return 0;
+}
+
+static void mic_x100_scif_unmap_bus(struct scif_hw_dev *sdev,
+				    dma_addr_t peer_addr, size_t len)
+{
+	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
+
+	mdev->hw.ops->unmap(&mdev->hw, peer_addr, len);
+}
+
 static const struct scif_hw_ops mic_x100_scif_ops = {
 	.next_db = mic_x100_scif_next_db,
 	.request_db_irq = mic_x100_scif_request_db_irq,
@@ -174,6 +228,9 @@ static const struct scif_hw_ops mic_x100_scif_ops = {
 	.map_local = mic_x100_scif_map_local,
 	.unmap_local = mic_x100_scif_unmap_local,
 	.peer_phys = mic_x100_scif_peer_phys,
+	.send_p2p_intr = mic_x100_scif_send_p2p_intr,
+	.map_bus = mic_x100_scif_map_bus,
+	.unmap_bus = mic_x100_scif_unmap_bus,
 };
 
 /* SCIF publishes its doorbell and queue pair in the fresh bootparam. */
@@ -188,6 +245,10 @@ static int mic_x100_scif_start(struct mic_hw_dev *hw)
 	sdev->snode = 0;
 	sdev->dnode = hw->index + 1;
 	sdev->dp = hw->dp;
+	sdev->aper_pa = hw->aper.pa;
+	sdev->aper_len = hw->aper.len;
+	sdev->mmio_pa = hw->mmio.pa;
+	sdev->mmio_len = hw->mmio.len;
 	sdev->num_dma_ch = mic_dma_get_channels(mdev->dma, sdev->dma_ch,
 						ARRAY_SIZE(sdev->dma_ch));
 	return scif_register_hw_dev(sdev);

@@ -89,6 +89,16 @@ struct scif_hw_dev;
  *	reaches @len bytes at @peer_addr (an address as for @ioremap), for
  *	mapping the peer's memory into user space; 0 unless the whole range
  *	lies inside the window. Without it mmap() of remote windows fails.
+ * @send_p2p_intr: ring doorbell @db of another card whose register BAR
+ *	is mapped at @mmio (upstream's op of the same name): doorbells
+ *	0-7 through that card's APICICR, 8-15 through its RDMASR, exactly
+ *	as the host rings a card. Must ignore numbers out of range.
+ * @map_bus: host only, for card-to-card links (upstream's dma_map_sg of
+ *	a peer's BAR through this card's DMA ops): make @len bytes at host
+ *	bus address @bus (another card's BAR) reachable by this card and
+ *	store the card's address for them in *@peer_addr. Returns 0 or a
+ *	negative errno (-ERANGE: the SMPT cannot reach it).
+ * @unmap_bus: host only: undo @map_bus.
  *
  * All ops except @send_peer_intr may sleep. @send_peer_intr is called
  * from process context with a mutex held.
@@ -110,7 +120,16 @@ struct scif_hw_ops {
 			    size_t len);
 	phys_addr_t (*peer_phys)(struct scif_hw_dev *sdev, dma_addr_t peer_addr,
 				 size_t len);
+	void (*send_p2p_intr)(struct scif_hw_dev *sdev, int db,
+			      void __iomem *mmio);
+	int (*map_bus)(struct scif_hw_dev *sdev, phys_addr_t bus, size_t len,
+		       dma_addr_t *peer_addr);
+	void (*unmap_bus)(struct scif_hw_dev *sdev, dma_addr_t peer_addr,
+			  size_t len);
 };
+
+/* A card's register BAR (MMIO), the window send_p2p_intr() writes into. */
+#define SCIF_P2P_MMIO_LEN	0x20000
 
 /**
  * struct scif_hw_dev - one SCIF link, as registered by a bus driver
@@ -121,6 +140,10 @@ struct scif_hw_ops {
  * @dnode: the peer's SCIF id (card index + 1 on the host, 0 on a card)
  * @dp: host only: kernel address of the device page (bootparam at 0)
  * @rdp: card only: mapping of the device page in host RAM
+ * @aper_pa: host only: bus address of the card's BAR0 (its memory)
+ * @aper_len: host only: its length
+ * @mmio_pa: host only: bus address of the card's register BAR
+ * @mmio_len: host only: its length
  *
  * The bus driver allocates and fills this (usually embedded in its own
  * per-card structure) and keeps it unchanged between
@@ -133,6 +156,10 @@ struct scif_hw_dev {
 	u8 dnode;
 	struct mic_bootparam *dp;
 	struct mic_bootparam __iomem *rdp;
+	phys_addr_t aper_pa;
+	u64 aper_len;
+	phys_addr_t mmio_pa;
+	u64 mmio_len;
 	/* this side's DMA channels: memcpy with card-physical addresses */
 	struct dma_chan *dma_ch[4];
 	int num_dma_ch;

@@ -35,14 +35,14 @@ static int scif_nodes_show(struct seq_file *s, void *unused)
 		state = READ_ONCE(dev->state);
 		if (state == SCIF_LINK_DOWN)
 			continue;
-		if (dev->self || dev->via) {
-			seq_printf(s, "node %d %s %s\n", node,
-				   scif_link_names[state],
-				   dev->self ? "loopback" : "through the host");
+		if (dev->self) {
+			seq_printf(s, "node %d %s loopback\n", node,
+				   scif_link_names[state]);
 			continue;
 		}
-		seq_printf(s, "node %d %s db %d peer_db %d\n", node,
-			   scif_link_names[state], dev->db, dev->rdb);
+		seq_printf(s, "node %d %s db %d peer_db %d%s\n", node,
+			   scif_link_names[state], dev->db, dev->rdb,
+			   READ_ONCE(dev->p2p) ? " peer-to-peer" : "");
 	}
 	return 0;
 }

@@ -9,8 +9,8 @@
  * message came from and is in the state the message expects. Anything
  * else is dropped, so a confused or hostile peer cannot make us touch
  * memory that is not one of our live endpoints. On a card, an endpoint
- * connected to another card talks to the host's relay: its messages come
- * over the host link (scif_route.c).
+ * connected to another card talks to it directly, over the P2P link
+ * (scif_p2p.c).
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -25,7 +25,7 @@ static bool scif_ep_on_link(struct scif_endpt *ep, struct scif_dev *dev)
 {
 	struct scif_dev *rdev = READ_ONCE(ep->remote_dev);
 
-	return rdev && scif_dev_link(rdev) == dev;
+	return rdev == dev;
 }
 
 /**
@@ -233,24 +233,23 @@ void scif_eps_invalidate_node(struct scif_dev *dev)
 
 /**
  * scif_cnctreq() - CNCT_REQ: queue it on the listener, or refuse it
- * @dev: link it came on; on a card, a request from another card comes
- *	from the host link and is queued for that card's routed node
+ * @dev: link it came on (a card's request to another card comes on
+ *	their P2P link)
  * @msg: [0] connector cookie, [1] connector queue-pair address
  */
 void scif_cnctreq(struct scif_dev *dev, struct scifmsg *msg)
 {
 	struct scif_dev *link = dev;
-	struct scif_conreq *req;
+	struct scif_conreq *req = NULL;
 	struct scif_endpt *ep;
 	bool queued = false;
 
-	if (scif_is_mgmt_node() && msg->dst.node != scif_info.nodeid) {
-		/* For another card: the host relays it (scif_relay.c). */
-		scif_relay_cnctreq(dev, msg);
-		return;
-	}
-	dev = scif_route_origin(link, msg);
-	req = dev ? kzalloc(sizeof(*req), GFP_KERNEL) : NULL;
+	if (msg->dst.node != scif_info.nodeid)
+		/* Cards talk to each other peer to peer, not through us. */
+		pr_warn_ratelimited("node %u: connection request for node %u refused\n",
+				    dev->node, msg->dst.node);
+	else
+		req = kzalloc(sizeof(*req), GFP_KERNEL);
 	mutex_lock(&scif_info.listen_lock);
 	list_for_each_entry(ep, &scif_info.listeners, listen_node) {
 		if (ep->port.port != msg->dst.port)

@@ -292,9 +292,10 @@ static void fc_node_add_remove(void)
 }
 
 /*
- * A fake card asks the host to relay connections: as another node (must
- * be dropped), and to nodes that are not online cards (must be refused
- * with CNCT_REJ). It also sends the host the host's own NODE_ADD/REMOVE.
+ * A fake card asks the host for connections to other nodes: as another
+ * node, and to nodes that are not online cards. Cards connect to each
+ * other peer to peer, so the host refuses all of them with CNCT_REJ. It
+ * also sends the host the host's own NODE_ADD/REMOVE (ignored).
  */
 static void fc_c2c_probe(void)
 {
@@ -356,6 +357,12 @@ static void fc_handle(struct scifmsg *msg)
 		break;
 	case SCIF_NODE_REMOVE_ACK:
 		pr_info("NODE_REMOVE_ACK for node %llu\n", msg->payload[0]);
+		break;
+	case SCIF_NODE_ADD_ACK:
+	case SCIF_NODE_ADD_NACK:
+		pr_info("NODE_ADD_%sACK from node %u for node %u\n",
+			msg->uop == SCIF_NODE_ADD_NACK ? "N" : "",
+			msg->src.node, msg->dst.node);
 		break;
 	case SCIF_CNCT_REQ:
 		fc_accept(msg);

@@ -175,12 +175,9 @@ static int __init scif_init(void)
 	scif_info.wq = alloc_workqueue("scif", WQ_UNBOUND, 0);
 	if (!scif_info.wq)
 		return -ENOMEM;
-	err = scif_relay_init();
-	if (err)
-		goto destroy_wq;
 	err = scif_peer_bus_init();
 	if (err)
-		goto relay_exit;
+		goto destroy_wq;
 	if (self_node != SCIF_NO_NODE) {
 		mutex_lock(&scif_info.conf_lock);
 		err = scif_set_self(self_node);
@@ -199,8 +196,6 @@ loopback_destroy:
 		scif_loopback_destroy(&scif_devs[scif_info.nodeid]);
 bus_exit:
 	scif_peer_bus_exit();
-relay_exit:
-	scif_relay_exit();
 destroy_wq:
 	destroy_workqueue(scif_info.wq);
 	return err;
@@ -215,9 +210,8 @@ static void __exit scif_exit(void)
 	/* Bus drivers use our symbols, so their links are gone already. */
 	for (node = 0; node < SCIF_MAX_NODES; node++)
 		WARN_ON(scif_devs[node].sdev);
-	/* With every link down, the relays and routed nodes end. */
-	scif_relay_exit();
-	scif_route_exit();
+	/* With every link down, no P2P teardown is left to run. */
+	scif_p2p_exit();
 	if (scif_info.nodeid != SCIF_NO_NODE)
 		scif_loopback_destroy(&scif_devs[scif_info.nodeid]);
 	WARN_ON(!xa_empty(&scif_info.eps));

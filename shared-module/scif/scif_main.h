@@ -3,8 +3,9 @@
  * micemu SCIF: private definitions shared by the scif.ko sources.
  *
  * Locking, outermost first:
- *   scif_dev.lock        link bring-up and teardown
- *   scif_route_lock      routed nodes on a card (scif_route.c)
+ *   scif_dev.lock        link bring-up and teardown (a card's host link
+ *                        before its P2P links)
+ *   scif_p2p_lock        host: card pairs and their BAR mappings
  *   scif_dev.peer_lock   the node's peer device (client probes run under it)
  *   scif_dev.ep_sem      endpoint mappings through the link's hw ops
  *                        (read: connect/accept/close; write: teardown)
@@ -86,10 +87,10 @@ struct scif_qp {
  * struct scif_dev - this node's view of one node (itself included)
  * @node: node id
  * @self: the loopback link to this node itself
- * @via: on a card, for another card: the host link that node is reached
- *	through (scif_route.c); set once, NULL for every other link
- * @sdev: hardware link, NULL for the loopback link, routed nodes and when
- *	down
+ * @p2p: on a card, for another card: a peer-to-peer link through that
+ *	card's BARs (scif_p2p.c), set up by the host's NODE_ADD
+ * @sdev: hardware link, NULL for the loopback link and when down; for a
+ *	P2P link the host link's (its SMPT window reaches the peer)
  * @state: enum scif_link_state; written under @send_lock (and @lock,
  *	except the rx path's MAPPED -> UP step)
  * @lock: serialises bring-up and teardown
@@ -104,8 +105,6 @@ struct scif_qp {
  * @tx_ready: @outbound is usable (under @send_lock)
  * @init_rcvd: the peer's INIT arrived before we mapped it (@send_lock)
  * @exit_rcvd: the peer sent EXIT (under @send_lock)
- * @route_readd: routed node announced again while being removed
- *	(under @send_lock)
  * @exit_acked: our EXIT was acknowledged
  * @rx_stopped: stop reading @inbound until the link is set up again
  * @exit_wq: waits for @exit_acked
@@ -116,11 +115,14 @@ struct scif_qp {
  * @poll_work: watches the device page for the peer's queue pair
  * @exit_work: tears the link down after the peer's EXIT
  * @peer_work: registers the peer device
+ * @base_addr: P2P: where the peer reaches our memory (NODE_ADD [0]),
+ *	added to every address we hand it
+ * @mmio: P2P: the peer's register BAR, mapped through our window
  */
 struct scif_dev {
 	u8 node;
 	bool self;
-	struct scif_dev *via;
+	bool p2p;
 	struct scif_hw_dev *sdev;
 	enum scif_link_state state;
 	struct mutex lock;		/* bring-up, teardown */
@@ -137,7 +139,6 @@ struct scif_dev {
 	bool tx_ready;
 	bool init_rcvd;
 	bool exit_rcvd;
-	bool route_readd;
 	bool exit_acked;
 	bool rx_stopped;
 	wait_queue_head_t exit_wq;
@@ -150,6 +151,8 @@ struct scif_dev {
 	struct delayed_work poll_work;
 	struct work_struct exit_work;
 	struct work_struct peer_work;
+	dma_addr_t base_addr;
+	void __iomem *mmio;
 };
 
 /**
@@ -199,8 +202,6 @@ enum scif_ep_state {
  * @gnt_qp: connector: acceptor's queue pair address from GNT
  * @discon_acked: DISCNT_ACK arrived
  * @conn_err: acceptor: the connector sent GNTNACK
- * @relay: one of the host relay's endpoints (scif_relay.c): it has no
- *	user, so RMA requests naming it must be refused
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
  * @rma: remote memory access state (scif_rma.h)
  * @tmp_node: entry in temporary lists built during teardown
@@ -227,7 +228,6 @@ struct scif_endpt {
 	u64 gnt_qp;
 	bool discon_acked;
 	bool conn_err;
-	bool relay;
 
 	struct scif_qp qp;
 	struct scif_ep_rma rma;
@@ -293,14 +293,6 @@ static inline bool scif_link_up(struct scif_dev *dev)
 static inline struct device *scif_log_dev(struct scif_dev *dev)
 {
 	return dev->sdev ? dev->sdev->dev : NULL;
-}
-
-/* The link a node's messages and memory mappings actually go over. */
-static inline struct scif_dev *scif_dev_link(struct scif_dev *dev)
-{
-	struct scif_dev *via = READ_ONCE(dev->via);
-
-	return via ? via : dev;
 }
 
 static inline unsigned long scif_alive_timeout(void)
@@ -391,18 +383,13 @@ int scif_ep_grant(const struct scif_port_id *port, struct scif_endpt *cep,
 		  struct scif_conreq *req);
 void scif_ep_shutdown(struct scif_endpt *ep);
 
-/* scif_route.c: other cards, reached through the host */
-void scif_route_exit(void);
-void scif_route_node_up(struct scif_dev *dev);
-void scif_route_link_down(struct scif_dev *dev);
-int scif_route_send(struct scif_dev *dev, struct scifmsg *msg);
-struct scif_dev *scif_route_origin(struct scif_dev *dev, struct scifmsg *msg);
+/* scif_p2p.c: card-to-card links, peer to peer */
+void scif_p2p_exit(void);
+void scif_p2p_node_up(struct scif_dev *dev);
+void scif_p2p_link_down(struct scif_dev *dev);
 void scif_node_add_msg(struct scif_dev *dev, struct scifmsg *msg);
+void scif_node_add_ack_msg(struct scif_dev *dev, struct scifmsg *msg);
+void scif_p2p_peer_answer(struct scif_dev *dev, struct scifmsg *msg);
 void scif_node_remove_msg(struct scif_dev *dev, struct scifmsg *msg);
-
-/* scif_relay.c: the host's relay between two cards */
-int scif_relay_init(void);
-void scif_relay_exit(void);
-void scif_relay_cnctreq(struct scif_dev *dev, struct scifmsg *msg);
 
 #endif /* MICEMU_SCIF_MAIN_H */

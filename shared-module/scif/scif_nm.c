@@ -12,9 +12,8 @@
  * exchange EXIT/EXIT_ACK and unmap the peer's queue pair. Our device page
  * fields are cleared first when this side goes away. Unlike upstream we
  * do not route by the src.node field of a message in general: upstream
- * leaves it uninitialised in several messages. Only a card reads it, in
- * CNCT_REQ and NODE_ADD from the host, to learn which other card the host
- * relays for (scif_route.c).
+ * leaves it uninitialised in several messages. Only the P2P set-up
+ * messages (NODE_ADD and its answers, scif_p2p.c) are about another node.
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -96,6 +95,8 @@ static const scif_msg_handler scif_handlers[SCIF_MAX_UOP + 1] = {
 	[SCIF_EXIT] = scif_exit_msg,
 	[SCIF_EXIT_ACK] = scif_exit_ack_msg,
 	[SCIF_NODE_ADD] = scif_node_add_msg,
+	[SCIF_NODE_ADD_ACK] = scif_node_add_ack_msg,
+	[SCIF_NODE_ADD_NACK] = scif_node_add_ack_msg,
 	[SCIF_NODE_REMOVE] = scif_node_remove_msg,
 	[SCIF_NODE_REMOVE_ACK] = scif_node_remove_ack_msg,
 	[SCIF_CNCT_REQ] = scif_cnctreq,
@@ -131,9 +132,10 @@ void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg)
 				    dev->node, msg->uop);
 		return;
 	}
-	if (msg->uop <= SCIF_EXIT_ACK && dev->self) {
-		/* Link-level messages never travel on the loopback link. */
-		pr_warn_ratelimited("loopback: message %u dropped\n", msg->uop);
+	if (msg->uop <= SCIF_EXIT_ACK && (dev->self || dev->p2p)) {
+		/* Link-level messages travel on hardware links to the host. */
+		pr_warn_ratelimited("node %u: link message %u dropped\n",
+				    dev->node, msg->uop);
 		return;
 	}
 	if (msg->uop > SCIF_EXIT_ACK && state != SCIF_LINK_UP) {
@@ -148,10 +150,10 @@ void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg)
 
 /**
  * scif_link_quiesce() - first half of any teardown
- * @dev: node; its dev->lock is held (scif_route_lock for a routed node)
+ * @dev: node; its dev->lock is held
  *
  * Refuse new traffic, disconnect endpoints, drop the peer device, and
- * tell the nodes routed through this one that it is gone.
+ * take down what depends on the link (scif_p2p_link_down()).
  */
 void scif_link_quiesce(struct scif_dev *dev)
 {
@@ -162,7 +164,7 @@ void scif_link_quiesce(struct scif_dev *dev)
 	scif_eps_invalidate_node(dev);
 	up_write(&dev->ep_sem);
 	scif_peer_remove(dev);
-	scif_route_link_down(dev);
+	scif_p2p_link_down(dev);
 }
 
 /* Say goodbye: answer the peer's EXIT, or send ours and wait for the ack. */

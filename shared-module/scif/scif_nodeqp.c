@@ -156,7 +156,10 @@ int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg)
 	}
 	scif_rb_write(rb, msg, sizeof(*msg));
 	scif_rb_commit(rb);
-	dev->sdev->ops->send_peer_intr(dev->sdev, dev->rdb);
+	if (dev->p2p)
+		dev->sdev->ops->send_p2p_intr(dev->sdev, dev->rdb, dev->mmio);
+	else
+		dev->sdev->ops->send_peer_intr(dev->sdev, dev->rdb);
 	return 0;
 }
 
@@ -165,16 +168,12 @@ int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg)
  * @dev: link
  * @msg: message
  *
- * A node reached through the host goes over the host link.
- *
  * Return: see scif_nodeqp_send_locked().
  */
 int scif_nodeqp_send(struct scif_dev *dev, struct scifmsg *msg)
 {
 	int err;
 
-	if (READ_ONCE(dev->via))
-		return scif_route_send(dev, msg);
 	mutex_lock(&dev->send_lock);
 	err = scif_nodeqp_send_locked(dev, msg);
 	mutex_unlock(&dev->send_lock);
@@ -310,6 +309,9 @@ static void scif_nodeqp_rx(struct scif_dev *dev)
 
 	mutex_lock(&dev->rx_lock);
 	while (!dev->rx_stopped && dev->qp.wire) {
+		/* A P2P peer may write before its NODE_ADD_ACK reached us. */
+		if (dev->p2p && READ_ONCE(dev->state) != SCIF_LINK_UP)
+			break;
 		if (!budget--) {
 			/* A flooding peer must not own this worker. */
 			queue_work(scif_info.wq, &dev->rx_work);

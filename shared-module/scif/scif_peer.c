@@ -57,7 +57,7 @@ void scif_peer_work(struct work_struct *work)
 		goto unlock;
 	}
 	dev->spdev = spdev;
-	scif_route_node_up(dev);
+	scif_p2p_node_up(dev);
 unlock:
 	mutex_unlock(&dev->peer_lock);
 }

@@ -8,8 +8,9 @@
  * The loopback link has no hardware: both ends live in this kernel, so a
  * "peer address" is the physical address of our own memory, and messages
  * on it only ever come from this kernel. On a card, another card's queue
- * pairs are the host relay's (scif_relay.c): mappings for that node go
- * over the host link.
+ * pairs live in that card's memory and ours in ours: the peer reaches our
+ * memory at our physical address + the base address the host handed out
+ * (scif_p2p.c), we reach its memory through our SMPT window.
  */
 #define pr_fmt(fmt) "scif: " fmt
 
@@ -30,7 +31,6 @@
  */
 void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len)
 {
-	dev = scif_dev_link(dev);
 	if (!dev->self)
 		return dev->sdev->ops->ioremap(dev->sdev, addr, len);
 	/* Only debugfs injection can bring a bad address here; stay in RAM. */
@@ -48,7 +48,6 @@ void __iomem *scif_ioremap(struct scif_dev *dev, u64 addr, size_t len)
  */
 void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len)
 {
-	dev = scif_dev_link(dev);
 	if (va && !dev->self)
 		dev->sdev->ops->iounmap(dev->sdev, va, len);
 }
@@ -65,12 +64,16 @@ void scif_iounmap(struct scif_dev *dev, void __iomem *va, size_t len)
 int scif_map_local(struct scif_dev *dev, void *va, size_t len,
 		   dma_addr_t *addr)
 {
-	dev = scif_dev_link(dev);
+	int err;
+
 	if (dev->self) {
 		*addr = virt_to_phys(va);
 		return 0;
 	}
-	return dev->sdev->ops->map_local(dev->sdev, va, len, addr);
+	err = dev->sdev->ops->map_local(dev->sdev, va, len, addr);
+	if (!err && dev->p2p)
+		*addr += dev->base_addr;
+	return err;
 }
 
 /**
@@ -81,7 +84,8 @@ int scif_map_local(struct scif_dev *dev, void *va, size_t len,
  */
 void scif_unmap_local(struct scif_dev *dev, dma_addr_t addr, size_t len)
 {
-	dev = scif_dev_link(dev);
+	if (dev->p2p)
+		addr -= dev->base_addr;
 	if (!dev->self)
 		dev->sdev->ops->unmap_local(dev->sdev, addr, len);
 }

@@ -72,8 +72,7 @@ void scif_rma_ep_init(struct scif_endpt *ep)
  * @ep: endpoint
  *
  * Return: 0, -ECONNRESET (the peer closed), -ENODEV (its node is gone),
- * -ENOTCONN, -EOPNOTSUPP (the peer is another card, reached through the
- * host's relay, which moves bytes but owns no windows).
+ * -ENOTCONN.
  */
 int scif_rma_verify_ep(struct scif_endpt *ep)
 {
@@ -84,8 +83,6 @@ int scif_rma_verify_ep(struct scif_endpt *ep)
 		return -ECONNRESET;
 	if (state != SCIFEP_CONNECTED || !dev)
 		return -ENOTCONN;
-	if (READ_ONCE(dev->via))
-		return -EOPNOTSUPP;
 	if (!scif_link_up(dev))
 		return -ENODEV;
 	return 0;
@@ -104,8 +101,7 @@ struct scif_endpt *scif_rma_msg_ep(struct scif_dev *dev, u64 cookie)
 
 	if (!ep)
 		return NULL;
-	/* the relay's endpoints carry bytes between two cards, nothing else */
-	if (ep->relay || READ_ONCE(ep->remote_dev) != dev ||
+	if (READ_ONCE(ep->remote_dev) != dev ||
 	    scif_ep_state(ep) != SCIFEP_CONNECTED) {
 		scif_ep_put(ep);
 		return NULL;

@@ -171,6 +171,16 @@ static void *scif_local_va(struct scif_xfer *x, size_t pos, size_t *n)
 	       offset_in_page(off);
 }
 
+/*
+ * Our own engine's address for a page we mapped for the peer: the same,
+ * except on a P2P link, where the peer got physical + base_addr (its way
+ * into our memory) and our engine wants the physical address.
+ */
+static u64 scif_own_addr(struct scif_xfer *x, u64 peer_addr)
+{
+	return x->dev->p2p ? peer_addr - x->dev->base_addr : peer_addr;
+}
+
 /* Local byte @pos: card-physical address (DMA path). */
 static u64 scif_local_addr(struct scif_xfer *x, size_t pos, size_t *n)
 {
@@ -179,12 +189,14 @@ static u64 scif_local_addr(struct scif_xfer *x, size_t pos, size_t *n)
 	if (x->pages) {
 		off = x->poff + pos;
 		*n = PAGE_SIZE - offset_in_page(off);
-		return x->paddr[off >> PAGE_SHIFT] + offset_in_page(off);
+		return scif_own_addr(x, x->paddr[off >> PAGE_SHIFT]) +
+		       offset_in_page(off);
 	}
 	x->lwin = scif_win_at(x->lwin, x->loff + pos);
 	off = x->loff + pos - x->lwin->offset;
 	*n = PAGE_SIZE - offset_in_page(off);
-	return x->lwin->addr[off >> PAGE_SHIFT] + offset_in_page(off);
+	return scif_own_addr(x, x->lwin->addr[off >> PAGE_SHIFT]) +
+	       offset_in_page(off);
 }
 
 /*
@@ -744,6 +756,9 @@ int scif_rma_signal(struct scif_endpt *ep, bool remote, s64 off, u64 val)
 		if (!err) {
 			addr = w->addr[(off - w->offset) >> PAGE_SHIFT] +
 			       offset_in_page(off);
+			/* Our page as our engine sees it (not the P2P view). */
+			if (!remote && dev->p2p)
+				addr -= dev->base_addr;
 			err = scif_signal_dma(ep, dev, addr, val);
 		}
 		up_read(&ep->rma.sem);

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Card memory sizes: real x100 cards carry 8 or 16 GiB, more than the card
+VM can keep below its PCI hole.  micfw lays such a card out as RAM below
+3 GiB plus a DIMM at 4 GiB mapped from offset 4 GiB of the same memory, so
+card physical address = BAR0 offset for every address the card CPU can use
+(card-firmware-sim/micfw-cardvm.c)."""
+
+import re
+
+import pytest
+
+from test_dma import HOST_FAST, Dma
+
+GiB = 1 << 30
+
+
+@pytest.mark.parametrize("size", ["8G", "16G"])
+def test_large_card_online_and_dma_across_4g(make_system, size):
+    s = make_system(mem_size=size, append=HOST_FAST)
+    s.boot_online(0)
+    end = int(size[:-1]) * GiB - 1
+    assert f"user: [mem 0x0000000100000000-{end:#018x}] usable" in s.card_console(), \
+        "card kernel was not told about its RAM above 4 GiB"
+    total_kib = int(re.search(r"MemTotal:\s+(\d+) kB",
+                              s.card_run_ok(0, "cat /proc/meminfo")).group(1))
+    # all of it but the hole [3 GiB, 4 GiB) and what the kernel keeps
+    assert total_kib * 1024 > (int(size[:-1]) - 1.5) * GiB, f"card kernel sees {total_kib} KiB"
+
+    # A round trip by the host's DMA channels through card memory that
+    # straddles the 4 GiB line, checked byte for byte by the host CPU.
+    d = Dma(s)
+    straddle = 4 * GiB - 2 * (1 << 20)
+    d.host.ok(f"peer {straddle:#x} 4194304")
+    d.host.ok("fill 7 4194304")
+    d.host.ok("copy to_peer 4194304 0")
+    d.host.ok("fill 8 4194304")
+    d.host.ok("copy from_peer 4194304 1")
+    d.host.ok("check 7 4194304")
+    for ch in (0, 1):
+        assert re.search(r"failed 0 errors 0", d.host.ok(f"stats {ch}"))
+    assert not s.kernel_trouble()
