@@ -18,6 +18,8 @@
  *   {"cmd":"never-ready","value":B}       withhold SPAD2 ready (default true)
  *   {"cmd":"refuse-image","value":B}      bootstrap refuses images (POST E6)
  *   {"cmd":"boot-stall","value":B}        card VMs start frozen
+ *   {"cmd":"power-loss"}                  power cycle the board unasked
+ *   {"cmd":"spurious-irq","sources":M}    raise host interrupt sources
  *   {"cmd":"ready-delay","ms":N}          reset-to-ready delay
  */
 #include <errno.h>
@@ -144,6 +146,55 @@ static bool do_never_ready(struct micfw *fw, JsonObject *req, JsonObject *r,
 			err);
 }
 
+/*
+ * Spurious interrupts: raise host sources (SICR0 bits: doorbells 0-3, DMA
+ * 8-15, error 30) with nothing behind them, "count" times (default 1).
+ */
+static bool do_spurious_irq(struct micfw *fw, JsonObject *req, JsonObject *r,
+			    GError **err)
+{
+	JsonNode *m = json_object_get_member(req, "sources");
+	JsonNode *c = json_object_get_member(req, "count");
+	gint64 sources, count = 1;
+
+	if (!m || !JSON_NODE_HOLDS_VALUE(m) ||
+	    json_node_get_value_type(m) != G_TYPE_INT64 ||
+	    (sources = json_node_get_int(m)) <= 0 ||
+	    (sources & ~(gint64)MIC_SRC_VALID_MASK)) {
+		ctl_set_error(err, "\"sources\" must be a non-zero mask of "
+			      "SICR0 sources (0x%x)", MIC_SRC_VALID_MASK);
+		return false;
+	}
+	if (c && (!JSON_NODE_HOLDS_VALUE(c) ||
+		  json_node_get_value_type(c) != G_TYPE_INT64 ||
+		  (count = json_node_get_int(c)) < 1 || count > 100000)) {
+		ctl_set_error(err, "\"count\" must be 1..100000");
+		return false;
+	}
+	micfw_event("control-spurious-irq sources=0x%x count=%u",
+		    (unsigned int)sources, (unsigned int)count);
+	for (gint64 i = 0; i < count; i++) {
+		mic_regfile_host_raise(fw->rf, (uint32_t)sources);
+		micfw_kick_host(fw);
+	}
+	json_object_set_int_member(r, "raised", count);
+	return true;
+}
+
+/*
+ * Power loss: the card OS dies, the card-side registers lose their values
+ * and the board powers up again, without the host having asked.
+ */
+static bool do_power_loss(struct micfw *fw, JsonObject *req, JsonObject *r,
+			  GError **err)
+{
+	(void)req;
+	(void)r;
+	(void)err;
+	micfw_power_reset(fw, "power-loss");
+	return true;
+}
+
 /* The bootstrap refuses the next images it is kicked to boot (POST E6). */
 static bool do_refuse_image(struct micfw *fw, JsonObject *req, JsonObject *r,
 			    GError **err)
@@ -193,6 +244,8 @@ static const struct {
 	{ "never-ready", do_never_ready },
 	{ "refuse-image", do_refuse_image },
 	{ "boot-stall", do_boot_stall },
+	{ "power-loss", do_power_loss },
+	{ "spurious-irq", do_spurious_irq },
 	{ "ready-delay", do_ready_delay },
 };
 

@@ -166,7 +166,7 @@ static void drain_stale(struct micfw *fw)
  * The reset cleared SICR0 behind the host device's back: "to host" makes
  * it re-evaluate its interrupt line (link-protocol.rst, micfw's side).
  */
-static void kick_host(struct micfw *fw)
+void micfw_kick_host(struct micfw *fw)
 {
 	uint64_t one = 1;
 
@@ -189,6 +189,6 @@ void micfw_power_reset(struct micfw *fw, const char *why)
 	micfw_link_drop_card(fw);
 	mic_regfile_reset_card(fw->rf);
 	drain_stale(fw);
-	kick_host(fw);
+	micfw_kick_host(fw);
 	micfw_power_on(fw);
 }

@@ -137,6 +137,8 @@ bool micfw_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /* micfw-power.c: POST, ready, reset, state */
 void micfw_power_on(struct micfw *fw);
+/* "to host": make the host device look at SICR0 and its lines again. */
+void micfw_kick_host(struct micfw *fw);
 void micfw_power_reset(struct micfw *fw, const char *why);
 void micfw_power_stop(struct micfw *fw);
 void micfw_post(struct micfw *fw, const char code[2], const char *what);

@@ -275,7 +275,12 @@ reject:
 	fc_reply(msg, SCIF_CNCT_REJ);
 }
 
-/* A fake host announces another card, then says it is gone again. */
+/*
+ * A fake host announces another card (without apertures: the card must
+ * NACK), says it is gone again, then sends what a card must not act on:
+ * an answer to a NODE_ADD it never got, an answer "from" the host, and a
+ * NODE_ADD introducing the card to itself.
+ */
 static void fc_node_add_remove(void)
 {
 	struct scifmsg msg = {
@@ -288,6 +293,16 @@ static void fc_node_add_remove(void)
 	msg.uop = SCIF_NODE_REMOVE;
 	msg.src.node = 0;
 	msg.payload[0] = node + 1;
+	fc_send(&msg);
+	memset(&msg, 0, sizeof(msg));
+	msg.uop = SCIF_NODE_ADD_ACK;
+	msg.src.node = node + 2;
+	msg.dst.node = node;
+	fc_send(&msg);
+	msg.src.node = 0;
+	fc_send(&msg);
+	msg.uop = SCIF_NODE_ADD;
+	msg.src.node = node;
 	fc_send(&msg);
 }
 
@@ -321,6 +336,19 @@ static void fc_c2c_probe(void)
 	fc_send(&msg);
 	msg.uop = SCIF_NODE_REMOVE;
 	msg.payload[0] = 0;
+	fc_send(&msg);
+	/* answers to NODE_ADDs the host never sent: as another card, and
+	 * as ourselves for a pair the host did not introduce
+	 */
+	memset(&msg, 0, sizeof(msg));
+	msg.uop = SCIF_NODE_ADD_ACK;
+	msg.src.node = fc.self + 1;
+	msg.dst.node = fc.self + 2;
+	fc_send(&msg);
+	msg.src.node = fc.self;
+	fc_send(&msg);
+	msg.uop = SCIF_NODE_ADD_NACK;
+	msg.dst.node = 0;
 	fc_send(&msg);
 }
 

@@ -273,6 +273,7 @@ void scif_node_add_ack_msg(struct scif_dev *dev, struct scifmsg *msg)
 		return;
 	}
 	if (dev->self || msg->src.node != dev->node ||
+	    msg->dst.node == SCIF_MGMT_NODE ||
 	    msg->dst.node >= SCIF_MAX_NODES || msg->dst.node == dev->node) {
 		pr_warn_ratelimited("node %u: NODE_ADD answer %u->%u dropped\n",
 				    dev->node, msg->src.node, msg->dst.node);

@@ -137,6 +137,9 @@ host_tests() {
 	expect_log "CNCT_REJ for 0xfc00000000000c21"
 	expect_log "CNCT_REJ for 0xfc00000000000c22"
 	expect_log "node 4: NODE_ADD for node 5 ignored"
+	expect_log "node 4: NODE_ADD answer 5->6 dropped"
+	expect_log "node 4: NODE_ADD answer for node 6, not introduced"
+	expect_log "node 4: NODE_ADD answer 4->0 dropped"
 	expect 0 scif-pingpong -c 4 -p 2000 -n 100 -S 1000
 	expect 0 rmmod scif_fakepeer
 }
@@ -151,6 +154,10 @@ card_tests() {
 	# the fake host's NODE_ADD has no apertures: no P2P link, a NACK
 	expect_log "node 6: peer to peer link not set up"
 	expect_log "NODE_ADD_NACK from node 5 for node 6"
+	# answers it never asked for, and an introduction to itself
+	expect_log "node 7: NODE_ADD answer out of turn"
+	expect_log "node 0: NODE_ADD answer for node 0 ignored"
+	expect_log "node 0: NODE_ADD for node 5 ignored"
 	expect 0 scif-pingpong -c 0 -p 2000 -n 300 -S 64
 	expect 0 scif-pingpong -c 0 -p 2000 -n 3 -S 1024001
 	scif-pingpong -s -p 2001 &
