@@ -14,6 +14,11 @@
 #   make soak    cycles of the card life on 4 cards, debug kernel
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
+# HOST_STACK=upstream runs the host VM with the "upstream" personality:
+# Debian bullseye's 5.10 kernel and upstream's MIC host stack (Linux 5.9.2,
+# built unmodified from UPSTREAM_MIC_SRC), e.g. `make run HOST_STACK=upstream`.
+# `make images` builds both host images when that tree is there.
+#
 # FLAVOUR=debug builds and uses the debug guest kernel (KASAN, lockdep,
 # kmemleak: guest-kernel/debug.config) with its own modules and images,
 # e.g. `make FLAVOUR=debug test`.
@@ -60,8 +65,8 @@ export CCACHE_BASEDIR ?= $(BUILD)
 export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	checkpatch unit-test check soak clean distclean fuzz qemu-sanitize \
-	micfw-sanitize FORCE
+	upstream-kernel upstream-modules checkpatch unit-test check soak clean \
+	distclean fuzz qemu-sanitize micfw-sanitize FORCE
 
 all: images
 
@@ -145,6 +150,46 @@ tools: deps
 micfw: deps
 	$(MAKE) -C $(TOP)/card-firmware-sim OUT=$(BUILD)/card-firmware-sim
 
+# --- the upstream host personality -------------------------------------------
+# Debian bullseye's 5.10 kernel, fetched with a private apt configuration
+# (scripts/fetch-upstream-host.sh), and upstream's MIC host modules built
+# unmodified against its headers.  The upstream tree is copied into the
+# build cache first: kbuild writes its objects next to the sources, and
+# the tree (../shared, or the user's own) must stay untouched.
+HOST_STACK ?= micemu
+ifeq ($(filter micemu upstream,$(HOST_STACK)),)
+$(error HOST_STACK must be micemu or upstream, not '$(HOST_STACK)')
+endif
+UPSTREAM_MIC_SRC ?= $(abspath $(TOP)/../shared/upstream/linux-5.9.2-mic)
+export UPSTREAM_MIC_SRC
+UPSTREAM_PRESENT := $(wildcard $(UPSTREAM_MIC_SRC)/drivers/misc/mic/host/mic_main.c)
+UPSTREAM_ABI ?= 46
+UPHOST  := $(BUILD)/upstream-host
+UPSRC   := $(UPHOST)/mic-src
+UPSTREAM_CONFIG := CONFIG_INTEL_MIC_BUS=m CONFIG_SCIF_BUS=m \
+	CONFIG_VOP_BUS=m CONFIG_INTEL_MIC_HOST=m CONFIG_SCIF=m CONFIG_MIC_COSM=m \
+	CONFIG_VOP=m CONFIG_INTEL_MIC_X100_DMA=m
+# Debian's modules the host VM needs (virtio console for the agent; vop's
+# dependencies) and upstream's, in load order.
+UPSTREAM_HOST_MODULES = virtio virtio_ring virtio_pci virtio_console vhost_iotlb \
+	vringh mic_bus scif_bus cosm_bus vop_bus scif mic_cosm vop mic_x100_dma mic_host
+
+upstream-kernel: deps
+	$(TOP)/scripts/fetch-upstream-host.sh $(UPHOST) $(UPSTREAM_ABI)
+
+upstream-modules: upstream-kernel
+	@test -n "$(UPSTREAM_PRESENT)" || { echo "make: no upstream MIC tree at" \
+		"$(UPSTREAM_MIC_SRC) (set UPSTREAM_MIC_SRC=/path/to/linux-5.9)"; exit 1; }
+	@if [ "$$(cat $(UPSRC)/.micemu-source 2>/dev/null)" != "$(UPSTREAM_MIC_SRC)" ]; then \
+		rm -rf $(UPSRC); mkdir -p $(UPSRC); \
+		echo "$(UPSTREAM_MIC_SRC)" >$(UPSRC)/.micemu-source; fi
+	cp -a --update $(UPSTREAM_MIC_SRC)/. $(UPSRC)/
+	cmp -s $(TOP)/upstream-host/mic.kbuild $(UPSRC)/Kbuild || \
+		cp $(TOP)/upstream-host/mic.kbuild $(UPSRC)/Kbuild
+	rel=$$(cat $(UPHOST)/kernel-release) && \
+	$(MAKE) -C $(UPHOST)/root/usr/src/linux-headers-$$rel M=$(UPSRC) CC=gcc \
+		$(UPSTREAM_CONFIG) KCFLAGS="-include linux/dma-map-ops.h" modules
+
 # --- initramfs images ---------------------------------------------------------
 # Load order inside the VMs; the images also carry the test-only modules
 # (EXTRA_*), which tests load themselves.
@@ -153,16 +198,26 @@ HOST_EXTRA_MODULES = cosm_fakeclient mic_dma_test
 CARD_MODULES = scif mic_x100_dma mic_card mic_cosm_client
 CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test
 
-images: qemu kernel modules tools micfw
+images: qemu kernel modules tools micfw $(if $(UPSTREAM_PRESENT),upstream-modules)
 	IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) TOOLS=$(TOOLS) \
 	HOST_MODULES="$(HOST_MODULES)" CARD_MODULES="$(CARD_MODULES)" \
 	HOST_EXTRA_MODULES="$(HOST_EXTRA_MODULES)" \
 	CARD_EXTRA_MODULES="$(CARD_EXTRA_MODULES)" \
 	$(TOP)/images/build-images.sh
+ifneq ($(UPSTREAM_PRESENT),)
+	rel=$$(cat $(UPHOST)/kernel-release) && \
+	HOST_STACK=upstream IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) \
+	TOOLS=$(TOOLS) HOST_MODULES="$(UPSTREAM_HOST_MODULES)" \
+	HOST_MODDIRS="$(UPSRC) $(UPHOST)/root/lib/modules/$$rel/kernel" \
+	$(TOP)/images/build-images.sh
+else
+	@echo "make: no upstream MIC tree at $(UPSTREAM_MIC_SRC): the upstream host" \
+		"image is not built (set UPSTREAM_MIC_SRC=/path/to/linux-5.9 to build it)"
+endif
 
 # --- use it ---------------------------------------------------------------------
 run: images
-	$(TOP)/scripts/run-vm.sh --cards 1
+	$(TOP)/scripts/run-vm.sh --cards 1 --host-stack $(HOST_STACK)
 
 checkpatch: deps $(STAMPS)/kernel-src
 	$(TOP)/scripts/checkpatch-modules.sh $(KSRC)/scripts/checkpatch.pl $(MODULE_TREES)
@@ -239,7 +294,7 @@ soak:
 		--cycles $(SOAK_CYCLES) --cards $(SOAK_CARDS)
 
 clean:
-	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) \
+	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) $(UPSRC) \
 		$(BUILD)/card-firmware-sim $(BUILD)/unit-tests $(STAMPS)/qemu-configured \
 		$(BUILD)/accel-probe-*
 

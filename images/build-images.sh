@@ -7,9 +7,16 @@
 # (the one kbuild tree of all modules) TOOLS HOST_MODULES CARD_MODULES.  The card image goes into the
 # host image as a firmware file, next to the card kernel (the same bzImage
 # as the host's), so the host driver loads both from /lib/firmware/mic/.
+#
+# HOST_STACK=upstream builds only host-initramfs-upstream.img, the host
+# image of the "upstream" personality: HOST_MODULES are then Debian
+# bullseye's modules and upstream's MIC host modules, looked up in
+# HOST_MODDIRS (space-separated) instead of MODDIR; the card kernel and
+# card image are micemu's, as for the micemu host (build those first).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${IMAGES:?}" "${KBUILD:?}" "${MODDIR:?}" "${TOOLS:?}"
+host_stack=${HOST_STACK:-micemu}
 gen=$KBUILD/usr/gen_init_cpio
 bzimage=$KBUILD/arch/x86/boot/bzImage
 mkdir -p "$IMAGES"
@@ -19,39 +26,49 @@ mkdir -p "$IMAGES"
 modpaths() {
 	local m ko
 	for m in "$@"; do
-		ko=$(find "$MODDIR" -name "$m.ko" | head -n1)
+		# shellcheck disable=SC2086
+		ko=$(find ${MODDIRS:-$MODDIR} -name "$m.ko" | head -n1)
 		[ -n "$ko" ] || { echo "build-images: $m.ko not found" >&2; exit 1; }
 		echo "/lib/micemu/$m.ko=$ko"
 	done
 }
 
-# shellcheck disable=SC2086
-printf '%s\n' ${CARD_MODULES:-} >"$IMAGES/card-modules.order"
-# shellcheck disable=SC2086
-list=$(modpaths ${CARD_MODULES:-} ${CARD_EXTRA_MODULES:-})
-mapfile -t card_mods <<<"$list"
-"$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
-	"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
-	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
-	"/bin/scif-rma=$TOOLS/scif-rma" \
-	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
-	"/bin/micemu-agent=$here/micemu-agent" "${card_mods[@]}"
+if [ "$host_stack" = micemu ]; then
+	# shellcheck disable=SC2086
+	printf '%s\n' ${CARD_MODULES:-} >"$IMAGES/card-modules.order"
+	# shellcheck disable=SC2086
+	list=$(modpaths ${CARD_MODULES:-} ${CARD_EXTRA_MODULES:-})
+	mapfile -t card_mods <<<"$list"
+	"$here/mkinitramfs.sh" "$IMAGES/card-initramfs.img" "$gen" "$here/card-init" \
+		"/lib/micemu/modules.order=$IMAGES/card-modules.order" \
+		"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
+		"/bin/scif-rma=$TOOLS/scif-rma" \
+		"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
+		"/bin/micemu-agent=$here/micemu-agent" "${card_mods[@]}"
+fi
 
+case "$host_stack" in
+micemu) suffix= ;;
+upstream) suffix=-upstream; MODDIRS=${HOST_MODDIRS:?} ;;
+*) echo "build-images: HOST_STACK must be micemu or upstream" >&2; exit 1 ;;
+esac
+[ -f "$IMAGES/card-initramfs.img" ] || { echo "build-images: build the card image first" >&2; exit 1; }
 # shellcheck disable=SC2086
-printf '%s\n' $HOST_MODULES >"$IMAGES/host-modules.order"
+printf '%s\n' $HOST_MODULES >"$IMAGES/host-modules$suffix.order"
+# shellcheck disable=SC2086
 list=$(modpaths $HOST_MODULES ${HOST_EXTRA_MODULES:-})
 mapfile -t host_mods <<<"$list"
-"$here/mkinitramfs.sh" "$IMAGES/host-initramfs.img" "$gen" "$here/host-init" \
+"$here/mkinitramfs.sh" "$IMAGES/host-initramfs$suffix.img" "$gen" "$here/host-init" \
 	"/bin/micemu-agent=$here/micemu-agent" \
 	"/bin/micctrl=$TOOLS/micctrl" \
 	"/bin/mic-regpoke=$TOOLS/mic-regpoke" \
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
 	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
-	"/lib/micemu/modules.order=$IMAGES/host-modules.order" \
+	"/lib/micemu/modules.order=$IMAGES/host-modules$suffix.order" \
 	"/lib/micemu/cosm-server-selftest.sh=$here/../host-module/cosm/tests/cosm-server-selftest.sh" \
 	"${host_mods[@]}" \
 	"/lib/firmware/mic/uos.img=$bzimage" \
 	"/lib/firmware/mic/System.map=$KBUILD/System.map" \
 	"/lib/firmware/mic/initramfs.img=$IMAGES/card-initramfs.img"
-echo "build-images: $(du -h "$IMAGES/host-initramfs.img" | cut -f1) host, $(du -h "$IMAGES/card-initramfs.img" | cut -f1) card"
+echo "build-images: $(du -h "$IMAGES/host-initramfs$suffix.img" | cut -f1) host ($host_stack), $(du -h "$IMAGES/card-initramfs.img" | cut -f1) card"

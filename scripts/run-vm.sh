@@ -29,6 +29,7 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--exec 'CMD' | --serve] [--timeout S] [--mem-size SIZE]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
                  [--flavour default|debug] [--dma-rate MBPS]
+                 [--host-stack micemu|upstream]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -47,6 +48,11 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                    default 0: as fast as the host copies
   --flavour F      guest kernel: default, or debug (KASAN, lockdep, kmemleak;
                    built by 'make FLAVOUR=debug'); default \$MICEMU_FLAVOUR
+  --host-stack S   the host VM's personality: micemu (our kernel and host
+                   modules, default) or upstream (Debian bullseye's 5.10
+                   kernel with upstream's MIC host stack, built by 'make
+                   images' when the upstream tree is there); the cards are
+                   the same either way
 EOF
 }
 
@@ -54,7 +60,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
-flavour=${MICEMU_FLAVOUR:-default}
+flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
@@ -69,6 +75,7 @@ while [ $# -gt 0 ]; do
 	--ready-delay) ready_delay=${2:?--ready-delay needs a value}; shift 2 ;;
 	--flavour) flavour=${2:?--flavour needs a value}; shift 2 ;;
 	--dma-rate) dma_rate=${2:?--dma-rate needs a value}; shift 2 ;;
+	--host-stack) host_stack=${2:?--host-stack needs a value}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -87,11 +94,20 @@ debug) images=$build/images-debug ;;
 esac
 
 qemu=$build/qemu-build/qemu-system-x86_64
-kernel=$build/kernel-$flavour/arch/x86/boot/bzImage
-initrd=$images/host-initramfs.img
+case "$host_stack" in
+micemu)
+	kernel=$build/kernel-$flavour/arch/x86/boot/bzImage
+	initrd=$images/host-initramfs.img ;;
+upstream)
+	release=$(cat "$build/upstream-host/kernel-release" 2>/dev/null) ||
+		die "no upstream host kernel: run 'make images' with the upstream tree (UPSTREAM_MIC_SRC)"
+	kernel=$build/upstream-host/root/boot/vmlinuz-$release
+	initrd=$images/host-initramfs-upstream.img ;;
+*) die "--host-stack must be micemu or upstream, not '$host_stack'" ;;
+esac
 micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
-	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour' first"
+	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour images' first"
 done
 # The card memory limits live in micfw: ask it before starting anything.
 "$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
@@ -138,7 +154,7 @@ probe_kvm() {
 if [ "$accel" = auto ]; then
 	if [ -w /dev/kvm ]; then accel=$(probe_kvm); else accel=tcg; fi
 fi
-log "acceleration: $accel, kernel flavour: $flavour"
+log "acceleration: $accel, kernel flavour: $flavour, host stack: $host_stack"
 if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu max); else cpu=(-accel tcg); fi
 
 # --- process bookkeeping --------------------------------------------------

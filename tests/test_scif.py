@@ -51,3 +51,15 @@ def test_connect_to_closed_port_refused(online):
     rc, out = s.run("scif-pingpong -c 1 -p 3999 -n 1 -S 8")
     assert rc == 2, out
     assert "connect: Connection refused" in out, out
+
+
+def test_connect_unbound(online):
+    """scif-pingpong -U connects without binding first: micemu's SCIF picks
+    the local port in connect (upstream's does not connect then: see
+    test_upstream_host.py)."""
+    s = online
+    start_server(lambda cmd: s.card_run_ok(0, cmd), 2002)
+    out = s.run_ok("scif-pingpong -c 1 -U -p 2002 -n 20 -S 64")
+    m = re.search(r"connected to node 1 port 2002 from port (\d+)", out)
+    assert m and int(m.group(1)) > 0, out
+    assert re.search(r"20 x 64 bytes to node 1 port 2002: ok", out), out

@@ -9,7 +9,7 @@
  *   scif-pingpong -d [-p PORT] [-k CONNECTIONS]
  *	sink server: per connection, read a stream header, then the
  *	messages it announces (checked byte for byte), answer one ack byte
- *   scif-pingpong -c NODE [-p PORT] [-n COUNT] [-S SIZE]
+ *   scif-pingpong -c NODE [-U] [-p PORT] [-n COUNT] [-S SIZE]
  *	round-trip client: send COUNT messages of SIZE bytes to NODE:PORT,
  *	check every echo byte for byte, report latency and bandwidth
  *   scif-pingpong -c NODE -o [-p PORT] [-n COUNT] [-S SIZE]
@@ -17,7 +17,13 @@
  *	of SIZE bytes, then wait for the sink's ack; the time runs from the
  *	first send to the ack, so everything was received
  *   scif-pingpong -i
- *	print this node's id and the nodes online
+ *	print this node's id and the nodes online ("(N filled in)" when the
+ *	driver filled in fewer ids than it says are online)
+ *
+ * Clients bind their endpoint to a free port (port 0) before connecting,
+ * which every SCIF accepts; -U connects the endpoint unbound instead.
+ * Upstream's scif.ko (Linux 5.9) cannot do that: on an unbound endpoint
+ * its connect picks a port and returns it without connecting.
  *
  * Servers print "accepted node N port P" for every connection, clients
  * "connected to node N port P from port L" (L: the local port).
@@ -266,6 +272,8 @@ static int round_trip(scif_epd_t epd, const char *tx, char *rx, size_t size)
 	return 0;
 }
 
+static int unbound;	/* -U: connect without binding first */
+
 static scif_epd_t connect_to(int node, int port)
 {
 	struct scif_portID dst = { .node = node, .port = port };
@@ -273,6 +281,11 @@ static scif_epd_t connect_to(int node, int port)
 
 	if (epd < 0)
 		return -1;
+	if (!unbound && scif_bind(epd, 0) < 0) {
+		die("bind");
+		scif_close(epd);
+		return -1;
+	}
 	/* scif_connect() returns the local port (upstream libscif). */
 	int local = scif_connect(epd, &dst);
 
@@ -374,14 +387,25 @@ static int run_oneway(int node, int port, long count, size_t size)
 static int node_ids(void)
 {
 	uint16_t nodes[256], self;
-	int online, i;
+	int online, filled = 0, i;
 
+	/*
+	 * Upstream's SCIF fills fewer entries than it reports online (at most
+	 * its highest node id): print only what was filled in.
+	 */
+	memset(nodes, 0xff, sizeof(nodes));
 	online = scif_get_nodeIDs(nodes, 256, &self);
 	if (online < 0)
 		return die("node ids");
 	printf("self %u online %d:", self, online);
-	for (i = 0; i < online && i < 256; i++)
+	for (i = 0; i < online && i < 256; i++) {
+		if (nodes[i] == 0xffff)
+			continue;
 		printf(" %u", nodes[i]);
+		filled++;
+	}
+	if (filled < online)
+		printf(" (%d filled in)", filled);
 	printf("\n");
 	return 0;
 }
@@ -390,7 +414,7 @@ static int print_usage(void)
 {
 	fprintf(stderr,
 		"usage: %s -s|-d [-p PORT] [-k CONNECTIONS]\n"
-		"       %s -c NODE [-o] [-p PORT] [-n COUNT] [-S SIZE]\n"
+		"       %s -c NODE [-o] [-U] [-p PORT] [-n COUNT] [-S SIZE]\n"
 		"       %s -i\n", prog, prog, prog);
 	return 2;
 }
@@ -401,7 +425,7 @@ int main(int argc, char **argv)
 	long count = 1000, connections = 0;
 	size_t size = 64;
 
-	while ((opt = getopt(argc, argv, "sdc:iop:n:S:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "sdc:ioUp:n:S:k:")) != -1) {
 		switch (opt) {
 		case 's':
 		case 'd':
@@ -414,6 +438,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			oneway = 1;
+			break;
+		case 'U':
+			unbound = 1;
 			break;
 		case 'p':
 			port = atoi(optarg);

@@ -8,7 +8,7 @@
  *	connection: register a window filled with a pattern, check its
  *	bytes, refill it, unregister it, write into the client's window,
  *	wait for a fence value (one connection at a time, forever)
- *   scif-rma -c NODE [-p PORT] [-u] [-S SIZE] [-l LOFF] [-r ROFF] [-n N] TEST
+ *   scif-rma -c NODE [-p PORT] [-u] [-U] [-S SIZE] [-l LOFF] [-r ROFF] [-n N] TEST
  *	client; TEST is one of
  *	  xfer    writeto SIZE bytes from our window (at byte LOFF) to the
  *		  server's (at byte ROFF), the server checks every byte of
@@ -25,7 +25,9 @@
  *		  exit 0 if it ended with ECONNRESET, ENODEV or ENOTCONN
  *	  bench   writeto/readfrom bandwidth of SIZE bytes, N times, 64-byte
  *		  RMA latency, and memcpy of the same sizes here
- *	-u uses SCIF_RMA_USECPU.
+ *	-u uses SCIF_RMA_USECPU.  The client binds to port 0 before
+ *	connecting (upstream's SCIF does not connect unbound endpoints);
+ *	-U connects unbound.
  *
  * Exit status: 0 success, 1 data mismatch or wrong result, 2 other error.
  */
@@ -804,7 +806,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s -s [-p PORT]\n"
-		"       %s -c NODE [-p PORT] [-u] [-S SIZE] [-l LOFF] [-r ROFF]"
+		"       %s -c NODE [-p PORT] [-u] [-U] [-S SIZE] [-l LOFF] [-r ROFF]"
 		" [-n N] xfer|vxfer|fence|errors|mmap|loop|bench\n", prog, prog);
 	return 2;
 }
@@ -812,16 +814,17 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct opts o = { .size = 4096, .count = 10 };
-	int opt, server = 0, node = -1, port = DEFAULT_PORT, ret;
+	int opt, server = 0, node = -1, port = DEFAULT_PORT, unbound = 0, ret;
 	struct scif_portID dst;
 	const char *test;
 
-	while ((opt = getopt(argc, argv, "sc:p:uS:l:r:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "sc:p:uUS:l:r:n:")) != -1) {
 		switch (opt) {
 		case 's': server = 1; break;
 		case 'c': node = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'u': o.flags |= RMA_USECPU; break;
+		case 'U': unbound = 1; break;
 		case 'S': o.size = strtoul(optarg, NULL, 0); break;
 		case 'l': o.loff = strtoul(optarg, NULL, 0); break;
 		case 'r': o.roff = strtoul(optarg, NULL, 0); break;
@@ -839,6 +842,9 @@ int main(int argc, char **argv)
 		return die("/dev/scif");
 	dst.node = node;
 	dst.port = port;
+	/* Bind first: upstream's SCIF does not connect unbound endpoints. */
+	if (!unbound && scif_bind(cfd, 0) < 0)
+		return die("bind");
 	if (scif_connect(cfd, &dst) < 0)
 		return die("connect");
 	if (!strcmp(test, "xfer"))

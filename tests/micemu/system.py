@@ -20,6 +20,23 @@ sys.path.insert(0, os.path.join(TOP, "scripts"))
 
 from micemu_agent import Agent  # noqa: E402
 
+# Upstream's MIC sources (for the "upstream" host personality): the tree the
+# build uses, UPSTREAM_MIC_SRC or ../shared beside the checkout.
+UPSTREAM_MIC_SRC = os.environ.get("UPSTREAM_MIC_SRC") or os.path.join(
+    os.path.dirname(TOP), "shared", "upstream", "linux-5.9.2-mic")
+HOST_STACKS = ("micemu", "upstream")
+
+
+def upstream_missing():
+    """Why the upstream host stack cannot run here, or None if it can."""
+    if os.path.isfile(os.path.join(UPSTREAM_MIC_SRC, "drivers", "misc", "mic",
+                                   "host", "mic_main.c")):
+        return None
+    return (f"no upstream MIC tree at {UPSTREAM_MIC_SRC}: set UPSTREAM_MIC_SRC="
+            "/path/to/linux-5.9 (its drivers/misc/mic) and run 'make images' "
+            "to run the upstream host stack scenarios")
+
+
 # Lines that mean a kernel went wrong, in either console.
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
@@ -57,15 +74,17 @@ class FirmwareControl:
 
 class System:
     def __init__(self, logdir, cards=1, append="", ready_delay=500,
-                 mem_size="1G", accel=None, boot_timeout=120):
+                 mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu"):
+        assert host_stack in HOST_STACKS, host_stack
         self.logdir = logdir
         self.cards = cards
+        self.host_stack = host_stack
         os.makedirs(logdir, exist_ok=True)
         accel = accel or os.environ.get("MICEMU_ACCEL", "tcg")
         cmd = [os.path.join(TOP, "scripts", "run-vm.sh"), "--serve",
                "--cards", str(cards), "--logdir", logdir, "--accel", accel,
                "--append", append, "--ready-delay", str(ready_delay),
-               "--mem-size", mem_size]
+               "--mem-size", mem_size, "--host-stack", host_stack]
         self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
