@@ -244,7 +244,8 @@ def test_c2c_upstream_host(make_system):
     mic_host and scif, unmodified) introduces two micemu cards with its
     own scif_p2p_setup: its NODE_ADD payload, its SMPT mappings of the
     other card's BARs, its forwarding of our NODE_ADD_ACKs. The cards then
-    talk peer to peer, byte-exact in both directions."""
+    talk peer to peer, byte-exact in both directions, messages and RMA
+    (by CPU and by the card's DMA engine)."""
     from micemu.system import upstream_missing
     why = upstream_missing()
     if why:
@@ -268,4 +269,16 @@ def test_c2c_upstream_host(make_system):
             out = s.card_run_ok(client, f"scif-pingpong -c {node} -p {PORT} -n {count} -S {size}",
                                 timeout=600)
             assert re.search(rf"{count} x {size} bytes to node {node} port {PORT}: ok", out), out
+    # RMA card to card under upstream's host: it never sees the windows
+    s.card_run_ok(1, f"scif-rma -s -p {RMA_PORT} >/tmp/rma.log 2>&1 & "
+                     "for i in $(seq 100); do grep -q listening /tmp/rma.log && break; "
+                     "sleep 0.1; done; grep -q listening /tmp/rma.log")
+    for flag in (" -u", ""):
+        for size, loff, roff in XFERS:
+            out = s.card_run_ok(0, f"scif-rma -c 2 -p {RMA_PORT}{flag} -S {size} "
+                                   f"-l {loff} -r {roff} xfer", timeout=600)
+            assert re.search(rf"writeto {size} bytes \(loff {loff} roff {roff}.*\): ok",
+                             out), out
+            assert re.search(rf"readfrom {size} bytes \(loff {loff} roff {roff}.*\): ok",
+                             out), out
     assert s.state(0) == "online" and s.state(1) == "online"
