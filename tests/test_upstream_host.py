@@ -25,8 +25,8 @@ import pytest
 from conftest import LOGROOT
 from micemu.system import KERNEL_TROUBLE, TOP, UPSTREAM_MIC_SRC, System, upstream_missing
 
-pytestmark = pytest.mark.skipif(upstream_missing() is not None,
-                                reason=upstream_missing() or "")
+if upstream_missing():
+    pytest.skip(upstream_missing(), allow_module_level=True)
 
 BUILD = os.environ.get("MICEMU_BUILD", os.path.expanduser("~/.cache/micemu"))
 UPSTREAM_MODULES = ("mic_bus", "scif_bus", "cosm_bus", "vop_bus", "mic_host",
