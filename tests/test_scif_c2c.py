@@ -282,3 +282,16 @@ def test_c2c_upstream_host(make_system):
             assert re.search(rf"readfrom {size} bytes \(loff {loff} roff {roff}.*\): ok",
                              out), out
     assert s.state(0) == "online" and s.state(1) == "online"
+    # upstream resets card 1: its NODE_REMOVE takes card 0's P2P link down
+    # (our NODE_REMOVE_ACK lets it go on); booted again, the pair is back
+    s.run_ok("echo reset > /sys/class/mic/mic1/state")
+    s.wait_state(1, "ready", 120)
+    assert wait_p2p(s, 0, set()) == set()
+    assert "node 2 offline" in s.card_run_ok(0, "dmesg")
+    assert s.state(0) == "online"
+    s.run_ok("echo boot > /sys/class/mic/mic1/state")
+    s.wait_state(1, "online", 300)
+    assert wait_p2p(s, 0, {2}, timeout=120) == {2}
+    start_server(s, 1, log="/tmp/pingpong-server-again.log")
+    out = s.card_run_ok(0, f"scif-pingpong -c 2 -p {PORT} -n 20 -S 4097", timeout=300)
+    assert re.search(rf"20 x 4097 bytes to node 2 port {PORT}: ok", out), out
