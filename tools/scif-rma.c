@@ -40,7 +40,9 @@
  *		  written by the server and checked. If /tmp/kapi-hold
  *		  exists, it keeps the pages (after "holding pages") until
  *		  /tmp/kapi-go appears (at most 60 s)
- *	-u uses SCIF_RMA_USECPU.  The client binds to port 0 before
+ *	-u uses SCIF_RMA_USECPU, -y SCIF_RMA_SYNC (upstream's SCIF returns
+ *	before a DMA transfer is complete without it; micemu's always
+ *	completes first).  The client binds to port 0 before
  *	connecting (upstream's SCIF does not connect unbound endpoints);
  *	-U connects unbound.
  *
@@ -981,7 +983,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s -s [-p PORT]\n"
-		"       %s -c NODE [-p PORT] [-u] [-U] [-S SIZE] [-l LOFF] [-r ROFF]"
+		"       %s -c NODE [-p PORT] [-u] [-y] [-U] [-S SIZE] [-l LOFF] [-r ROFF]"
 		" [-n N] xfer|vxfer|fence|errors|mmap|loop|bench|kapi|regloop|silent\n",
 		prog, prog);
 	return 2;
@@ -994,12 +996,13 @@ int main(int argc, char **argv)
 	struct scif_portID dst;
 	const char *test;
 
-	while ((opt = getopt(argc, argv, "sc:p:uUS:l:r:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "sc:p:uyUS:l:r:n:")) != -1) {
 		switch (opt) {
 		case 's': server = 1; break;
 		case 'c': node = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'u': o.flags |= RMA_USECPU; break;
+		case 'y': o.flags |= RMA_SYNC; break;
 		case 'U': unbound = 1; break;
 		case 'S': o.size = strtoul(optarg, NULL, 0); break;
 		case 'l': o.loff = strtoul(optarg, NULL, 0); break;

@@ -191,8 +191,13 @@ static void scif_rma_answer_msg(struct scif_dev *dev, struct scifmsg *msg,
 	xa_unlock(&scif_rma_xa);
 	if (hit)
 		return;
-	pr_warn_ratelimited("node %u: RMA answer %u for no request, dropped\n",
-			    dev->node, msg->uop);
+	/*
+	 * Normal when the requester gave up (its endpoint closed, or the
+	 * peer answered after alive_timeout_ms); a peer sending garbage
+	 * gets here too.
+	 */
+	pr_debug("node %u: RMA answer %u for no request, dropped\n",
+		 dev->node, msg->uop);
 	/* A grant that came too late: the peer must not keep the room. */
 	if (msg->uop == SCIF_ALLOC_GNT)
 		scif_free_virt_send(dev, msg->payload[0], msg->payload[2],
