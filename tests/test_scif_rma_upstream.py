@@ -187,3 +187,32 @@ def test_upstream_mmap(up, side):
             break
         time.sleep(0.5)
     assert " orphan" not in card, card
+
+
+def test_upstream_get_pages_pin_pages(up):
+    """The card borrows pages of a window upstream's host registered
+    (scif_get_pages, through scif_test.ko) and reads them; upstream's
+    scif_unregister meets our UNREGISTER_NACK and keeps the pages until our
+    scif_put_pages sends MUNMAP; a window of scif_pin_pages +
+    scif_register_pinned_pages on the card is written by upstream's host."""
+    card = lambda cmd, timeout=300: up.card_run(0, cmd, timeout)  # noqa: E731
+    rc, out = card("insmod /lib/micemu/scif_test.ko; test -c /dev/scif_test")
+    assert rc == 0, out
+    rc, out = card(f"rm -f /tmp/kapi-hold; scif-rma -c 0 -p {PORT} kapi")
+    assert rc == 0, out
+    for line in ("ok: scif_get_pages = 0", "get_pages bytes: ok",
+                 "ok: server unregisters while pages are lent = 0",
+                 "lent pages after the server unregistered: ok",
+                 "ok: scif_put_pages = 0",
+                 "ok: scif_pin_pages + scif_register_pinned_pages = 0",
+                 "pinned window bytes: ok",
+                 "ok: unregister the pinned window = 0"):
+        assert line in out, out
+    deadline = time.monotonic() + 15
+    while True:
+        dbg = up.card_run_ok(0, "cat /sys/kernel/debug/scif/rma")
+        if "peer_window" not in dbg or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert "lent" not in dbg or "unregistered" not in dbg, dbg
+    card("rmmod scif_test")

@@ -465,9 +465,12 @@ int scif_get_pages(scif_epd_t epd, off_t offset, size_t len,
 
 	might_sleep();
 	if (!pages || !len || offset < 0 || !PAGE_ALIGNED(offset) ||
-	    !PAGE_ALIGNED(len) || offset >= SCIF_RMA_MAX_OFFSET ||
-	    len > SCIF_RMA_MAX_OFFSET - offset)
+	    !PAGE_ALIGNED(len))
 		return -EINVAL;
+	/* No window reaches past the registered space. */
+	if (offset >= SCIF_RMA_MAX_OFFSET ||
+	    len > SCIF_RMA_MAX_OFFSET - offset)
+		return -ENXIO;
 	err = scif_rma_verify_ep(ep);
 	if (err)
 		return err;
