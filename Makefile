@@ -194,9 +194,9 @@ upstream-modules: upstream-kernel
 # Load order inside the VMs; the images also carry the test-only modules
 # (EXTRA_*), which tests load themselves.
 HOST_MODULES = scif mic_cosm mic_x100_dma mic_x100
-HOST_EXTRA_MODULES = cosm_fakeclient mic_dma_test
+HOST_EXTRA_MODULES = cosm_fakeclient mic_dma_test scif_test
 CARD_MODULES = scif mic_x100_dma mic_card mic_cosm_client
-CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test
+CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test scif_test
 
 images: qemu kernel modules tools micfw $(if $(UPSTREAM_PRESENT),upstream-modules)
 	IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) TOOLS=$(TOOLS) \

@@ -207,6 +207,13 @@ def test_c2c_rma(two_cards, cpu):
         assert dma1 == dma0, f"{dma1 - dma0} bytes went by DMA"
     else:
         assert dma1 - dma0 >= 2 * 1048576, f"only {dma1 - dma0} bytes by DMA"
+        # fences card to card: marks, waits and signals by DMA status
+        # descriptors on the P2P link
+        out = s.card_run_ok(0, f"scif-rma -c 2 -p {RMA_PORT} -S 65536 fence",
+                            timeout=300)
+        assert "FAIL" not in out and "MISMATCH" not in out, out
+        assert "ok: peer saw the value after the data = 0" in out, out
+        assert "ok: local value after peer fence = 0" in out, out
     assert s.state(0) == "online" and s.state(1) == "online"
 
 
@@ -237,3 +244,61 @@ def test_c2c_four_cards(make_system):
             out = s.card_run_ok(card, f"cat /tmp/client{i}.log")
         assert "rc=0" in out, out
         assert re.search(rf"10 x 4097 bytes to node {node} port {PORT}: ok", out), out
+
+
+def test_c2c_upstream_host(make_system):
+    """Upstream's host stack (the "upstream" personality: Linux 5.9.2's
+    mic_host and scif, unmodified) introduces two micemu cards with its
+    own scif_p2p_setup: its NODE_ADD payload, its SMPT mappings of the
+    other card's BARs, its forwarding of our NODE_ADD_ACKs. The cards then
+    talk peer to peer, byte-exact in both directions, messages and RMA
+    (by CPU and by the card's DMA engine)."""
+    from micemu.system import upstream_missing
+    why = upstream_missing()
+    if why:
+        pytest.skip(why)
+    s = make_system(cards=2, host_stack="upstream")
+    for i in range(2):
+        s.run_ok(f"echo boot > /sys/class/mic/mic{i}/state")
+    for i in range(2):
+        s.wait_state(i, "online", 300)
+    assert wait_p2p(s, 0, {2}, timeout=120) == {2}
+    assert wait_p2p(s, 1, {1}, timeout=120) == {1}
+    for card, peer in ((0, 2), (1, 1)):
+        log = s.card_run_ok(card, "dmesg")
+        assert f"node {peer} online, peer to peer" in log, log
+        out = wait_node_ids(s, card, r"online 3: 0 1 2")
+        assert re.search(rf"self {card + 1} online 3: 0 1 2$", out.strip()), out
+    for server, client in ((1, 0), (0, 1)):
+        start_server(s, server, log=f"/tmp/pingpong-server-{server}.log")
+        node = server + 1
+        for size, count in ((8, 50), (4097, 20), (1048576, 3)):
+            out = s.card_run_ok(client, f"scif-pingpong -c {node} -p {PORT} -n {count} -S {size}",
+                                timeout=600)
+            assert re.search(rf"{count} x {size} bytes to node {node} port {PORT}: ok", out), out
+    # RMA card to card under upstream's host: it never sees the windows
+    s.card_run_ok(1, f"scif-rma -s -p {RMA_PORT} >/tmp/rma.log 2>&1 & "
+                     "for i in $(seq 100); do grep -q listening /tmp/rma.log && break; "
+                     "sleep 0.1; done; grep -q listening /tmp/rma.log")
+    for flag in (" -u", ""):
+        for size, loff, roff in XFERS:
+            out = s.card_run_ok(0, f"scif-rma -c 2 -p {RMA_PORT}{flag} -S {size} "
+                                   f"-l {loff} -r {roff} xfer", timeout=600)
+            assert re.search(rf"writeto {size} bytes \(loff {loff} roff {roff}.*\): ok",
+                             out), out
+            assert re.search(rf"readfrom {size} bytes \(loff {loff} roff {roff}.*\): ok",
+                             out), out
+    assert s.state(0) == "online" and s.state(1) == "online"
+    # upstream resets card 1: its NODE_REMOVE takes card 0's P2P link down
+    # (our NODE_REMOVE_ACK lets it go on); booted again, the pair is back
+    s.run_ok("echo reset > /sys/class/mic/mic1/state")
+    s.wait_state(1, "ready", 120)
+    assert wait_p2p(s, 0, set()) == set()
+    assert "node 2 offline" in s.card_run_ok(0, "dmesg")
+    assert s.state(0) == "online"
+    s.run_ok("echo boot > /sys/class/mic/mic1/state")
+    s.wait_state(1, "online", 300)
+    assert wait_p2p(s, 0, {2}, timeout=120) == {2}
+    start_server(s, 1, log="/tmp/pingpong-server-again.log")
+    out = s.card_run_ok(0, f"scif-pingpong -c 2 -p {PORT} -n 20 -S 4097", timeout=300)
+    assert re.search(rf"20 x 4097 bytes to node 2 port {PORT}: ok", out), out

@@ -25,7 +25,24 @@
  *		  exit 0 if it ended with ECONNRESET, ENODEV or ENOTCONN
  *	  bench   writeto/readfrom bandwidth of SIZE bytes, N times, 64-byte
  *		  RMA latency, and memcpy of the same sizes here
- *	-u uses SCIF_RMA_USECPU.  The client binds to port 0 before
+ *	  regloop register, writeto 4 KiB, unregister SIZE-byte windows until
+ *		  something fails (peer killed): exit 0 if it ended with
+ *		  ECONNRESET, ENODEV or ENOTCONN
+ *	  silent  once /tmp/rma-go exists (the peer is frozen meanwhile):
+ *		  scif_register and fence_mark(INIT_PEER) must give up
+ *		  (EAGAIN, ETIMEDOUT); once /tmp/rma-go2 exists (the peer
+ *		  is back): register and RMA work again
+ *	  kapi    the kernel-only calls, through /dev/scif_test (scif_test.ko
+ *		  loaded): scif_get_pages on the server's window, checked
+ *		  byte for byte; the server unregisters and the pages stay
+ *		  readable until scif_put_pages; then a window registered
+ *		  with scif_pin_pages + scif_register_pinned_pages is
+ *		  written by the server and checked. If /tmp/kapi-hold
+ *		  exists, it keeps the pages (after "holding pages") until
+ *		  /tmp/kapi-go appears (at most 60 s)
+ *	-u uses SCIF_RMA_USECPU, -y SCIF_RMA_SYNC (upstream's SCIF returns
+ *	before a DMA transfer is complete without it; micemu's always
+ *	completes first).  The client binds to port 0 before
  *	connecting (upstream's SCIF does not connect unbound endpoints);
  *	-U connects unbound.
  *
@@ -46,6 +63,7 @@
 #include <sys/mman.h>
 
 #include "libscif/scif.h"
+#include "../shared-module/scif/scif_test_ioctl.h"
 
 #define DEFAULT_PORT	2100
 #define PAGE		4096UL
@@ -802,12 +820,173 @@ static int test_bench(struct opts *o)
 	return 0;
 }
 
+
+/* Wait (at most 60 s) until @path exists. */
+static void wait_file(const char *path)
+{
+	for (int i = 0; i < 600 && access(path, F_OK); i++)
+		usleep(100000);
+}
+
+static int test_regloop(struct opts *o)
+{
+	size_t len = page_up(o->size);
+	uint8_t *lbuf = page_alloc(len);
+	int64_t lwin, rwin;
+	long n = 0;
+	int err = 0;
+
+	if (!lbuf)
+		return die("malloc");
+	fill(lbuf, len, 51, 0);
+	rwin = call(OP_REG, PAGE, PROT_R | PROT_W, 52, 0, 0);
+	if (rwin < 0)
+		return errno = (int)-rwin, die("server register");
+	printf("looping\n");
+	fflush(stdout);
+	for (;;) {
+		lwin = reg(cfd, lbuf, len, 0, PROT_R | PROT_W, 0);
+		if (lwin < 0) {
+			err = (int)lwin;
+			break;
+		}
+		err = rma(cfd, WRITETO, lwin, NULL, PAGE, rwin, 0);
+		if (!err)
+			err = unreg(cfd, lwin, len);
+		if (err)
+			break;
+		n++;
+	}
+	printf("rma stopped after %ld registrations: %s\n", n, strerror(-err));
+	return err == -ECONNRESET || err == -ENODEV || err == -ENOTCONN ? 0 : 1;
+}
+
+static int test_silent(struct opts *o)
+{
+	size_t len = page_up(o->size);
+	uint8_t *lbuf = page_alloc(len);
+	int64_t lwin, rwin;
+	double t;
+	int mark;
+
+	if (!lbuf)
+		return die("malloc");
+	printf("connected\n");
+	fflush(stdout);
+	wait_file("/tmp/rma-go");
+	t = now();
+	expect("register with a silent peer",
+	       (int)reg(cfd, lbuf, len, 0, PROT_R | PROT_W, 0), -EAGAIN);
+	printf("register gave up after %.1f s\n", now() - t);
+	t = now();
+	expect("fence_mark(INIT_PEER) with a silent peer",
+	       fence_mark(cfd, FENCE_PEER, &mark), -ETIMEDOUT);
+	printf("fence_mark gave up after %.1f s\n", now() - t);
+	printf("waiting for the peer\n");
+	fflush(stdout);
+	wait_file("/tmp/rma-go2");
+	fill(lbuf, len, 53, 0);
+	lwin = reg(cfd, lbuf, len, 0, PROT_R | PROT_W, 0);
+	expect("register after the peer is back", lwin < 0 ? (int)lwin : 0, 0);
+	rwin = call(OP_REG, len, PROT_R | PROT_W, 54, 0, 0);
+	expect("peer registers", rwin < 0 ? (int)rwin : 0, 0);
+	if (lwin < 0 || rwin < 0)
+		return 1;
+	expect("writeto after the peer is back",
+	       rma(cfd, WRITETO, lwin, NULL, len, rwin, o->flags), 0);
+	result("peer's window after the writeto",
+	       call(OP_CHECK, rwin, 0, len, 53, 0) ? 0 : -1);
+	return failures ? 1 : 0;
+}
+
+/* ---- kernel-only calls through /dev/scif_test ------------------------ */
+
+static int kapi(int tfd, struct scift_kapi *a)
+{
+	a->fd = cfd;
+	return ioctl(tfd, SCIFT_KAPI, a) ? -errno : 0;
+}
+
+static int test_kapi(struct opts *o)
+{
+	size_t wlen = 64 * PAGE, at = 16 * PAGE, n = 32 * PAGE;
+	uint8_t *got = page_alloc(n), *mine = page_alloc(n);
+	struct scift_kapi a = { .op = SCIFT_KAPI_GET_PAGES };
+	int64_t rwin, rwin2;
+	int tfd, err;
+
+	(void)o;
+	if (!got || !mine)
+		return die("malloc");
+	tfd = open("/dev/scif_test", O_RDWR);
+	if (tfd < 0)
+		return die("/dev/scif_test");
+	/* 256 KiB: the server's buffer is its own mapping, unmapped on free. */
+	rwin = call(OP_REG, wlen, PROT_R | PROT_W, 31, 0, 0);
+	if (rwin < 0)
+		return errno = (int)-rwin, die("server register");
+
+	a.offset = rwin + at;
+	a.len = n;
+	a.buf = (uintptr_t)got;
+	err = kapi(tfd, &a);
+	expect("scif_get_pages", err, 0);
+	if (err)
+		return failures ? 1 : 0;
+	printf("get_pages: %d pages, prot %d\n", a.nr_pages, a.prot);
+	result("get_pages bytes", verify(got, n, 31, at));
+	a.op = SCIFT_KAPI_GET_PAGES;
+	a.slot = 1;
+	a.offset = rwin + wlen - PAGE;
+	a.len = 2 * PAGE;
+	expect("scif_get_pages across the window end", kapi(tfd, &a), -ENXIO);
+	a.slot = 0;
+
+	/* The server unregisters: it succeeds, the pages stay ours. */
+	expect("server unregisters while pages are lent",
+	       (int)call(OP_UNREG, rwin, 0, 0, 0, 0), 0);
+	memset(got, 0, n);
+	a.op = SCIFT_KAPI_READ;
+	a.len = n;
+	expect("read lent pages again", kapi(tfd, &a), 0);
+	result("lent pages after the server unregistered",
+	       verify(got, n, 31, at));
+	/* Let the test look at the server's side, if it wants to. */
+	printf("holding pages\n");
+	fflush(stdout);
+	if (!access("/tmp/kapi-hold", F_OK))
+		wait_file("/tmp/kapi-go");
+	a.op = SCIFT_KAPI_PUT_PAGES;
+	expect("scif_put_pages", kapi(tfd, &a), 0);
+	expect("scif_put_pages again", kapi(tfd, &a), -ENOENT);
+
+	/* Pinned pages, registered; the server writes into them. */
+	memset(mine, 0, n);
+	a.op = SCIFT_KAPI_PIN_REGISTER;
+	a.buf = (uintptr_t)mine;
+	a.len = n;
+	a.prot = PROT_R | PROT_W;
+	err = kapi(tfd, &a);
+	expect("scif_pin_pages + scif_register_pinned_pages", err, 0);
+	if (err)
+		return failures ? 1 : 0;
+	rwin2 = call(OP_REG, n, PROT_R | PROT_W, 32, 0, 0);
+	/* SYNC: upstream's SCIF would return before its DMA is done. */
+	expect("server writeto the pinned window",
+	       (int)call(OP_WRITETO, rwin2, n, a.offset, RMA_SYNC, 0), 0);
+	result("pinned window bytes", verify(mine, n, 32, 0));
+	expect("unregister the pinned window", unreg(cfd, a.offset, n), 0);
+	close(tfd);
+	return failures ? 1 : 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
 		"usage: %s -s [-p PORT]\n"
-		"       %s -c NODE [-p PORT] [-u] [-U] [-S SIZE] [-l LOFF] [-r ROFF]"
-		" [-n N] xfer|vxfer|fence|errors|mmap|loop|bench\n", prog, prog);
+		"       %s -c NODE [-p PORT] [-u] [-y] [-U] [-S SIZE] [-l LOFF] [-r ROFF]"
+		" [-n N] xfer|vxfer|fence|errors|mmap|loop|bench|kapi|regloop|silent\n",
+		prog, prog);
 	return 2;
 }
 
@@ -818,12 +997,13 @@ int main(int argc, char **argv)
 	struct scif_portID dst;
 	const char *test;
 
-	while ((opt = getopt(argc, argv, "sc:p:uUS:l:r:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "sc:p:uyUS:l:r:n:")) != -1) {
 		switch (opt) {
 		case 's': server = 1; break;
 		case 'c': node = atoi(optarg); break;
 		case 'p': port = atoi(optarg); break;
 		case 'u': o.flags |= RMA_USECPU; break;
+		case 'y': o.flags |= RMA_SYNC; break;
 		case 'U': unbound = 1; break;
 		case 'S': o.size = strtoul(optarg, NULL, 0); break;
 		case 'l': o.loff = strtoul(optarg, NULL, 0); break;
@@ -861,6 +1041,12 @@ int main(int argc, char **argv)
 		ret = test_mmap(&o);
 	else if (!strcmp(test, "bench"))
 		ret = test_bench(&o);
+	else if (!strcmp(test, "kapi"))
+		ret = test_kapi(&o);
+	else if (!strcmp(test, "regloop"))
+		return test_regloop(&o);
+	else if (!strcmp(test, "silent"))
+		ret = test_silent(&o);
 	else
 		return usage();
 	if (ret == 0) {

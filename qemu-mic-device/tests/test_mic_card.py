@@ -790,6 +790,13 @@ class PeerTest(CardTestBase):
         q.wr(regs + SPAD(6), 0x0102030405060708, 64)
         self.assertEqual((p.rf.read(SPAD(6)), p.rf.read(SPAD(7))),
                          (0x05060708, 0x01020304))
+        # a peer may write RGCR or the boot vector, but only the host's
+        # own writes reset or boot a card: logged, the card keeps running
+        q.wr(regs + RGCR, 1)
+        q.wr(regs + APICICR_LO(7), 0x2000 | 229)
+        wait_for(lambda: q.stderr().count("written from a peer card") >= 2,
+                 what="peer RGCR/boot kick logged")
+        self.assertEqual(p.events(p.to_host), 0, "nothing for its host device")
         # our own registers are untouched by all that
         self.assertEqual(self.rf.read(SICE0), 0)
         self.assertEqual(self.rf.read(RF_CARD_RAISED), 0)

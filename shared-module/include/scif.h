@@ -54,6 +54,25 @@
 #define SCIF_PORT_RSVD		1088
 
 typedef struct scif_endpt *scif_epd_t;
+typedef struct scif_pinned_pages *scif_pinned_pages_t;
+
+/**
+ * struct scif_range - pages of the peer's window lent by scif_get_pages()
+ * @cookie: names the window for scif_put_pages(); opaque
+ * @nr_pages: pages
+ * @prot_flags: the window's %SCIF_PROT_READ / %SCIF_PROT_WRITE
+ * @phys_addr: per page, the CPU physical address it is reached at (host:
+ *	in the card's BAR0; card: in the SMPT window onto host memory)
+ * @va: upstream fills it on the host with aperture mappings; always NULL
+ *	here
+ */
+struct scif_range {
+	void *cookie;
+	int nr_pages;
+	int prot_flags;
+	dma_addr_t *phys_addr;
+	void __iomem **va;
+};
 
 /**
  * struct scif_pollepd - one endpoint watched by scif_poll()
@@ -371,5 +390,70 @@ int scif_fence_wait(scif_epd_t epd, int mark);
  */
 int scif_fence_signal(scif_epd_t epd, off_t loff, u64 lval, off_t roff,
 		      u64 rval, int flags);
+
+/**
+ * scif_pin_pages() - pin pages for later scif_register_pinned_pages()
+ * @addr: page-aligned start, a user address of the calling process or a
+ *	kernel address with %SCIF_MAP_KERNEL
+ * @len: bytes, a non-zero multiple of the page size
+ * @prot_flags: %SCIF_PROT_READ and/or %SCIF_PROT_WRITE
+ * @map_flags: 0 or %SCIF_MAP_KERNEL
+ * @pages: filled with the pinned set
+ *
+ * Return: 0, -EINVAL (flags, alignment), -ENOMEM, -EFAULT.
+ */
+int scif_pin_pages(void *addr, size_t len, int prot_flags, int map_flags,
+		   scif_pinned_pages_t *pages);
+
+/**
+ * scif_unpin_pages() - drop the owner's reference to a pinned set
+ * @pages: from scif_pin_pages()
+ *
+ * The pages stay pinned while windows registered from them exist.
+ *
+ * Return: 0, -EINVAL (not a pinned set).
+ */
+int scif_unpin_pages(scif_pinned_pages_t pages);
+
+/**
+ * scif_register_pinned_pages() - register a window of pinned pages
+ * @epd: connected endpoint
+ * @pages: from scif_pin_pages(), not yet unpinned
+ * @offset: with %SCIF_MAP_FIXED, the page-aligned offset to use
+ * @map_flags: 0 or %SCIF_MAP_FIXED
+ *
+ * Return: as scif_register().
+ */
+off_t scif_register_pinned_pages(scif_epd_t epd, scif_pinned_pages_t pages,
+				 off_t offset, int map_flags);
+
+/**
+ * scif_get_pages() - borrow the pages of a peer window
+ * @epd: connected endpoint
+ * @offset: page-aligned offset in the peer's registered space
+ * @len: bytes, a non-zero multiple of the page size, inside one window
+ * @pages: filled with the range; give it back with scif_put_pages()
+ *
+ * While pages are lent the peer cannot free them: its scif_unregister()
+ * leaves them pinned until scif_put_pages() (upstream's UNREGISTER_NACK,
+ * then MUNMAP).
+ *
+ * Return: 0, -EINVAL (alignment, @len 0), -ENXIO (not inside one peer
+ * window), -ENOMEM, -ENOTCONN, -ECONNRESET, -ENODEV.
+ */
+int scif_get_pages(scif_epd_t epd, off_t offset, size_t len,
+		   struct scif_range **pages);
+
+/**
+ * scif_put_pages() - return pages from scif_get_pages()
+ * @pages: the range; freed here
+ *
+ * Return: 0, -EINVAL (not a range).
+ */
+int scif_put_pages(struct scif_range *pages);
+
+/* micemu's test hook: the endpoint of an open /dev/scif file, or NULL. */
+struct file;
+scif_epd_t scif_file_epd(struct file *file);
 
 #endif /* MICEMU_SCIF_H */

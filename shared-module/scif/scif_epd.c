@@ -227,6 +227,7 @@ void scif_eps_invalidate_node(struct scif_dev *dev)
 		scif_rma_ep_unmap(ep);
 		scif_ep_put(ep);
 	}
+	scif_rma_node_down(dev);
 	scif_listeners_drop_node(dev);
 }
 

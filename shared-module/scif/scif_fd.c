@@ -554,6 +554,23 @@ static struct miscdevice scif_fd_dev = {
 };
 
 /**
+ * scif_file_epd() - the endpoint behind an open /dev/scif file
+ * @file: any file
+ *
+ * For scif_test.ko, which reaches kernel-only calls on it.
+ *
+ * Return: the endpoint (valid while @file is held), or NULL when @file is
+ * not a /dev/scif file.
+ */
+scif_epd_t scif_file_epd(struct file *file)
+{
+	if (file->f_op != &scif_fd_fops)
+		return NULL;
+	return scif_fd_ep(file->private_data);
+}
+EXPORT_SYMBOL_GPL(scif_file_epd);
+
+/**
  * scif_fd_init() - create /dev/scif
  *
  * Return: 0 or a negative errno.

@@ -72,14 +72,28 @@ static int scif_fence_wait_local(struct scif_endpt *ep, u32 mark)
 					scif_rma_marked_done(ep, mark));
 }
 
+/* A request to the peer's fence code; its silence is -ETIMEDOUT. */
+static int scif_fence_request(struct scif_endpt *ep, struct scifmsg *msg,
+			      int hpos, u32 ack, u64 *ans, int nack_err)
+{
+	int r;
+
+	msg->payload[0] = ep->remote_ep;
+	r = scif_rma_request(ep, msg, hpos, ack, ack + 1, ans);
+	if (r == 1)
+		return nack_err;
+	return r == -EAGAIN ? -ETIMEDOUT : r;
+}
+
 static int scif_fence_mark_peer(struct scif_endpt *ep, u32 *mark)
 {
 	struct scifmsg msg = { .uop = SCIF_MARK };
-	u64 val = 0;
+	u64 ans[4];
 	int err;
 
-	err = scif_rma_request(ep, &msg, SCIF_MARK_ACK, &val);
-	*mark = val & ~SCIF_REMOTE_FENCE;
+	err = scif_fence_request(ep, &msg, 1, SCIF_MARK_ACK, ans, -ENOMEM);
+	if (!err)
+		*mark = (u32)ans[2] & ~SCIF_REMOTE_FENCE;
 	return err;
 }
 
@@ -87,8 +101,19 @@ static int scif_fence_wait_peer(struct scif_endpt *ep, u32 mark)
 {
 	struct scifmsg msg = { .uop = SCIF_WAIT };
 
-	msg.payload[1] = mark & ~SCIF_REMOTE_FENCE;
-	return scif_rma_request(ep, &msg, SCIF_WAIT_ACK, NULL);
+	msg.payload[2] = mark & ~SCIF_REMOTE_FENCE;
+	return scif_fence_request(ep, &msg, 1, SCIF_WAIT_ACK, NULL, -ENOMEM);
+}
+
+/* SIG_LOCAL: the peer writes into its own space; SIG_REMOTE: into ours. */
+static int scif_fence_signal_peer(struct scif_endpt *ep, u32 uop, s64 off,
+				  u64 val)
+{
+	struct scifmsg msg = { .uop = uop };
+
+	msg.payload[1] = off;
+	msg.payload[2] = val;
+	return scif_fence_request(ep, &msg, 3, SCIF_SIG_ACK, NULL, -ENXIO);
 }
 
 int scif_fence_mark(scif_epd_t epd, int flags, int *mark)
@@ -136,7 +161,6 @@ int scif_fence_signal(scif_epd_t epd, off_t loff, u64 lval, off_t roff,
 	struct scif_endpt *ep = epd;
 	int init = flags & (SCIF_FENCE_INIT_SELF | SCIF_FENCE_INIT_PEER);
 	int sig = flags & (SCIF_SIGNAL_LOCAL | SCIF_SIGNAL_REMOTE);
-	u32 mark;
 	int err;
 
 	might_sleep();
@@ -150,31 +174,44 @@ int scif_fence_signal(scif_epd_t epd, off_t loff, u64 lval, off_t roff,
 	if (err)
 		return err;
 
-	if (init == SCIF_FENCE_INIT_SELF) {
-		err = scif_fence_wait_local(ep, scif_rma_mark(ep));
-	} else {
-		err = scif_fence_mark_peer(ep, &mark);
-		if (!err)
-			err = scif_fence_wait_peer(ep, mark);
+	if (init == SCIF_FENCE_INIT_PEER) {
+		/*
+		 * The peer writes once its RMAs are done. SIG_LOCAL and
+		 * SIG_REMOTE are named from the receiver's side: our
+		 * SIGNAL_LOCAL (lval into our space) is its SIG_REMOTE.
+		 * Upstream sends SIG_LOCAL with roff/rval for SIGNAL_LOCAL and
+		 * SIG_REMOTE with loff/lval for SIGNAL_REMOTE: each value lands
+		 * where its offset says, but each flag triggers the other
+		 * value (README.md, upstream quirks).
+		 */
+		if (sig & SCIF_SIGNAL_LOCAL)
+			err = scif_fence_signal_peer(ep, SCIF_SIG_REMOTE, loff,
+						     lval);
+		if (!err && (sig & SCIF_SIGNAL_REMOTE))
+			err = scif_fence_signal_peer(ep, SCIF_SIG_LOCAL, roff,
+						     rval);
+		return err;
 	}
+	err = scif_fence_wait_local(ep, scif_rma_mark(ep));
 	if (err)
 		return err;
 	if (sig & SCIF_SIGNAL_LOCAL) {
-		err = scif_rma_poke(ep, false, loff, lval);
+		err = scif_rma_signal(ep, false, loff, lval);
 		if (err)
 			return err;
 	}
 	if (sig & SCIF_SIGNAL_REMOTE)
-		err = scif_rma_poke(ep, true, roff, rval);
+		err = scif_rma_signal(ep, true, roff, rval);
 	return err;
 }
 EXPORT_SYMBOL_GPL(scif_fence_signal);
 
 /**
- * struct scif_fence_work - a WAIT from the peer, answered from a work item
- * @work: runs scif_fence_wait_work()
- * @dev: link the WAIT came on
- * @msg: the WAIT
+ * struct scif_fence_work - a WAIT or SIG_* from the peer, answered from a
+ *	work item because it waits for our RMAs
+ * @work: runs scif_fence_work_fn()
+ * @dev: link the request came on
+ * @msg: the request
  */
 struct scif_fence_work {
 	struct work_struct work;
@@ -182,59 +219,94 @@ struct scif_fence_work {
 	struct scifmsg msg;
 };
 
-static void scif_fence_wait_work(struct work_struct *work)
+/* The endpoint a fence request names, checked against its sender. */
+static struct scif_endpt *scif_fence_ep(struct scif_dev *dev,
+					struct scifmsg *msg)
+{
+	struct scif_endpt *ep = scif_rma_msg_ep(dev, msg->payload[0]);
+
+	/* Upstream fills src with the requesting endpoint's port. */
+	if (ep && msg->src.port != ep->peer.port) {
+		scif_ep_put(ep);
+		ep = NULL;
+	}
+	if (!ep)
+		pr_warn_ratelimited("node %u: fence request %u for no endpoint\n",
+				    dev->node, msg->uop);
+	return ep;
+}
+
+static void scif_fence_work_fn(struct work_struct *work)
 {
 	struct scif_fence_work *fw = container_of(work, struct scif_fence_work,
 						  work);
 	struct scifmsg *msg = &fw->msg;
-	struct scif_endpt *ep = scif_rma_msg_ep(fw->dev, msg->payload[0]);
-	u32 mark = msg->payload[1] & ~SCIF_REMOTE_FENCE;
-	bool done = false;
+	struct scif_endpt *ep = scif_fence_ep(fw->dev, msg);
+	u32 mark;
+	bool ok = false;
 
-	if (ep && ep->remote_ep == msg->payload[3])
-		done = wait_event_timeout(ep->wq,
-					  scif_rma_marked_done(ep, mark) ||
-					  scif_rma_verify_ep(ep),
-					  scif_alive_timeout()) &&
-		       !scif_rma_verify_ep(ep);
-	if (ep)
+	if (ep) {
+		mark = msg->uop == SCIF_WAIT ?
+		       (u32)msg->payload[2] & ~SCIF_REMOTE_FENCE :
+		       scif_rma_mark(ep);
+		ok = wait_event_timeout(ep->wq,
+					scif_rma_marked_done(ep, mark) ||
+					scif_rma_verify_ep(ep),
+					scif_alive_timeout()) &&
+		     !scif_rma_verify_ep(ep);
+		if (ok && msg->uop != SCIF_WAIT)
+			ok = !scif_rma_signal(ep, msg->uop == SCIF_SIG_REMOTE,
+					      msg->payload[1], msg->payload[2]);
+		msg->payload[0] = ep->remote_ep;
 		scif_ep_put(ep);
-	scif_rma_answer(fw->dev, msg, done ? SCIF_WAIT_ACK : SCIF_WAIT_NACK,
-			done ? 0 : -ETIMEDOUT);
+	} else {
+		msg->payload[0] = 0;
+	}
+	if (msg->uop == SCIF_WAIT)
+		scif_rma_send_answer(fw->dev, msg,
+				     ok ? SCIF_WAIT_ACK : SCIF_WAIT_NACK);
+	else
+		scif_rma_send_answer(fw->dev, msg,
+				     ok ? SCIF_SIG_ACK : SCIF_SIG_NACK);
 	kfree(fw);
 }
 
 /**
- * scif_fence_msg() - MARK or WAIT from the peer
+ * scif_fence_msg() - MARK, WAIT, SIG_LOCAL or SIG_REMOTE from the peer
  * @dev: link it came on
- * @msg: [0] our endpoint cookie, [1] the mark (WAIT), [2] request number
- *	<< 32, [3] the peer's endpoint cookie
+ * @msg: [0] our endpoint, then MARK: [1] the peer's request; WAIT: [1]
+ *	the peer's request, [2] the mark; SIG_*: [1] offset, [2] value, [3]
+ *	the peer's request
  *
- * A WAIT may take as long as our transfers, so it is answered from a
- * work item, not from the node's receive work.
+ * WAIT and SIG_* may take as long as our transfers, so they are answered
+ * from a work item, not from the node's receive work.
  */
 void scif_fence_msg(struct scif_dev *dev, struct scifmsg *msg)
 {
 	struct scif_fence_work *fw;
 	struct scif_endpt *ep;
 
-	if (msg->uop == SCIF_WAIT) {
-		fw = kmalloc(sizeof(*fw), GFP_KERNEL);
-		if (!fw) {
-			scif_rma_answer(dev, msg, SCIF_WAIT_NACK, -ENOMEM);
-			return;
+	if (msg->uop == SCIF_MARK) {
+		ep = scif_fence_ep(dev, msg);
+		if (ep) {
+			msg->payload[0] = ep->remote_ep;
+			msg->payload[2] = scif_rma_mark(ep);
+			scif_ep_put(ep);
+			scif_rma_send_answer(dev, msg, SCIF_MARK_ACK);
+		} else {
+			msg->payload[0] = 0;
+			scif_rma_send_answer(dev, msg, SCIF_MARK_NACK);
 		}
-		INIT_WORK(&fw->work, scif_fence_wait_work);
-		fw->dev = dev;
-		fw->msg = *msg;
-		queue_work(scif_info.wq, &fw->work);
 		return;
 	}
-	ep = scif_rma_msg_ep(dev, msg->payload[0]);
-	if (!ep || ep->remote_ep != msg->payload[3])
-		scif_rma_answer(dev, msg, SCIF_MARK_NACK, -ENOTCONN);
-	else
-		scif_rma_answer(dev, msg, SCIF_MARK_ACK, scif_rma_mark(ep));
-	if (ep)
-		scif_ep_put(ep);
+	fw = kmalloc(sizeof(*fw), GFP_KERNEL);
+	if (!fw) {
+		scif_rma_send_answer(dev, msg, msg->uop == SCIF_WAIT ?
+				     SCIF_WAIT_NACK : SCIF_SIG_NACK);
+		return;
+	}
+	INIT_WORK(&fw->work, scif_fence_work_fn);
+	fw->dev = dev;
+	fw->msg = *msg;
+	queue_work(scif_info.wq, &fw->work);
 }

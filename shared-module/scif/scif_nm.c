@@ -109,18 +109,7 @@ static const scif_msg_handler scif_handlers[SCIF_MAX_UOP + 1] = {
 	[SCIF_CLIENT_SENT] = scif_client_notify,
 	[SCIF_CLIENT_RCVD] = scif_client_notify,
 	[SCIF_GET_NODE_INFO] = scif_node_info_msg,
-	[SCIF_REGISTER] = scif_register_msg,
-	[SCIF_REGISTER_ACK] = scif_rma_reply_msg,
-	[SCIF_REGISTER_NACK] = scif_rma_reply_msg,
-	[SCIF_UNREGISTER] = scif_unregister_msg,
-	[SCIF_UNREGISTER_ACK] = scif_rma_reply_msg,
-	[SCIF_UNREGISTER_NACK] = scif_rma_reply_msg,
-	[SCIF_MARK] = scif_fence_msg,
-	[SCIF_MARK_ACK] = scif_rma_reply_msg,
-	[SCIF_MARK_NACK] = scif_rma_reply_msg,
-	[SCIF_WAIT] = scif_fence_msg,
-	[SCIF_WAIT_ACK] = scif_rma_reply_msg,
-	[SCIF_WAIT_NACK] = scif_rma_reply_msg,
+	[SCIF_REGISTER ... SCIF_SIG_NACK] = scif_rma_msg,
 };
 
 /**
@@ -138,7 +127,7 @@ void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg)
 	if (msg->uop <= SCIF_MAX_UOP)
 		fn = scif_handlers[msg->uop];
 	if (!fn) {
-		/* Unknown, or P2P and upstream-only RMA messages. */
+		/* Unknown, or P2P messages. */
 		pr_warn_ratelimited("node %u: message %u not supported, dropped\n",
 				    dev->node, msg->uop);
 		return;

@@ -1,39 +1,55 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * micemu SCIF: registered windows (facts §7.8), scif_register() and
- * scif_unregister(), and the REGISTER/UNREGISTER messages.
+ * micemu SCIF: our registered windows (facts §7.8) on upstream's wire
+ * protocol: scif_register(), scif_unregister(), scif_pin_pages() and
+ * scif_register_pinned_pages(), and closing an endpoint's windows. The
+ * peer's side of the same protocol is in scif_rma_peer.c, handles and
+ * request/answer matching in scif_rma_handle.c.
  *
- * Registering a window: pin the pages, map each for the peer
- * (scif_map_local), put the page addresses into a descriptor
- * (struct scif_win_desc) in our memory, mapped for the peer too, and send
- * REGISTER with its address. The peer reads and checks the descriptor,
- * keeps a copy as a remote window and answers REGISTER_ACK; then the
- * descriptor is freed. Unregistering sends UNREGISTER; the peer drops its
- * copy once no transfer of its own uses it and answers UNREGISTER_ACK;
- * only then are our pages unmapped and unpinned. Upstream instead has the
- * peer allocate the remote window (ALLOC_REQ/ALLOC_GNT) and writes into it
- * across the link; one message fewer here, and the peer never lets us
- * write into its memory.
+ * Registering (scif_rma_wire.h has the memory layout): ALLOC_REQ with the
+ * page count; the peer allocates room and answers ALLOC_GNT (or
+ * ALLOC_REJ) with a handle and the room's address; we write our pages as
+ * contiguous chunks into it across the link, then send REGISTER; the
+ * peer copies, checks and answers REGISTER_ACK or REGISTER_NACK. As the
+ * receiver we do the same in reverse. A registering node that gives up
+ * after ALLOC_GNT sends FREE_VIRT so the room is freed.
  *
- * Requests that wait for an answer (REGISTER, UNREGISTER, MARK, WAIT) go
- * one at a time per endpoint; the answer names the endpoint by its cookie
- * and echoes a request number, so a late answer to an abandoned request
- * is not taken for the current one.
+ * Unregistering: UNREGISTER names the receiver's handle; the receiver
+ * waits until none of its transfers uses the window, zaps it from user
+ * mappings and answers UNREGISTER_ACK, after which the pages are
+ * unpinned. If pages of the window are lent out with scif_get_pages() the
+ * receiver answers UNREGISTER_NACK instead and sends MUNMAP once the last
+ * of them is returned; only then are they unpinned.
+ *
+ * Words that upstream fills with kernel pointers (its windows, its
+ * allocation handles, its fence requests) carry handles here: an index
+ * into one table plus 32 random bits, accepted only from the link they
+ * were handed to and only for the kind of object they were made for.
+ * The peer's own words are opaque values we echo. Every count, offset and
+ * address read from the peer's messages or written by it into our memory
+ * is checked before use, and what the peer wrote is copied before it is
+ * checked. A peer that never answers costs the caller -EAGAIN after the
+ * node-alive timeout (upstream waits as long as the node lives); a window
+ * whose fate the peer never told us stays pinned ("lost") until the
+ * endpoint closes, or, if the peer still does not answer then, until the
+ * node goes away: pages the peer may still reach are never freed.
  */
 #define pr_fmt(fmt) "scif: " fmt
 
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/random.h>
 #include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/xarray.h>
 
 #include "scif_main.h"
+#include "scif_rma_wire.h"
 
-/* Request words: [2] = request number << 32 | argument (facts §7.4 uops). */
-#define SCIF_REQ_ID(w)		((u32)((w) >> 32))
-#define SCIF_REQ_ARG(w)		((u32)(w))
+/* ------------------------------------------------------------- endpoints */
 
 /**
  * scif_rma_ep_init() - set up the RMA state of a new endpoint
@@ -46,9 +62,9 @@ void scif_rma_ep_init(struct scif_endpt *ep)
 	init_rwsem(&rma->sem);
 	INIT_LIST_HEAD(&rma->windows);
 	INIT_LIST_HEAD(&rma->rwindows);
+	INIT_LIST_HEAD(&rma->lent);
 	spin_lock_init(&rma->lock);
 	INIT_LIST_HEAD(&rma->inflight);
-	mutex_init(&rma->fence_lock);
 }
 
 /**
@@ -93,133 +109,11 @@ struct scif_endpt *scif_rma_msg_ep(struct scif_dev *dev, u64 cookie)
 	return ep;
 }
 
-static bool scif_rma_reply_ready(struct scif_endpt *ep)
-{
-	bool done;
-
-	spin_lock(&ep->rma.lock);
-	done = ep->rma.reply.done;
-	spin_unlock(&ep->rma.lock);
-	return done || scif_rma_verify_ep(ep);
-}
-
-/**
- * scif_rma_request() - send a request to the peer and wait for the answer
- * @ep: connected endpoint
- * @msg: request; [0], [3] and the number in [2] are filled in here
- * @reply_uop: the positive answer's opcode (the negative one is +1)
- * @val: filled with the answer's value ([1]), may be NULL
- *
- * Waits at most the node-alive timeout.
- *
- * Return: 0 on a positive answer; the peer's errno (or -EAGAIN) on a
- * negative one; -EAGAIN without an answer; an endpoint error when the
- * connection went away.
- */
-int scif_rma_request(struct scif_endpt *ep, struct scifmsg *msg,
-		     u32 reply_uop, u64 *val)
-{
-	struct scif_ep_rma *rma = &ep->rma;
-	static atomic_t next_id = ATOMIC_INIT(0);
-	u32 id = atomic_inc_return(&next_id);
-	int err;
-
-	mutex_lock(&rma->fence_lock);
-	spin_lock(&rma->lock);
-	rma->reply.uop = reply_uop;
-	rma->reply.id = id;
-	rma->reply.done = false;
-	spin_unlock(&rma->lock);
-
-	msg->src = ep->port;
-	msg->dst = ep->peer;
-	msg->payload[0] = ep->remote_ep;
-	msg->payload[2] = (u64)id << 32 | SCIF_REQ_ARG(msg->payload[2]);
-	msg->payload[3] = ep->cookie;
-	err = scif_nodeqp_send(ep->remote_dev, msg);
-	if (!err)
-		wait_event_timeout(ep->wq, scif_rma_reply_ready(ep),
-				   scif_alive_timeout());
-
-	spin_lock(&rma->lock);
-	if (err) {
-		/* not sent */
-	} else if (rma->reply.done && rma->reply.ok) {
-		if (val)
-			*val = rma->reply.val;
-	} else if (rma->reply.done) {
-		err = (s64)rma->reply.val;
-		if (err >= 0 || err < -MAX_ERRNO)
-			err = -EAGAIN;
-	} else {
-		err = scif_rma_verify_ep(ep) ?: -EAGAIN;
-	}
-	rma->reply.uop = 0;
-	spin_unlock(&rma->lock);
-	mutex_unlock(&rma->fence_lock);
-	return err;
-}
-
-/**
- * scif_rma_reply_msg() - an answer to one of our requests
- * @dev: link it came on
- * @msg: [0] our endpoint cookie, [1] value or -errno, [2] request number
- */
-void scif_rma_reply_msg(struct scif_dev *dev, struct scifmsg *msg)
-{
-	struct scif_endpt *ep = scif_rma_msg_ep(dev, msg->payload[0]);
-	struct scif_rma_reply *reply;
-	bool hit = false;
-
-	if (!ep)
-		return;
-	reply = &ep->rma.reply;
-	spin_lock(&ep->rma.lock);
-	if (reply->uop && !reply->done &&
-	    (msg->uop == reply->uop || msg->uop == reply->uop + 1) &&
-	    reply->id == msg->payload[2]) {
-		reply->done = true;
-		reply->ok = msg->uop == reply->uop;
-		reply->val = msg->payload[1];
-		hit = true;
-	}
-	spin_unlock(&ep->rma.lock);
-	if (hit)
-		wake_up(&ep->wq);
-	else
-		pr_warn_ratelimited("node %u: unexpected RMA answer %u\n",
-				    dev->node, msg->uop);
-	scif_ep_put(ep);
-}
-
-/**
- * scif_rma_answer() - answer a request of the peer
- * @dev: link the request came on
- * @req: the request
- * @uop: answer opcode
- * @val: value or -errno for [1]
- */
-void scif_rma_answer(struct scif_dev *dev, struct scifmsg *req, u32 uop,
-		     u64 val)
-{
-	struct scifmsg msg = {
-		.uop = uop,
-		.src = req->dst,
-		.dst = req->src,
-		.payload = { req->payload[3], val, SCIF_REQ_ID(req->payload[2]) },
-	};
-
-	scif_nodeqp_send(dev, &msg);
-}
-
-static size_t scif_win_len(struct scif_window *w)
-{
-	return w->nr_pages << PAGE_SHIFT;
-}
+/* -------------------------------------------------------- window helpers */
 
 /* The window of @head that overlaps [off, off + len), or NULL. */
-static struct scif_window *scif_win_overlap(struct list_head *head, s64 off,
-					    size_t len)
+struct scif_window *scif_win_overlap(struct list_head *head, s64 off,
+				     size_t len)
 {
 	struct scif_window *w;
 
@@ -232,7 +126,7 @@ static struct scif_window *scif_win_overlap(struct list_head *head, s64 off,
 }
 
 /* Keep @head sorted by offset. */
-static void scif_win_insert(struct list_head *head, struct scif_window *new)
+void scif_win_insert(struct list_head *head, struct scif_window *new)
 {
 	struct scif_window *w;
 
@@ -259,30 +153,28 @@ static s64 scif_win_find_gap(struct list_head *head, size_t len)
 	return off;
 }
 
-/* Pin the pages of [addr, addr + n pages): user or kernel memory. */
-static int scif_win_pin(struct scif_window *w, void *addr, bool kernel,
-			bool write)
+/* Pin @n pages at @addr: user or kernel memory; *@user says which. */
+static int scif_pages_pin(struct page **pages, u64 n, void *addr,
+			  bool kernel, bool write, bool *user)
 {
 	unsigned long uaddr = (unsigned long)addr;
 	u64 i;
 	int got;
 
-	w->pages = kvcalloc(w->nr_pages, sizeof(*w->pages), GFP_KERNEL);
-	if (!w->pages)
-		return -ENOMEM;
+	*user = false;
 	if (!kernel) {
-		got = pin_user_pages_fast(uaddr, w->nr_pages,
+		got = pin_user_pages_fast(uaddr, n,
 					  FOLL_LONGTERM | (write ? FOLL_WRITE : 0),
-					  w->pages);
-		if (got == w->nr_pages) {
-			w->user = true;
+					  pages);
+		if (got == n) {
+			*user = true;
 			return 0;
 		}
 		if (got > 0)
-			unpin_user_pages(w->pages, got);
+			unpin_user_pages(pages, got);
 		return got < 0 ? got : -EFAULT;
 	}
-	for (i = 0; i < w->nr_pages; i++) {
+	for (i = 0; i < n; i++) {
 		void *va = addr + (i << PAGE_SHIFT);
 		struct page *page = NULL;
 
@@ -292,46 +184,40 @@ static int scif_win_pin(struct scif_window *w, void *addr, bool kernel,
 			page = virt_to_page(va);
 		if (!page) {
 			while (i--)
-				put_page(w->pages[i]);
+				put_page(pages[i]);
 			return -EFAULT;
 		}
 		get_page(page);
-		w->pages[i] = page;
+		pages[i] = page;
 	}
 	return 0;
 }
 
-static void scif_win_unpin(struct scif_window *w)
+static void scif_pages_unpin(struct page **pages, u64 n, bool user,
+			     bool dirty)
 {
 	u64 i;
 
-	if (!w->pages)
+	if (user) {
+		unpin_user_pages_dirty_lock(pages, n, dirty);
 		return;
-	if (w->user) {
-		unpin_user_pages_dirty_lock(w->pages, w->nr_pages,
-					    w->prot & SCIF_PROT_WRITE);
-	} else {
-		for (i = 0; i < w->nr_pages; i++)
-			put_page(w->pages[i]);
 	}
+	for (i = 0; i < n; i++)
+		put_page(pages[i]);
 }
 
 /* Withdraw the peer's access; the caller keeps the link's ops usable. */
-static void scif_win_unmap(struct scif_dev *dev, struct scif_window *w)
+void scif_win_unmap(struct scif_dev *dev, struct scif_window *w)
 {
 	u64 i;
 
 	for (i = 0; i < w->mapped; i++)
 		scif_unmap_local(dev, w->addr[i], PAGE_SIZE);
 	w->mapped = 0;
-	if (w->desc_addr) {
-		scif_unmap_local(dev, w->desc_addr, w->desc_len);
-		w->desc_addr = 0;
-	}
 }
 
 /* Take a remote window's pages out of every user mapping (mmap). */
-static void scif_rwin_zap(struct scif_endpt *ep, struct scif_window *w)
+void scif_rwin_zap(struct scif_endpt *ep, struct scif_window *w)
 {
 	struct address_space *mapping = READ_ONCE(ep->rma.mapping);
 
@@ -339,21 +225,25 @@ static void scif_rwin_zap(struct scif_endpt *ep, struct scif_window *w)
 		unmap_mapping_range(mapping, w->offset, scif_win_len(w), 1);
 }
 
-static void scif_win_free(struct scif_window *w)
+void scif_win_free(struct scif_window *w)
 {
 	if (!w)
 		return;
-	scif_win_unpin(w);
-	kvfree(w->pages);
+	scif_handle_del(&w->h);
+	if (w->pin)
+		scif_unpin_pages(w->pin);
+	else if (w->pages)
+		scif_pages_unpin(w->pages, w->nr_pages, w->user,
+				 w->prot & SCIF_PROT_WRITE);
+	if (!w->pin)
+		kvfree(w->pages);
 	kvfree(w->addr);
-	kfree(w->desc);
 	kfree(w);
 }
 
-/* Map every page and the descriptor for the peer. */
+/* Map every page for the peer. */
 static int scif_win_map(struct scif_dev *dev, struct scif_window *w)
 {
-	struct scif_win_desc *d;
 	dma_addr_t addr;
 	u64 i;
 	int err;
@@ -366,34 +256,6 @@ static int scif_win_map(struct scif_dev *dev, struct scif_window *w)
 		w->addr[i] = addr;
 		w->mapped = i + 1;
 	}
-	w->desc_len = struct_size(d, addr, w->nr_pages);
-	d = kzalloc(w->desc_len, GFP_KERNEL | __GFP_NOWARN);
-	if (!d)
-		return -ENOMEM;
-	w->desc = d;
-	d->magic = cpu_to_le64(SCIF_WIN_MAGIC);
-	d->nr_pages = cpu_to_le64(w->nr_pages);
-	d->prot = cpu_to_le32(w->prot);
-	for (i = 0; i < w->nr_pages; i++)
-		d->addr[i] = cpu_to_le64(w->addr[i]);
-	return scif_map_local(dev, d, w->desc_len, &w->desc_addr);
-}
-
-static int scif_register_check(void *addr, size_t len, off_t offset,
-			       int prot, int flags)
-{
-	if (prot & ~(SCIF_PROT_READ | SCIF_PROT_WRITE))
-		return -EINVAL;
-	if (flags & ~(SCIF_MAP_FIXED | SCIF_MAP_KERNEL))
-		return -EINVAL;
-	if (!len || !PAGE_ALIGNED(len) || !PAGE_ALIGNED(addr))
-		return -EINVAL;
-	if ((flags & SCIF_MAP_FIXED) &&
-	    (offset < 0 || !PAGE_ALIGNED(offset) ||
-	     offset > SCIF_RMA_MAX_OFFSET - (s64)len))
-		return -EINVAL;
-	if (len >> PAGE_SHIFT > SCIF_RMA_MAX_PAGES)
-		return -ENOMEM;
 	return 0;
 }
 
@@ -407,7 +269,9 @@ static int scif_win_place(struct scif_endpt *ep, struct scif_window *w,
 	int err = 0;
 
 	down_write(&rma->sem);
-	if (flags & SCIF_MAP_FIXED) {
+	if (rma->closed) {
+		err = -ENOTCONN;
+	} else if (flags & SCIF_MAP_FIXED) {
 		if (scif_win_overlap(&rma->windows, off, len))
 			err = -EADDRINUSE;
 	} else {
@@ -417,45 +281,257 @@ static int scif_win_place(struct scif_endpt *ep, struct scif_window *w,
 	}
 	if (!err) {
 		w->offset = off;
-		w->desc->offset = cpu_to_le64(off);
 		scif_win_insert(&rma->windows, w);
 	}
 	up_write(&rma->sem);
 	return err;
 }
 
-/* Called with dev->ep_sem held for reading. */
-static int scif_register_on(struct scif_endpt *ep, struct scif_dev *dev,
-			    struct scif_window *w, off_t offset, int flags)
+static void scif_win_release(struct scif_endpt *ep, struct scif_dev *dev,
+			     struct scif_window *w);
+
+/* ------------------------------------------------------------ registering */
+
+/* Our window as contiguous chunks: addresses and page counts. */
+static u32 scif_win_chunks(struct scif_window *w, u64 *da, u64 *np)
 {
-	struct scifmsg msg = { .uop = SCIF_REGISTER };
+	u32 n = 0;
+	u64 i;
+
+	for (i = 0; i < w->nr_pages; i++) {
+		if (n && w->addr[i] == da[n - 1] + (np[n - 1] << PAGE_SHIFT)) {
+			np[n - 1]++;
+			continue;
+		}
+		da[n] = w->addr[i];
+		np[n] = 1;
+		n++;
+	}
+	return n;
+}
+
+static u64 scif_ioread64(const void __iomem *p)
+{
+	u64 v;
+
+	memcpy_fromio(&v, p, sizeof(v));
+	return v;
+}
+
+static void scif_iowrite(void __iomem *base, size_t off, const void *v,
+			 size_t len)
+{
+	memcpy_toio(base + off, v, len);
+}
+
+/* Write one lookup table's pages: @vals[0 .. @n) in pages of 512. */
+static int scif_win_write_table(struct scif_dev *dev, u64 table, u32 nl,
+				const u64 *vals, u32 n)
+{
+	void __iomem *lk, *pg;
+	u32 j, cnt;
+	int err = 0;
+
+	lk = scif_ioremap(dev, table, nl * sizeof(u64));
+	if (!lk)
+		return -EIO;
+	for (j = 0; j < nl && !err; j++) {
+		cnt = min_t(u32, SCIF_RMA_ADDRS_PER_PAGE,
+			    n - j * SCIF_RMA_ADDRS_PER_PAGE);
+		pg = scif_ioremap(dev, scif_ioread64(lk + j * sizeof(u64)),
+				  cnt * sizeof(u64));
+		if (!pg) {
+			err = -EIO;
+			break;
+		}
+		memcpy_toio(pg, vals + j * SCIF_RMA_ADDRS_PER_PAGE,
+			    cnt * sizeof(u64));
+		scif_iounmap(dev, pg, cnt * sizeof(u64));
+	}
+	scif_iounmap(dev, lk, nl * sizeof(u64));
+	return err;
+}
+
+/* Fill the room the peer granted at @room with our window. */
+static int scif_win_send_lists(struct scif_endpt *ep, struct scif_window *w,
+			       u64 room)
+{
+	struct scif_dev *dev = ep->remote_dev;
+	void __iomem *ww;
+	u64 *da, *np, dl, nlk, v;
+	u32 n, nl, v32;
+	int err = -ENOMEM;
+
+	da = kvmalloc_array(w->nr_pages, sizeof(*da), GFP_KERNEL);
+	np = kvmalloc_array(w->nr_pages, sizeof(*np), GFP_KERNEL);
+	if (!da || !np)
+		goto out;
+	n = scif_win_chunks(w, da, np);
+	nl = DIV_ROUND_UP(n, SCIF_RMA_ADDRS_PER_PAGE);
+	err = -EIO;
+	ww = scif_ioremap(dev, room, sizeof(struct scif_window_wire));
+	if (!ww)
+		goto out;
+	dl = scif_ioread64(ww + offsetof(struct scif_window_wire,
+					 dma_addr_lookup));
+	nlk = scif_ioread64(ww + offsetof(struct scif_window_wire,
+					  num_pages_lookup));
+	err = scif_win_write_table(dev, dl, nl, da, n);
+	if (!err)
+		err = scif_win_write_table(dev, nlk, nl, np, n);
+	if (!err) {
+		v = scif_handle_val(&w->h);
+		scif_iowrite(ww, offsetof(struct scif_window_wire, peer_window),
+			     &v, sizeof(v));
+		v = w->offset;
+		scif_iowrite(ww, offsetof(struct scif_window_wire, offset),
+			     &v, sizeof(v));
+		v32 = w->prot;
+		scif_iowrite(ww, offsetof(struct scif_window_wire, prot),
+			     &v32, sizeof(v32));
+		scif_iowrite(ww, offsetof(struct scif_window_wire,
+					  nr_contig_chunks), &n, sizeof(n));
+		v = ep->remote_ep;
+		scif_iowrite(ww, offsetof(struct scif_window_wire, ep),
+			     &v, sizeof(v));
+		/* All of it is in place before REGISTER goes out. */
+		wmb();
+	}
+	scif_iounmap(dev, ww, sizeof(struct scif_window_wire));
+out:
+	kvfree(da);
+	kvfree(np);
+	return err;
+}
+
+/*
+ * ALLOC_REQ, fill the room, REGISTER. Called with dev->ep_sem held for
+ * reading and @w listed as pending; on return @w is ready, lost (still
+ * listed) or unlisted (error).
+ */
+static int scif_register_on(struct scif_endpt *ep, struct scif_dev *dev,
+			    struct scif_window *w)
+{
+	struct scifmsg msg = { .uop = SCIF_ALLOC_REQ };
+	u64 ans[4];
+	int r;
+
+	msg.payload[0] = ep->remote_ep;
+	msg.payload[1] = w->nr_pages;
+	msg.payload[3] = SCIF_ALLOC_FOR_REGISTER;
+	r = scif_rma_request(ep, &msg, 2, SCIF_ALLOC_GNT, SCIF_ALLOC_REJ, ans);
+	if (r)
+		return r == 1 ? -ENOMEM : r;
+	w->peer_win = ans[0];
+
+	r = scif_win_send_lists(ep, w, ans[1]);
+	if (r) {
+		pr_warn_ratelimited("node %u: granted room %#llx unusable\n",
+				    dev->node, ans[1]);
+		scif_free_virt_send(dev, w->peer_win, scif_handle_val(&w->h),
+				    ep);
+		return r;
+	}
+
+	memset(&msg, 0, sizeof(msg));
+	msg.uop = SCIF_REGISTER;
+	msg.payload[0] = ep->remote_ep;
+	msg.payload[1] = w->peer_win;
+	r = scif_rma_request(ep, &msg, 2, SCIF_REGISTER_ACK,
+			     SCIF_REGISTER_NACK, NULL);
+	if (r == 0) {
+		down_write(&ep->rma.sem);
+		w->state = SCIF_WIN_READY;
+		up_write(&ep->rma.sem);
+		return 0;
+	}
+	if (r == -EAGAIN) {
+		/* The peer may or may not have the window: keep it pinned. */
+		down_write(&ep->rma.sem);
+		w->state = SCIF_WIN_LOST;
+		up_write(&ep->rma.sem);
+		return -EAGAIN;
+	}
+	return r == 1 ? -ENOTCONN : r;
+}
+
+/*
+ * Register @w and return its offset; on failure @w is freed, or kept
+ * pinned when the peer may have it (lost, or unregistered again because
+ * the endpoint closed meanwhile).
+ */
+static off_t scif_register_window(struct scif_endpt *ep, struct scif_window *w,
+				  off_t offset, int flags)
+{
+	struct scif_dev *dev = ep->remote_dev;
+	off_t ret;
 	int err;
 
-	if (!scif_link_up(dev))
-		return -ENODEV;
-	err = scif_win_map(dev, w);
-	if (err)
+	down_read(&dev->ep_sem);
+	err = scif_link_up(dev) ? 0 : -ENODEV;
+	if (!err)
+		err = scif_handle_add(&w->h, SCIF_RMA_LWIN, dev);
+	if (!err)
+		err = scif_win_map(dev, w);
+	if (!err)
+		err = scif_win_place(ep, w, offset, flags);
+	if (err) {
+		scif_win_unmap(dev, w);
+		up_read(&dev->ep_sem);
+		scif_win_free(w);
 		return err;
-	err = scif_win_place(ep, w, offset, flags);
-	if (err)
-		return err;
-
-	msg.payload[1] = w->desc_addr;
-	msg.payload[2] = w->nr_pages;
-	err = scif_rma_request(ep, &msg, SCIF_REGISTER_ACK, NULL);
-
+	}
+	err = scif_register_on(ep, dev, w);
+	ret = w->offset;
 	down_write(&ep->rma.sem);
-	if (err)
-		list_del(&w->list);
-	else
-		w->state = 1;
-	/* The peer has its copy (or gave up): the descriptor can go. */
-	scif_unmap_local(dev, w->desc_addr, w->desc_len);
-	w->desc_addr = 0;
-	kfree(w->desc);
-	w->desc = NULL;
+	if (!ep->rma.closed && (!err || w->state == SCIF_WIN_LOST)) {
+		/* Listed: ready, or lost until unregistered or closed. */
+		up_write(&ep->rma.sem);
+		up_read(&dev->ep_sem);
+		return err ?: ret;
+	}
+	/* Failed, or scif_close() ran meanwhile and left it to us. */
+	list_del_init(&w->list);
 	up_write(&ep->rma.sem);
+	if (!err || w->state == SCIF_WIN_LOST) {
+		scif_win_release(ep, dev, w);
+		err = err ?: -ENOTCONN;
+	} else {
+		scif_win_unmap(dev, w);
+		scif_win_free(w);
+	}
+	up_read(&dev->ep_sem);
 	return err;
+}
+
+static int scif_register_check(size_t len, off_t offset, int flags)
+{
+	if (!len || !PAGE_ALIGNED(len))
+		return -EINVAL;
+	if ((flags & SCIF_MAP_FIXED) &&
+	    (offset < 0 || !PAGE_ALIGNED(offset) ||
+	     offset > SCIF_RMA_MAX_OFFSET - (s64)len))
+		return -EINVAL;
+	if (len >> PAGE_SHIFT > SCIF_RMA_MAX_PAGES)
+		return -ENOMEM;
+	return 0;
+}
+
+struct scif_window *scif_win_new(u64 nr_pages, int prot)
+{
+	struct scif_window *w = kzalloc(sizeof(*w), GFP_KERNEL);
+
+	if (!w)
+		return NULL;
+	INIT_LIST_HEAD(&w->list);
+	w->nr_pages = nr_pages;
+	w->prot = prot;
+	w->addr = kvcalloc(nr_pages, sizeof(*w->addr), GFP_KERNEL);
+	if (!w->addr) {
+		kfree(w);
+		return NULL;
+	}
+	return w;
 }
 
 off_t scif_register(scif_epd_t epd, void *addr, size_t len, off_t offset,
@@ -463,48 +539,132 @@ off_t scif_register(scif_epd_t epd, void *addr, size_t len, off_t offset,
 {
 	struct scif_endpt *ep = epd;
 	struct scif_window *w;
-	struct scif_dev *dev;
 	int err;
 
 	might_sleep();
-	err = scif_register_check(addr, len, offset, prot_flags, map_flags);
+	if (prot_flags & ~(SCIF_PROT_READ | SCIF_PROT_WRITE) ||
+	    map_flags & ~(SCIF_MAP_FIXED | SCIF_MAP_KERNEL) ||
+	    !PAGE_ALIGNED(addr))
+		return -EINVAL;
+	err = scif_register_check(len, offset, map_flags);
 	if (err)
 		return err;
 	err = scif_rma_verify_ep(ep);
 	if (err)
 		return err;
-	dev = ep->remote_dev;
 
-	w = kzalloc(sizeof(*w), GFP_KERNEL);
+	w = scif_win_new(len >> PAGE_SHIFT, prot_flags);
 	if (!w)
 		return -ENOMEM;
-	w->nr_pages = len >> PAGE_SHIFT;
-	w->prot = prot_flags;
-	w->addr = kvcalloc(w->nr_pages, sizeof(*w->addr), GFP_KERNEL);
-	if (!w->addr) {
+	w->ep = ep;
+	w->pages = kvcalloc(w->nr_pages, sizeof(*w->pages), GFP_KERNEL);
+	if (!w->pages) {
 		err = -ENOMEM;
 		goto free;
 	}
-	err = scif_win_pin(w, addr, map_flags & SCIF_MAP_KERNEL,
-			   prot_flags & SCIF_PROT_WRITE);
+	err = scif_pages_pin(w->pages, w->nr_pages, addr,
+			     map_flags & SCIF_MAP_KERNEL,
+			     prot_flags & SCIF_PROT_WRITE, &w->user);
 	if (err) {
 		kvfree(w->pages);
 		w->pages = NULL;
 		goto free;
 	}
-
-	down_read(&dev->ep_sem);
-	err = scif_register_on(ep, dev, w, offset, map_flags);
-	if (err)
-		scif_win_unmap(dev, w);
-	up_read(&dev->ep_sem);
-	if (!err)
-		return w->offset;
+	return scif_register_window(ep, w, offset, map_flags);
 free:
 	scif_win_free(w);
 	return err;
 }
 EXPORT_SYMBOL_GPL(scif_register);
+
+int scif_pin_pages(void *addr, size_t len, int prot_flags, int map_flags,
+		   scif_pinned_pages_t *pages)
+{
+	struct scif_pinned_pages *pin;
+	int err;
+
+	might_sleep();
+	if (!pages || prot_flags & ~(SCIF_PROT_READ | SCIF_PROT_WRITE) ||
+	    map_flags & ~SCIF_MAP_KERNEL || !len || !PAGE_ALIGNED(len) ||
+	    !PAGE_ALIGNED(addr))
+		return -EINVAL;
+	if (len >> PAGE_SHIFT > SCIF_RMA_MAX_PAGES)
+		return -ENOMEM;
+	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
+	if (!pin)
+		return -ENOMEM;
+	pin->nr_pages = len >> PAGE_SHIFT;
+	pin->prot = prot_flags;
+	pin->pages = kvcalloc(pin->nr_pages, sizeof(*pin->pages), GFP_KERNEL);
+	if (!pin->pages) {
+		kfree(pin);
+		return -ENOMEM;
+	}
+	err = scif_pages_pin(pin->pages, pin->nr_pages, addr,
+			     map_flags & SCIF_MAP_KERNEL,
+			     prot_flags & SCIF_PROT_WRITE, &pin->user);
+	if (err) {
+		kvfree(pin->pages);
+		kfree(pin);
+		return err;
+	}
+	refcount_set(&pin->ref, 1);
+	pin->magic = SCIF_PIN_MAGIC;
+	*pages = pin;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(scif_pin_pages);
+
+int scif_unpin_pages(scif_pinned_pages_t pin)
+{
+	if (!pin || pin->magic != SCIF_PIN_MAGIC)
+		return -EINVAL;
+	if (!refcount_dec_and_test(&pin->ref))
+		return 0;
+	pin->magic = 0;
+	scif_pages_unpin(pin->pages, pin->nr_pages, pin->user,
+			 pin->prot & SCIF_PROT_WRITE);
+	kvfree(pin->pages);
+	kfree(pin);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(scif_unpin_pages);
+
+off_t scif_register_pinned_pages(scif_epd_t epd, scif_pinned_pages_t pin,
+				 off_t offset, int map_flags)
+{
+	struct scif_endpt *ep = epd;
+	struct scif_window *w;
+	int err;
+
+	might_sleep();
+	if (!pin || pin->magic != SCIF_PIN_MAGIC ||
+	    map_flags & ~SCIF_MAP_FIXED)
+		return -EINVAL;
+	err = scif_register_check(pin->nr_pages << PAGE_SHIFT, offset,
+				  map_flags);
+	if (err)
+		return err;
+	err = scif_rma_verify_ep(ep);
+	if (err)
+		return err;
+	/* Pages unpinned by their owner cannot be registered any more. */
+	if (!refcount_inc_not_zero(&pin->ref))
+		return -EINVAL;
+	w = scif_win_new(pin->nr_pages, pin->prot);
+	if (!w) {
+		scif_unpin_pages(pin);
+		return -ENOMEM;
+	}
+	w->ep = ep;
+	w->pin = pin;
+	w->pages = pin->pages;
+	w->user = pin->user;
+	return scif_register_window(ep, w, offset, map_flags);
+}
+EXPORT_SYMBOL_GPL(scif_register_pinned_pages);
+
+/* ---------------------------------------------------------- unregistering */
 
 /* Move the windows inside [off, off + len) from the list to @out. */
 static int scif_win_take(struct scif_ep_rma *rma, s64 off, size_t len,
@@ -519,7 +679,8 @@ static int scif_win_take(struct scif_ep_rma *rma, s64 off, size_t len,
 
 		if (wend <= off || w->offset >= end)
 			continue;
-		if (w->offset < off || wend > end || w->state != 1)
+		if (w->offset < off || wend > end ||
+		    w->state == SCIF_WIN_PENDING)
 			return -EINVAL;
 		any = true;
 	}
@@ -532,18 +693,29 @@ static int scif_win_take(struct scif_ep_rma *rma, s64 off, size_t len,
 	return 0;
 }
 
-/* Tell the peer, then free; the caller holds dev->ep_sem for reading. */
+/*
+ * Tell the peer, then free, or keep as an orphan when the peer still
+ * holds pages (UNREGISTER_NACK) or did not answer. The caller holds
+ * dev->ep_sem for reading; @w is on no list.
+ */
 static void scif_win_release(struct scif_endpt *ep, struct scif_dev *dev,
-			     struct scif_window *w, bool tell)
+			     struct scif_window *w)
 {
 	struct scifmsg msg = { .uop = SCIF_UNREGISTER };
+	int r = -ENOTCONN;
 
-	if (tell && !scif_rma_verify_ep(ep)) {
-		msg.payload[1] = w->offset;
-		msg.payload[2] = w->nr_pages;
-		if (scif_rma_request(ep, &msg, SCIF_UNREGISTER_ACK, NULL))
-			pr_debug("window %#llx: no UNREGISTER_ACK\n",
-				 w->offset);
+	list_del_init(&w->list);
+	if (!scif_rma_verify_ep(ep)) {
+		msg.payload[0] = w->peer_win;
+		r = scif_rma_request(ep, &msg, 1, SCIF_UNREGISTER_ACK,
+				     SCIF_UNREGISTER_NACK, NULL);
+	}
+	if (r == 1 || r == -EAGAIN) {
+		if (r == -EAGAIN)
+			pr_warn_ratelimited("node %u: no answer to UNREGISTER, window kept pinned\n",
+					    dev->node);
+		scif_win_orphan(w, r == 1 ? SCIF_WIN_HELD : SCIF_WIN_LOST);
+		return;
 	}
 	scif_win_unmap(dev, w);
 	scif_win_free(w);
@@ -572,14 +744,25 @@ int scif_unregister(scif_epd_t epd, off_t offset, size_t len)
 	down_write(&ep->rma.sem);
 	err = scif_win_take(&ep->rma, offset, len, &list);
 	up_write(&ep->rma.sem);
-	list_for_each_entry_safe(w, tmp, &list, list) {
-		list_del(&w->list);
-		scif_win_release(ep, dev, w, true);
-	}
+	list_for_each_entry_safe(w, tmp, &list, list)
+		scif_win_release(ep, dev, w);
 	up_read(&dev->ep_sem);
 	return err;
 }
 EXPORT_SYMBOL_GPL(scif_unregister);
+
+/* Tell the peer the last lent page of its window came back. */
+void scif_munmap_send(struct scif_endpt *ep, struct scif_window *w)
+{
+	struct scifmsg msg = {
+		.uop = SCIF_MUNMAP,
+		.src = ep->port,
+		.dst = ep->peer,
+		.payload = { w->peer_win },
+	};
+
+	scif_nodeqp_send(ep->remote_dev, &msg);
+}
 
 /**
  * scif_rma_ep_unmap() - the endpoint's node is going away
@@ -593,11 +776,14 @@ void scif_rma_ep_unmap(struct scif_endpt *ep)
 {
 	struct scif_window *w, *tmp;
 	struct scif_dev *dev = ep->remote_dev;
+	LIST_HEAD(gone);
 
 	down_write(&ep->rma.sem);
 	list_for_each_entry(w, &ep->rma.windows, list)
 		scif_win_unmap(dev, w);
-	list_for_each_entry_safe(w, tmp, &ep->rma.rwindows, list) {
+	list_splice_init(&ep->rma.rwindows, &gone);
+	list_splice_init(&ep->rma.lent, &gone);
+	list_for_each_entry_safe(w, tmp, &gone, list) {
 		list_del(&w->list);
 		scif_rwin_zap(ep, w);
 		scif_win_free(w);
@@ -609,7 +795,9 @@ void scif_rma_ep_unmap(struct scif_endpt *ep)
  * scif_rma_ep_close() - free all windows of a closing endpoint
  * @ep: endpoint, still in its old state
  *
- * Our windows are unregistered with the peer while it is connected.
+ * Our windows are unregistered with the peer while it is connected; those
+ * the peer keeps (pages lent out, or no answer) become orphans. Remote
+ * windows whose pages we lent out are handed back with MUNMAP.
  */
 void scif_rma_ep_close(struct scif_endpt *ep)
 {
@@ -617,145 +805,35 @@ void scif_rma_ep_close(struct scif_endpt *ep)
 	struct scif_window *w, *tmp;
 	LIST_HEAD(local);
 	LIST_HEAD(remote);
+	LIST_HEAD(lent);
 
 	down_write(&ep->rma.sem);
 	ep->rma.closed = true;
-	list_splice_init(&ep->rma.windows, &local);
+	/* Windows still being registered are released by their registrar. */
+	list_for_each_entry_safe(w, tmp, &ep->rma.windows, list) {
+		if (w->state != SCIF_WIN_PENDING)
+			list_move_tail(&w->list, &local);
+	}
 	list_splice_init(&ep->rma.rwindows, &remote);
+	list_splice_init(&ep->rma.lent, &lent);
 	up_write(&ep->rma.sem);
 
-	list_for_each_entry_safe(w, tmp, &remote, list)
-		scif_win_free(w);
-	if (list_empty(&local))
+	if (list_empty(&local) && list_empty(&remote) && list_empty(&lent))
 		return;
 	down_read(&dev->ep_sem);
+	list_for_each_entry_safe(w, tmp, &remote, list) {
+		list_del(&w->list);
+		scif_rwin_zap(ep, w);
+		scif_win_free(w);
+	}
+	list_for_each_entry_safe(w, tmp, &lent, list) {
+		list_del(&w->list);
+		if (!scif_rma_verify_ep(ep))
+			scif_munmap_send(ep, w);
+		scif_win_free(w);
+	}
 	list_for_each_entry_safe(w, tmp, &local, list)
-		scif_win_release(ep, dev, w, true);
+		scif_win_release(ep, dev, w);
 	up_read(&dev->ep_sem);
 }
 
-/* Read and check the peer's descriptor; returns a remote window. */
-static struct scif_window *scif_rwin_read(struct scif_dev *dev, u64 addr,
-					  u32 n, int *err)
-{
-	struct scif_win_desc __iomem *d;
-	struct scif_window *w;
-	size_t len;
-	u64 i;
-
-	*err = -EINVAL;
-	if (!n || n > SCIF_RMA_MAX_PAGES)
-		return NULL;
-	len = struct_size(d, addr, n);
-	d = scif_ioremap(dev, addr, len);
-	if (!d) {
-		*err = -EIO;
-		return NULL;
-	}
-	w = kzalloc(sizeof(*w), GFP_KERNEL);
-	if (!w)
-		goto nomem;
-	w->addr = kvmalloc_array(n, sizeof(*w->addr), GFP_KERNEL);
-	if (!w->addr)
-		goto nomem;
-	w->offset = readq(&d->offset);
-	w->nr_pages = readq(&d->nr_pages);
-	w->prot = readl(&d->prot);
-	memcpy_fromio(w->addr, d->addr, n * sizeof(*w->addr));
-	if (readq(&d->magic) != SCIF_WIN_MAGIC || w->nr_pages != n ||
-	    w->offset < 0 || !PAGE_ALIGNED(w->offset) ||
-	    w->offset > SCIF_RMA_MAX_OFFSET - (s64)scif_win_len(w) ||
-	    (w->prot & ~(SCIF_PROT_READ | SCIF_PROT_WRITE)))
-		goto bad;
-	for (i = 0; i < n; i++) {
-		if (!PAGE_ALIGNED(w->addr[i]) || w->addr[i] + PAGE_SIZE < w->addr[i])
-			goto bad;
-	}
-	scif_iounmap(dev, d, len);
-	w->state = 1;
-	return w;
-nomem:
-	*err = -ENOMEM;
-bad:
-	scif_iounmap(dev, d, len);
-	if (*err == -EINVAL)
-		pr_warn_ratelimited("node %u: bad window descriptor at %#llx\n",
-				    dev->node, addr);
-	scif_win_free(w);
-	return NULL;
-}
-
-/**
- * scif_register_msg() - REGISTER: the peer registered a window
- * @dev: link it came on
- * @msg: [0] our endpoint cookie, [1] descriptor address, [2] request
- *	number and page count, [3] the peer's endpoint cookie
- */
-void scif_register_msg(struct scif_dev *dev, struct scifmsg *msg)
-{
-	struct scif_endpt *ep = scif_rma_msg_ep(dev, msg->payload[0]);
-	struct scif_window *w = NULL;
-	int err = -ENOTCONN;
-
-	if (!ep || ep->remote_ep != msg->payload[3])
-		goto answer;
-	w = scif_rwin_read(dev, msg->payload[1], SCIF_REQ_ARG(msg->payload[2]),
-			   &err);
-	if (!w)
-		goto answer;
-	down_write(&ep->rma.sem);
-	if (ep->rma.closed) {
-		err = -ENOTCONN;
-	} else if (scif_win_overlap(&ep->rma.rwindows, w->offset,
-				    scif_win_len(w))) {
-		err = -EADDRINUSE;
-	} else {
-		scif_win_insert(&ep->rma.rwindows, w);
-		w = NULL;
-		err = 0;
-	}
-	up_write(&ep->rma.sem);
-answer:
-	scif_win_free(w);
-	if (ep)
-		scif_ep_put(ep);
-	scif_rma_answer(dev, msg, err ? SCIF_REGISTER_NACK : SCIF_REGISTER_ACK,
-			err);
-}
-
-/**
- * scif_unregister_msg() - UNREGISTER: the peer removes a window
- * @dev: link it came on
- * @msg: [0] our endpoint cookie, [1] window offset, [2] request number
- *	and page count, [3] the peer's endpoint cookie
- *
- * Taking the window lists for writing waits for our transfers that use
- * the window; after the answer the peer unpins its pages.
- */
-void scif_unregister_msg(struct scif_dev *dev, struct scifmsg *msg)
-{
-	struct scif_endpt *ep = scif_rma_msg_ep(dev, msg->payload[0]);
-	struct scif_window *w, *found = NULL;
-	int err = -ENXIO;
-
-	if (ep && ep->remote_ep == msg->payload[3]) {
-		down_write(&ep->rma.sem);
-		list_for_each_entry(w, &ep->rma.rwindows, list) {
-			if (w->offset == (s64)msg->payload[1] &&
-			    w->nr_pages == SCIF_REQ_ARG(msg->payload[2])) {
-				list_del(&w->list);
-				found = w;
-				err = 0;
-				break;
-			}
-		}
-		up_write(&ep->rma.sem);
-		/* The peer unpins once answered: no user mapping may remain. */
-		scif_rwin_zap(ep, found);
-		scif_win_free(found);
-	}
-	if (ep)
-		scif_ep_put(ep);
-	scif_rma_answer(dev, msg,
-			err ? SCIF_UNREGISTER_NACK : SCIF_UNREGISTER_ACK, err);
-}

@@ -53,6 +53,9 @@
 /* Bytes moved by each path, for debugfs scif/rma (tests check the path). */
 static atomic64_t scif_rma_cpu_bytes = ATOMIC64_INIT(0);
 static atomic64_t scif_rma_dma_bytes = ATOMIC64_INIT(0);
+/* Fence signals stored by DMA status descriptors and by CPU. */
+static atomic64_t scif_rma_sig_dma = ATOMIC64_INIT(0);
+static atomic64_t scif_rma_sig_cpu = ATOMIC64_INIT(0);
 
 /**
  * struct scif_xfer - one transfer in progress
@@ -125,7 +128,7 @@ static int scif_win_range(struct list_head *head, s64 off, size_t len,
 	list_for_each_entry(w, head, list) {
 		if (w->offset + (s64)scif_wlen(w) <= cur)
 			continue;
-		if (w->offset > cur || w->state != 1)
+		if (w->offset > cur || w->state != SCIF_WIN_READY)
 			return -ENXIO;
 		if ((w->prot & prot) != prot)
 			err = -EACCES;
@@ -628,6 +631,9 @@ static int scif_rma_stats_show(struct seq_file *s, void *unused)
 	seq_printf(s, "cpu_bytes %lld\ndma_bytes %lld\n",
 		   (long long)atomic64_read(&scif_rma_cpu_bytes),
 		   (long long)atomic64_read(&scif_rma_dma_bytes));
+	seq_printf(s, "signal_dma %lld\nsignal_cpu %lld\n",
+		   (long long)atomic64_read(&scif_rma_sig_dma),
+		   (long long)atomic64_read(&scif_rma_sig_cpu));
 	for (i = 0; i < SCIF_MAX_NODES; i++) {
 		dev = &scif_devs[i];
 		mutex_lock(&dev->lock);
@@ -636,12 +642,14 @@ static int scif_rma_stats_show(struct seq_file *s, void *unused)
 				   dev->sdev->num_dma_ch);
 		mutex_unlock(&dev->lock);
 	}
+	scif_rma_debugfs_windows(s);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(scif_rma_stats);
 
 /**
- * scif_rma_debugfs_init() - create scif/rma: bytes copied by CPU and DMA
+ * scif_rma_debugfs_init() - create scif/rma: bytes copied by CPU and DMA,
+ *	fence signals stored by DMA and CPU, and every window
  * @dir: the scif debugfs directory
  */
 void scif_rma_debugfs_init(struct dentry *dir)
@@ -686,5 +694,80 @@ int scif_rma_poke(struct scif_endpt *ep, bool remote, s64 off, u64 val)
 		memcpy(va, (u8 *)&val + pos, n);
 	}
 	up_read(&ep->rma.sem);
+	return err;
+}
+
+/* Store @val at card-physical @addr with a DMA status descriptor. */
+static int scif_signal_dma(struct scif_endpt *ep, struct scif_dev *dev,
+			   u64 addr, u64 val)
+{
+	struct scif_hw_dev *sdev = dev->sdev;
+	struct dma_chan *chan = sdev->dma_ch[ep->rma.dma_next++ %
+					     sdev->num_dma_ch];
+	struct dma_async_tx_descriptor *tx;
+	dma_cookie_t cookie;
+
+	if (!chan->device->device_prep_dma_imm_data)
+		return -EOPNOTSUPP;
+	tx = chan->device->device_prep_dma_imm_data(chan, addr, val, 0);
+	if (!tx)
+		return -EOPNOTSUPP;
+	cookie = dmaengine_submit(tx);
+	if (dma_submit_error(cookie))
+		return -EOPNOTSUPP;
+	if (dma_sync_wait(chan, cookie) != DMA_COMPLETE)
+		return -EIO;
+	atomic64_inc(&scif_rma_sig_dma);
+	return 0;
+}
+
+/**
+ * scif_rma_signal() - a fence signal: store a 64-bit value in a window
+ * @ep: connected endpoint
+ * @remote: the peer's space (else ours)
+ * @off: offset, 4-byte aligned
+ * @val: value
+ *
+ * With DMA channels on the link the value goes in a status descriptor
+ * (immediate data), as upstream does on an x100; by CPU otherwise, and
+ * when the 8 bytes are not naturally aligned.
+ *
+ * Return: 0, -ENXIO, -EACCES (window not writable), -EIO, or an
+ * endpoint error.
+ */
+int scif_rma_signal(struct scif_endpt *ep, bool remote, s64 off, u64 val)
+{
+	struct scif_dev *dev = ep->remote_dev;
+	struct scif_window *w;
+	u64 addr;
+	int err = -EOPNOTSUPP;
+
+	down_read(&dev->ep_sem);
+	if (!scif_link_up(dev)) {
+		up_read(&dev->ep_sem);
+		return -ENODEV;
+	}
+	if (!dev->self && dev->sdev && dev->sdev->num_dma_ch > 0 &&
+	    IS_ALIGNED(off, sizeof(val))) {
+		down_read(&ep->rma.sem);
+		err = scif_win_range(remote ? &ep->rma.rwindows :
+					      &ep->rma.windows,
+				     off, sizeof(val), SCIF_PROT_WRITE, &w);
+		if (!err) {
+			addr = w->addr[(off - w->offset) >> PAGE_SHIFT] +
+			       offset_in_page(off);
+			/* Our page as our engine sees it (not the P2P view). */
+			if (!remote && dev->p2p)
+				addr -= dev->base_addr;
+			err = scif_signal_dma(ep, dev, addr, val);
+		}
+		up_read(&ep->rma.sem);
+	}
+	up_read(&dev->ep_sem);
+	if (err != -EOPNOTSUPP)
+		return err;
+	err = scif_rma_poke(ep, remote, off, val);
+	if (!err)
+		atomic64_inc(&scif_rma_sig_cpu);
 	return err;
 }

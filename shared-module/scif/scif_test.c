@@ -7,11 +7,17 @@
  * scif_test_ioctl.h map one-to-one onto scif_bind(), scif_listen(),
  * scif_connect(), scif_accept(), scif_send(), scif_recv(), scif_poll() and
  * scif_get_node_ids(), and closing the file calls scif_close(). As a SCIF
- * client it logs "scif_test: node N up/down" for every node.
+ * client it logs "scif_test: node N up/down" for every node. SCIFT_KAPI
+ * reaches the RMA calls that have no /dev/scif ioctl (scif_get_pages(),
+ * scif_put_pages(), scif_pin_pages(), scif_register_pinned_pages()) on
+ * the endpoint of an open /dev/scif file.
  */
 #include <linux/anon_inodes.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -194,6 +200,101 @@ static long scift_node_ids(struct scift_nodes __user *uarg)
 	return ret;
 }
 
+/* Ranges from scif_get_pages(), until SCIFT_KAPI_PUT_PAGES or unload. */
+static struct scif_range *scift_ranges[SCIFT_KAPI_SLOTS];
+static DEFINE_MUTEX(scift_ranges_lock);
+
+/* Copy the bytes of a held range to user space, page by page. */
+static int scift_range_read(struct scif_range *r, u64 ubuf, u64 len)
+{
+	void __iomem *va;
+	void *bounce;
+	u64 done = 0, n;
+	int i, err = 0;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_pages && done < len && !err; i++) {
+		n = min_t(u64, PAGE_SIZE, len - done);
+		va = ioremap(r->phys_addr[i], PAGE_SIZE);
+		if (!va) {
+			err = -EIO;
+			break;
+		}
+		memcpy_fromio(bounce, va, n);
+		iounmap(va);
+		if (copy_to_user(u64_to_user_ptr(ubuf + done), bounce, n))
+			err = -EFAULT;
+		done += n;
+	}
+	kfree(bounce);
+	return err;
+}
+
+static long scift_kapi(struct scift_kapi __user *uarg)
+{
+	struct scift_kapi a;
+	scif_pinned_pages_t pin;
+	struct scif_range *r;
+	struct fd f;
+	scif_epd_t epd;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.slot < 0 || a.slot >= SCIFT_KAPI_SLOTS)
+		return -EINVAL;
+	f = fdget(a.fd);
+	if (!f.file)
+		return -EBADF;
+	epd = scif_file_epd(f.file);
+	ret = epd ? 0 : -EINVAL;
+	mutex_lock(&scift_ranges_lock);
+	r = scift_ranges[a.slot];
+	switch (ret ? 0 : a.op) {
+	case 0:
+		break;
+	case SCIFT_KAPI_GET_PAGES:
+		if (r) {
+			ret = -EBUSY;
+			break;
+		}
+		ret = scif_get_pages(epd, a.offset, a.len, &r);
+		if (ret)
+			break;
+		scift_ranges[a.slot] = r;
+		a.nr_pages = r->nr_pages;
+		a.prot = r->prot_flags;
+		fallthrough;
+	case SCIFT_KAPI_READ:
+		ret = r ? scift_range_read(r, a.buf, a.len) : -ENOENT;
+		break;
+	case SCIFT_KAPI_PUT_PAGES:
+		ret = r ? scif_put_pages(r) : -ENOENT;
+		scift_ranges[a.slot] = NULL;
+		break;
+	case SCIFT_KAPI_PIN_REGISTER:
+		ret = scif_pin_pages(u64_to_user_ptr(a.buf), a.len, a.prot, 0,
+				     &pin);
+		if (ret)
+			break;
+		a.offset = scif_register_pinned_pages(epd, pin, 0, 0);
+		/* The window keeps the pages pinned; our reference goes. */
+		scif_unpin_pages(pin);
+		if (a.offset < 0)
+			ret = a.offset;
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	mutex_unlock(&scift_ranges_lock);
+	fdput(f);
+	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
+		ret = -EFAULT;
+	return ret;
+}
+
 static long scift_ioctl(struct file *file, unsigned int cmd,
 			unsigned long arg)
 {
@@ -217,6 +318,8 @@ static long scift_ioctl(struct file *file, unsigned int cmd,
 		return scift_poll(epd, uarg);
 	case SCIFT_NODE_IDS:
 		return scift_node_ids(uarg);
+	case SCIFT_KAPI:
+		return scift_kapi(uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -268,7 +371,13 @@ static int __init scift_init(void)
 
 static void __exit scift_exit(void)
 {
+	int i;
+
 	misc_deregister(&scift_dev);
+	for (i = 0; i < SCIFT_KAPI_SLOTS; i++) {
+		if (scift_ranges[i])
+			scif_put_pages(scift_ranges[i]);
+	}
 	scif_client_unregister(&scift_client);
 }
 

@@ -82,6 +82,43 @@ struct scift_nodes {
 	__u16 pad[3];
 };
 
+/**
+ * struct scift_kapi - SCIFT_KAPI argument: kernel-only RMA calls on the
+ *	endpoint of an open /dev/scif file
+ * @fd: in: the /dev/scif file descriptor
+ * @op: in: SCIFT_KAPI_*
+ * @slot: in: which held range (0 .. SCIFT_KAPI_SLOTS - 1)
+ * @prot: in: PIN_REGISTER: SCIF_PROT_*; out: GET_PAGES: the window's
+ * @offset: in: GET_PAGES: the peer's offset; out: PIN_REGISTER: ours
+ * @len: in: bytes
+ * @buf: in: GET_PAGES/READ: user buffer for the bytes of the range;
+ *	PIN_REGISTER: the user buffer to pin and register
+ * @nr_pages: out: GET_PAGES: pages in the range
+ * @pad: zero
+ *
+ * GET_PAGES calls scif_get_pages(), keeps the range in @slot and copies
+ * its bytes (read through the returned physical addresses) to @buf; READ
+ * copies them again; PUT_PAGES calls scif_put_pages(); PIN_REGISTER calls
+ * scif_pin_pages(), scif_register_pinned_pages() and scif_unpin_pages().
+ */
+struct scift_kapi {
+	__s32 fd;
+	__u32 op;
+	__s32 slot;
+	__s32 prot;
+	__s64 offset;
+	__u64 len;
+	__u64 buf;
+	__s32 nr_pages;
+	__s32 pad;
+};
+
+#define SCIFT_KAPI_GET_PAGES	1
+#define SCIFT_KAPI_READ		2
+#define SCIFT_KAPI_PUT_PAGES	3
+#define SCIFT_KAPI_PIN_REGISTER	4
+#define SCIFT_KAPI_SLOTS	8
+
 #define SCIFT_BIND	_IOWR('z', 1, __u32)	/* in: port or 0; out: port */
 #define SCIFT_LISTEN	_IOW('z', 2, __s32)	/* backlog */
 #define SCIFT_CONNECT	_IOW('z', 3, struct scift_port)
@@ -90,5 +127,6 @@ struct scift_nodes {
 #define SCIFT_RECV	_IOWR('z', 6, struct scift_msg)
 #define SCIFT_POLL	_IOWR('z', 7, struct scift_poll)
 #define SCIFT_NODE_IDS	_IOWR('z', 8, struct scift_nodes)
+#define SCIFT_KAPI	_IOWR('z', 9, struct scift_kapi)
 
 #endif /* MICEMU_SCIF_TEST_IOCTL_H */
