@@ -65,7 +65,7 @@ export CCACHE_BASEDIR ?= $(BUILD)
 export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	upstream-kernel upstream-modules checkpatch unit-test check soak clean \
+	upstream-kernel upstream-modules mpssd checkpatch unit-test check soak clean \
 	distclean fuzz qemu-sanitize micfw-sanitize FORCE
 
 all: images
@@ -170,9 +170,9 @@ UPSTREAM_CONFIG := CONFIG_INTEL_MIC_BUS=m CONFIG_SCIF_BUS=m \
 	CONFIG_VOP_BUS=m CONFIG_INTEL_MIC_HOST=m CONFIG_SCIF=m CONFIG_MIC_COSM=m \
 	CONFIG_VOP=m CONFIG_INTEL_MIC_X100_DMA=m
 # Debian's modules the host VM needs (virtio console for the agent; vop's
-# dependencies) and upstream's, in load order.
+# dependencies; tun for mpssd's network) and upstream's, in load order.
 UPSTREAM_HOST_MODULES = virtio virtio_ring virtio_pci virtio_console vhost_iotlb \
-	vringh mic_bus scif_bus cosm_bus vop_bus scif mic_cosm vop mic_x100_dma mic_host
+	vringh tun mic_bus scif_bus cosm_bus vop_bus scif mic_cosm vop mic_x100_dma mic_host
 
 upstream-kernel: deps
 	$(TOP)/scripts/fetch-upstream-host.sh $(UPHOST) $(UPSTREAM_ABI)
@@ -190,16 +190,34 @@ upstream-modules: upstream-kernel
 	$(MAKE) -C $(UPHOST)/root/usr/src/linux-headers-$$rel M=$(UPSRC) CC=gcc \
 		$(UPSTREAM_CONFIG) KCFLAGS="-include linux/dma-map-ops.h" modules
 
+# --- upstream's mpssd -------------------------------------------------------------
+# samples/mic/mpssd from the upstream tree, unmodified, linked statically
+# with this machine's libc so that both host images (5.10 and 6.1) can run
+# it. Compiled straight from the tree into $(BUILD)/mpssd/;
+# upstream-host/mpssd-include/ stands in for the kernel tree's
+# tools/include, which upstream's sample expects next to it.
+MPSSD_SRC := $(UPSTREAM_MIC_SRC)/samples/mic/mpssd
+MPSSD := $(BUILD)/mpssd/mpssd
+$(MPSSD): $(MPSSD_SRC)/mpssd.c $(MPSSD_SRC)/sysfs.c $(MPSSD_SRC)/mpssd.h \
+		$(TOP)/upstream-host/mpssd-include/tools/endian.h | deps
+	mkdir -p $(@D)
+	gcc -O2 -static -I$(UPSTREAM_MIC_SRC)/include/uapi \
+		-I$(TOP)/upstream-host/mpssd-include \
+		$(MPSSD_SRC)/mpssd.c $(MPSSD_SRC)/sysfs.c -o $@.tmp -lpthread
+	mv $@.tmp $@
+mpssd: $(MPSSD)
+
 # --- initramfs images ---------------------------------------------------------
 # Load order inside the VMs; the images also carry the test-only modules
 # (EXTRA_*), which tests load themselves.
 HOST_MODULES = scif mic_cosm mic_x100_dma mic_x100
 HOST_EXTRA_MODULES = cosm_fakeclient mic_dma_test scif_test
-CARD_MODULES = scif mic_x100_dma mic_card mic_cosm_client
+CARD_MODULES = scif mic_x100_dma mic_card mic_cosm_client mic_card_vop
 CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test scif_test
 
-images: qemu kernel modules tools micfw $(if $(UPSTREAM_PRESENT),upstream-modules)
+images: qemu kernel modules tools micfw $(if $(UPSTREAM_PRESENT),upstream-modules mpssd)
 	IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) TOOLS=$(TOOLS) \
+	MPSSD=$(if $(UPSTREAM_PRESENT),$(MPSSD)) \
 	HOST_MODULES="$(HOST_MODULES)" CARD_MODULES="$(CARD_MODULES)" \
 	HOST_EXTRA_MODULES="$(HOST_EXTRA_MODULES)" \
 	CARD_EXTRA_MODULES="$(CARD_EXTRA_MODULES)" \
@@ -207,7 +225,7 @@ images: qemu kernel modules tools micfw $(if $(UPSTREAM_PRESENT),upstream-module
 ifneq ($(UPSTREAM_PRESENT),)
 	rel=$$(cat $(UPHOST)/kernel-release) && \
 	HOST_STACK=upstream IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) \
-	TOOLS=$(TOOLS) HOST_MODULES="$(UPSTREAM_HOST_MODULES)" \
+	TOOLS=$(TOOLS) HOST_MODULES="$(UPSTREAM_HOST_MODULES)" MPSSD=$(MPSSD) \
 	HOST_MODDIRS="$(UPSRC) $(UPHOST)/root/lib/modules/$$rel/kernel" \
 	$(TOP)/images/build-images.sh
 else

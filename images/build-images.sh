@@ -4,7 +4,9 @@
 # build-images.sh: assemble the card and host initramfs images.
 #
 # Environment (set by the top-level Makefile): IMAGES KBUILD MODDIR
-# (the one kbuild tree of all modules) TOOLS HOST_MODULES CARD_MODULES.  The card image goes into the
+# (the one kbuild tree of all modules) TOOLS HOST_MODULES CARD_MODULES,
+# MPSSD (upstream's mpssd, built when the upstream tree is there; empty:
+# the host image has none).  The card image goes into the
 # host image as a firmware file, next to the card kernel (the same bzImage
 # as the host's), so the host driver loads both from /lib/firmware/mic/.
 #
@@ -58,6 +60,11 @@ printf '%s\n' $HOST_MODULES >"$IMAGES/host-modules$suffix.order"
 # shellcheck disable=SC2086
 list=$(modpaths $HOST_MODULES ${HOST_EXTRA_MODULES:-})
 mapfile -t host_mods <<<"$list"
+extra=()
+if [ -n "${MPSSD:-}" ]; then
+	[ -x "$MPSSD" ] || { echo "build-images: $MPSSD is missing" >&2; exit 1; }
+	extra+=("/sbin/mpssd=$MPSSD" "/bin/mic-console=$here/mic-console")
+fi
 "$here/mkinitramfs.sh" "$IMAGES/host-initramfs$suffix.img" "$gen" "$here/host-init" \
 	"/bin/micemu-agent=$here/micemu-agent" \
 	"/bin/micctrl=$TOOLS/micctrl" \
@@ -67,7 +74,7 @@ mapfile -t host_mods <<<"$list"
 	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules$suffix.order" \
 	"/lib/micemu/cosm-server-selftest.sh=$here/../host-module/cosm/tests/cosm-server-selftest.sh" \
-	"${host_mods[@]}" \
+	"${host_mods[@]}" ${extra[@]+"${extra[@]}"} \
 	"/lib/firmware/mic/uos.img=$bzimage" \
 	"/lib/firmware/mic/System.map=$KBUILD/System.map" \
 	"/lib/firmware/mic/initramfs.img=$IMAGES/card-initramfs.img"

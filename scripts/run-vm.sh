@@ -29,7 +29,7 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--exec 'CMD' | --serve] [--timeout S] [--mem-size SIZE]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
                  [--flavour default|debug] [--dma-rate MBPS]
-                 [--host-stack micemu|upstream]
+                 [--host-stack micemu|upstream] [--mpssd] [--mpssd-disk SIZE]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -53,6 +53,12 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                    kernel with upstream's MIC host stack, built by 'make
                    images' when the upstream tree is there); the cards are
                    the same either way
+  --mpssd          run upstream's mpssd in the host VM: each booted card gets
+                   a virtio console (mic-console micN), network (ping micN;
+                   the card is 172.31.N+1.1) and a block device backed by
+                   /var/lib/micemu/micN.img in the host VM (VOP)
+  --mpssd-disk S   size of each card's block device with --mpssd (default
+                   64M; sparse, in the host VM's RAM)
 EOF
 }
 
@@ -60,7 +66,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
-flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu
+flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
@@ -76,6 +82,8 @@ while [ $# -gt 0 ]; do
 	--flavour) flavour=${2:?--flavour needs a value}; shift 2 ;;
 	--dma-rate) dma_rate=${2:?--dma-rate needs a value}; shift 2 ;;
 	--host-stack) host_stack=${2:?--host-stack needs a value}; shift 2 ;;
+	--mpssd) mpssd=1; shift ;;
+	--mpssd-disk) mpssd_disk=${2:?--mpssd-disk needs a value}; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -86,6 +94,11 @@ done
 [[ "$dma_rate" =~ ^(0|[1-9][0-9]{0,6})$ ]] ||
 	die "--dma-rate must be MB/s, 0 (unpaced) to 9999999, not '$dma_rate'"
 case "$accel" in auto|tcg|kvm) ;; *) die "--accel must be auto, tcg or kvm" ;; esac
+[[ "$mpssd_disk" =~ ^[1-9][0-9]{0,5}[KMG]?$ ]] ||
+	die "--mpssd-disk must be a size like 64M, not '$mpssd_disk'"
+if [ "$mpssd" = 1 ]; then
+	append="micemu.mpssd=1 micemu.mpssd_disk=$mpssd_disk $append"
+fi
 [ $have_exec = 1 ] && [ $serve = 1 ] && die "--exec and --serve exclude each other"
 case "$flavour" in
 default) images=$build/images ;;

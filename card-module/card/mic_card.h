@@ -15,6 +15,7 @@
 #include "mic_dma.h"
 #include "scif_hw.h"
 #include "mic_card_regs.h"
+#include "mic_card_vop.h"
 
 /**
  * struct mic_card_vec - one MSI-X vector of the mic-card function
@@ -51,6 +52,7 @@ struct mic_card_vec {
  * @scif_up: @sdev is registered with SCIF
  * @scif_lock: protects @scif_up (remove and shutdown may race)
  * @dbg: debugfs directory
+ * @vop_hw: what a VOP driver gets from us (mic_card_vop.h)
  */
 struct mic_card {
 	struct pci_dev *pdev;
@@ -66,6 +68,7 @@ struct mic_card {
 	bool scif_up;
 	struct mutex scif_lock;		/* protects @scif_up */
 	struct dentry *dbg;
+	struct mic_vop_hw vop_hw;
 };
 
 static inline u32 mic_card_sbox_read(struct mic_card *card, u32 off)
@@ -77,6 +80,14 @@ static inline void mic_card_sbox_write(struct mic_card *card, u32 val,
 				       u32 off)
 {
 	iowrite32(val, card->mmio + MIC_SBOX_BASE + off);
+}
+
+/* True if [addr, addr + len) lies inside the SMPT window. */
+static inline bool mic_card_in_smpt_window(u64 addr, u64 len)
+{
+	return len && addr >= MIC_SMPT_WINDOW_BASE &&
+	       addr - MIC_SMPT_WINDOW_BASE < MIC_SMPT_WINDOW_LEN &&
+	       len <= MIC_SMPT_WINDOW_LEN - (addr - MIC_SMPT_WINDOW_BASE);
 }
 
 /* mic_card_intr.c */
@@ -97,6 +108,10 @@ void mic_card_dma_exit(struct mic_card *card);
 /* mic_card_scif.c */
 int mic_card_scif_init(struct mic_card *card);
 void mic_card_scif_exit(struct mic_card *card);
+
+/* mic_card_vophw.c */
+void mic_card_vop_attach(struct mic_card *card);
+void mic_card_vop_detach(struct mic_card *card);
 
 /* mic_card_debugfs.c */
 void mic_card_debugfs_init(struct mic_card *card);

@@ -159,6 +159,7 @@ static int mic_card_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		goto dma_exit;
 	}
 	mic_card_debugfs_init(card);
+	mic_card_vop_attach(card);
 	dev_info(&pdev->dev, "x100 card node %u, device page at 0x%llx\n",
 		 card->node_id, card->dp_addr);
 	return 0;
@@ -182,6 +183,7 @@ static void mic_card_remove(struct pci_dev *pdev)
 {
 	struct mic_card *card = pci_get_drvdata(pdev);
 
+	mic_card_vop_detach(card);
 	mic_card_debugfs_exit(card);
 	mic_card_scif_exit(card);
 	mic_card_dma_exit(card);
@@ -196,15 +198,18 @@ static void mic_card_remove(struct pci_dev *pdev)
 /*
  * facts §4.5 step 3: on poweroff or reboot, after the reboot notifiers
  * (the COSM client's shutdown status) ran, leave SCIF so that the host
- * sees our endpoints close. Like upstream's card driver, which removed
- * itself on shutdown.
+ * sees our endpoints close, and take the VOP devices away with upstream's
+ * removal handshake. Like upstream's card driver, which removed itself on
+ * shutdown.
  */
 static void mic_card_shutdown(struct pci_dev *pdev)
 {
 	struct mic_card *card = pci_get_drvdata(pdev);
 
-	if (card)
-		mic_card_scif_exit(card);
+	if (!card)
+		return;
+	mic_card_vop_detach(card);
+	mic_card_scif_exit(card);
 }
 
 static const struct pci_device_id mic_card_ids[] = {

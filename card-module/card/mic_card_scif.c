@@ -43,14 +43,6 @@ static void mic_card_scif_send_peer_intr(struct scif_hw_dev *sdev,
 	mic_card_send_host_intr(sdev_to_card(sdev), peer_db);
 }
 
-/* True if [addr, addr + len) lies inside the SMPT window. */
-static bool mic_card_in_smpt_window(u64 addr, u64 len)
-{
-	return len && addr >= MIC_SMPT_WINDOW_BASE &&
-	       addr - MIC_SMPT_WINDOW_BASE < MIC_SMPT_WINDOW_LEN &&
-	       len <= MIC_SMPT_WINDOW_LEN - (addr - MIC_SMPT_WINDOW_BASE);
-}
-
 static void __iomem *mic_card_scif_ioremap(struct scif_hw_dev *sdev,
 					   dma_addr_t peer_addr, size_t len)
 {

@@ -74,7 +74,8 @@ class FirmwareControl:
 
 class System:
     def __init__(self, logdir, cards=1, append="", ready_delay=500,
-                 mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu"):
+                 mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu",
+                 mpssd=False, mpssd_disk="64M"):
         assert host_stack in HOST_STACKS, host_stack
         self.logdir = logdir
         self.cards = cards
@@ -85,6 +86,9 @@ class System:
                "--cards", str(cards), "--logdir", logdir, "--accel", accel,
                "--append", append, "--ready-delay", str(ready_delay),
                "--mem-size", mem_size, "--host-stack", host_stack]
+        if mpssd:
+            # VOP: upstream's mpssd in the host VM (run-vm.sh --mpssd)
+            cmd += ["--mpssd", "--mpssd-disk", mpssd_disk]
         self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
