@@ -210,10 +210,10 @@ mpssd: $(MPSSD)
 # --- initramfs images ---------------------------------------------------------
 # Load order inside the VMs; the images also carry the test-only modules
 # (EXTRA_*), which tests load themselves.
-HOST_MODULES = scif mic_cosm mic_x100_dma mic_x100
+HOST_MODULES = scif mic_cosm mic_x100_dma mic_vop_host mic_x100
 HOST_EXTRA_MODULES = cosm_fakeclient mic_dma_test scif_test
 CARD_MODULES = scif mic_x100_dma mic_card mic_cosm_client mic_card_vop
-CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test scif_test
+CARD_EXTRA_MODULES = mic_cosm_badclient mic_dma_test scif_test mic_vop_badcard
 
 images: qemu kernel modules tools micfw $(if $(UPSTREAM_PRESENT),upstream-modules mpssd)
 	IMAGES=$(IMAGES) KBUILD=$(KBUILD) MODDIR=$(MODDIR) TOOLS=$(TOOLS) \

@@ -72,6 +72,7 @@ fi
 	"/bin/scif-pingpong=$TOOLS/scif-pingpong" \
 	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
+	"/bin/vop-serve=$TOOLS/vop-serve" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules$suffix.order" \
 	"/lib/micemu/cosm-server-selftest.sh=$here/../host-module/cosm/tests/cosm-server-selftest.sh" \
 	"${host_mods[@]}" ${extra[@]+"${extra[@]}"} \

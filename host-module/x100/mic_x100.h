@@ -14,6 +14,7 @@
 #include "mic_cosm.h"
 #include "mic_dma.h"
 #include "mic_hw.h"
+#include "mic_vop_hw.h"
 #include "mic_x100_regs.h"
 
 enum mic_x100_irq_mode {
@@ -72,6 +73,7 @@ struct mic_x100_intr {
  * @stepping: PCI revision ID
  * @hw: services for upper layers; holds the BAR mappings and device page
  * @sdev: the SCIF link to the card, registered while the card runs
+ * @vop: the card's VOP device, registered while the card runs
  * @cdev: the COSM device
  * @intr: interrupt state
  * @smpt_lock: protects @smpt_refs
@@ -91,6 +93,7 @@ struct mic_x100_dev {
 	u8 stepping;
 	struct mic_hw_dev hw;
 	struct scif_hw_dev sdev;
+	struct mic_vop_hw_dev vop;
 	struct cosm_device *cdev;
 	struct mic_x100_intr intr;
 	spinlock_t smpt_lock; /* @smpt_refs */
@@ -171,6 +174,10 @@ void mic_x100_stop_clients(struct mic_x100_dev *mdev);
 /* mic_x100_scif.c */
 int mic_x100_scif_init(void);
 void mic_x100_scif_exit(void);
+
+/* mic_x100_vop.c */
+int mic_x100_vop_init(void);
+void mic_x100_vop_exit(void);
 
 /* mic_x100_dma.c */
 void mic_x100_dma_init(struct mic_x100_dev *mdev);

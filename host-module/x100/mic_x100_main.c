@@ -308,11 +308,16 @@ static int __init mic_x100_init(void)
 	rc = mic_x100_scif_init();
 	if (rc)
 		goto debugfs_exit;
-	rc = pci_register_driver(&mic_x100_driver);
+	rc = mic_x100_vop_init();
 	if (rc)
 		goto scif_exit;
+	rc = pci_register_driver(&mic_x100_driver);
+	if (rc)
+		goto vop_exit;
 	return 0;
 
+vop_exit:
+	mic_x100_vop_exit();
 scif_exit:
 	mic_x100_scif_exit();
 debugfs_exit:
@@ -323,6 +328,7 @@ debugfs_exit:
 static void __exit mic_x100_exit(void)
 {
 	pci_unregister_driver(&mic_x100_driver);
+	mic_x100_vop_exit();
 	mic_x100_scif_exit();
 	mic_x100_debugfs_exit();
 	ida_destroy(&mic_x100_ida);
