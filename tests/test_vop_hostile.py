@@ -3,7 +3,8 @@
 
 The host side runs vop-serve, a minimal back end on /dev/vop_virtio0 (what
 mpssd does, for one device of virtio type 127, which no card driver
-serves). On the card, mic_vop_badcard.ko takes that device over and sends
+serves). On the card, mic_vop_badcard.ko takes that device over (in place
+of the card's VOP driver, mic_card_vop.ko, which is unloaded) and sends
 one kind of bad input (issue 9, "Bad input"). The host must log an error
 naming it, stop that device (debugfs mic_vop/mic0 says "stopped"), copy
 nothing, never oops, and stay healthy: the next device added on the same
@@ -32,6 +33,10 @@ def vs():
     subprocess.run(["rm", "-rf", logdir], check=True)
     s = System(logdir, cards=1)
     s.boot_online(0)
+    # The hostile module stands in for the card's VOP driver (loaded by
+    # the card's init after its COSM client: wait for it).
+    s.card_run_ok(0, "for i in $(seq 100); do grep -q '^mic_card_vop ' /proc/modules "
+                  "&& break; sleep 0.2; done; rmmod mic_card_vop")
     yield s
     s.shutdown()
 
