@@ -186,9 +186,15 @@ static bool send_welcome(struct micfw_link_conn *c, bool card,
 		.host_ram_below_4g = below,
 		.host_ram_above_4g = above,
 	};
-	int fds[5] = { fw->mem_fd, fw->regfile_fd, fw->efd_to_host,
-		       fw->efd_to_card, fw->host_ram_fd };
-	unsigned int n = (card && fw->host_ram_fd >= 0) ? 5 : 4;
+	int fds[] = {
+		[MIC_LINK_FD_CARD_MEM] = fw->mem_fd,
+		[MIC_LINK_FD_REGFILE] = fw->regfile_fd,
+		[MIC_LINK_FD_TO_HOST] = fw->efd_to_host,
+		[MIC_LINK_FD_TO_CARD] = fw->efd_to_card,
+		[MIC_LINK_FD_HOST_RAM] = fw->host_ram_fd,
+	};
+	unsigned int n = (card && fw->host_ram_fd >= 0) ?
+		MIC_LINK_FD_HOST_RAM + 1 : MIC_LINK_WELCOME_NFDS;
 
 	if (send_msg(c->fd, MIC_LINK_WELCOME, &w, sizeof(w), fds, n))
 		return true;

@@ -19,8 +19,6 @@
 
 #include "micfw.h"
 
-#define PEER_MIN_APER   (1ull << 20)
-#define PEER_MAX_APER   (1ull << 40)
 #define PEER_BUS_LIMIT  (1ull << 52)
 #define PEER_SEALS      (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
@@ -115,7 +113,7 @@ static char *check_peer(struct micfw *fw, const struct mic_link_peer *d,
 {
 	char *why;
 
-	if (d->aper_size < PEER_MIN_APER || d->aper_size > PEER_MAX_APER ||
+	if (d->aper_size < MIC_CARD_MEM_MIN || d->aper_size > MIC_CARD_MEM_MAX ||
 	    (d->aper_size & (d->aper_size - 1)))
 		return g_strdup_printf("aperture size 0x%" G_GINT64_MODIFIER
 				       "x is not a power of two between 1 MiB and 1 TiB",
@@ -134,11 +132,12 @@ static char *check_peer(struct micfw *fw, const struct mic_link_peer *d,
 	if (nfds < MIC_LINK_PEER_NFDS)
 		return g_strdup_printf("%u file descriptors, %d needed", nfds,
 				       MIC_LINK_PEER_NFDS);
-	if (!is_sealed_memfd(fds[0], d->aper_size))
+	if (!is_sealed_memfd(fds[MIC_LINK_PEER_FD_MEM], d->aper_size))
 		return g_strdup("peer memory is not a sealed memfd of the aperture's size");
-	if (!is_sealed_memfd(fds[1], sizeof(MicRegFile)))
+	if (!is_sealed_memfd(fds[MIC_LINK_PEER_FD_REGFILE], sizeof(MicRegFile)))
 		return g_strdup("peer register file is not a sealed memfd of a register file's size");
-	if (!is_eventfd(fds[2]) || !is_eventfd(fds[3]))
+	if (!is_eventfd(fds[MIC_LINK_PEER_FD_TO_CARD]) ||
+	    !is_eventfd(fds[MIC_LINK_PEER_FD_TO_HOST]))
 		return g_strdup("peer doorbells are not eventfds");
 	return NULL;
 }

@@ -19,10 +19,11 @@
 #include <glib-unix.h>
 #include <glib.h>
 
+#include "mic_hw.h"
 #include "mic_link.h"
 #include "mic_regfile.h"
 
-#define MICFW_MAX_CARDS         128     /* MIC_MAX_NUM_DEVS, facts §1.1 */
+#define MICFW_MAX_CARDS         MIC_MAX_CARDS
 #define MICFW_MIN_MEM           (2ull * MIC_DEFAULT_BOOT_ADDR)
 /*
  * Card memory sizes: powers of two up to 16 GiB (real cards: 6, 8 and

@@ -84,11 +84,14 @@ static void mic_card_write_config(PCIDevice *pdev, uint32_t addr,
 
 /* ---- register window ---------------------------------------------------- */
 
-static void mic_card_handle_events(MicCardState *s, const MicRegEvents *ev)
+static void mic_card_handle_events(void *opaque, hwaddr addr,
+                                   const MicRegEvents *ev)
 {
+    MicCardState *s = opaque;
+
     if (ev->flags & MIC_EV_HOST_IRQ) {
         trace_mic_card_host_irq();
-        mic_card_link_ring_host(s);
+        mic_link_ring(&s->link);
     }
     if (ev->flags & MIC_EV_CARD_IRQ) {
         /* the card rang itself (APICICR/RDMASR in its own window) */
@@ -110,66 +113,15 @@ static void mic_card_handle_events(MicCardState *s, const MicRegEvents *ev)
     }
 }
 
-static uint64_t mic_card_mmio_read(void *opaque, hwaddr addr, unsigned size)
+/* What the card reads or writes may point into SMPT: resync first. */
+static void mic_card_regs_sync(void *opaque)
 {
-    MicCardState *s = opaque;
-    char name[32];
-    uint32_t val;
-
-    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
-        return UINT32_MAX;  /* the memory core's .valid rules make this dead */
-    }
-    mic_card_smpt_sync(s);  /* what the card reads may point into SMPT */
-    val = mic_regfile_read(s->rf, MIC_SIDE_CARD, addr);
-    if (!mic_regfile_known(addr)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: read of undefined "
-                      "register 0x%05" HWADDR_PRIx "\n", addr);
-    }
-    if (trace_event_get_state_backends(TRACE_MIC_CARD_MMIO_READ)) {
-        trace_mic_card_mmio_read(mic_regfile_name(addr, name, sizeof(name)),
-                                 addr, val);
-    }
-    return val;
+    mic_card_smpt_sync(opaque);
 }
 
-static void mic_card_mmio_write(void *opaque, hwaddr addr, uint64_t val,
-                                unsigned size)
-{
-    MicCardState *s = opaque;
-    MicRegEvents ev;
-    char name[32];
-
-    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
-        return;
-    }
-    mic_card_smpt_sync(s);
-    mic_regfile_write(s->rf, MIC_SIDE_CARD, addr, val, &ev);
-    if (trace_event_get_state_backends(TRACE_MIC_CARD_MMIO_WRITE)) {
-        trace_mic_card_mmio_write(mic_regfile_name(addr, name, sizeof(name)),
-                                  addr, val, ev.flags);
-    }
-    if (ev.flags & MIC_EV_GUEST_ERR) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: write 0x%08" PRIx64
-                      " to %s (0x%05" HWADDR_PRIx "): %s\n", val,
-                      mic_regfile_name(addr, name, sizeof(name)), addr,
-                      ev.error ? ev.error : "invalid");
-    }
-    mic_card_handle_events(s, &ev);
-}
-
-static const MemoryRegionOps mic_card_mmio_ops = {
-    .read = mic_card_mmio_read,
-    .write = mic_card_mmio_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = {
-        .min_access_size = 4,
-        .max_access_size = 4,
-        .unaligned = false,
-    },
-    .impl = {
-        .min_access_size = 4,
-        .max_access_size = 4,
-    },
+static const MicRegWindowOps mic_card_regs_ops = {
+    .sync = mic_card_regs_sync,
+    .events = mic_card_handle_events,
 };
 
 /* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
@@ -184,23 +136,6 @@ static MemTxResult mic_card_dma_card_mem(void *opaque, uint64_t off,
                              len, is_write);
 }
 
-/* Only host RAM answers: host-bus is a container with holes. */
-static MemTxResult mic_card_dma_host_bus(void *opaque, uint64_t bus,
-                                         void *buf, uint64_t len,
-                                         bool is_write)
-{
-    MicCardState *s = opaque;
-
-    if (!mic_dma_target_is_ram(&s->host_as, bus, len, is_write)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: DMA %s host bus 0x%" PRIx64
-                      "+0x%" PRIx64 ", which is not host RAM: bus error\n",
-                      is_write ? "to" : "from", bus, len);
-        return MEMTX_DECODE_ERROR;
-    }
-    return address_space_rw(&s->host_as, bus, MEMTXATTRS_UNSPECIFIED, buf,
-                            len, is_write);
-}
-
 static void mic_card_dma_notify(void *opaque)
 {
     mic_card_deliver(opaque);
@@ -209,20 +144,16 @@ static void mic_card_dma_notify(void *opaque)
 /* A host-owned channel's DHPR: the host VM's engine runs it. */
 static void mic_card_dma_kick_host(void *opaque)
 {
-    mic_card_link_ring_host(opaque);
+    MicCardState *s = opaque;
+
+    mic_link_ring(&s->link);
 }
 
 static const MicDmaOps mic_card_dma_ops = {
     .card_mem_rw = mic_card_dma_card_mem,
-    .host_bus_rw = mic_card_dma_host_bus,
     .notify = mic_card_dma_notify,
     .kick_peer = mic_card_dma_kick_host,
 };
-
-void mic_card_dma_kick(MicCardState *s)
-{
-    mic_dma_kick(&s->dma);
-}
 
 /*
  * Card memory is this VM's RAM backend (micfw passes the card memory memfd
@@ -244,7 +175,8 @@ static void mic_card_dma_setup(MicCardState *s)
     address_space_init(&s->gddr_as, ram ? ram : &s->host_bus,
                        "mic-card.dma-gddr");
     s->dma_as_ready = true;
-    mic_dma_attach(&s->dma, s->rf, ram ? memory_region_size(ram) : 0);
+    mic_dma_attach(&s->dma, s->rf, ram ? memory_region_size(ram) : 0,
+                   &s->host_as);
 }
 
 /* ---- realize / unrealize / reset ---------------------------------------- */
@@ -276,22 +208,21 @@ static void mic_card_check_phys_bits(void)
         return;
     }
     bits = object_property_get_uint(OBJECT(cpu), "phys-bits", NULL);
-    if (bits && bits < MIC_CARD_PHYS_BITS) {
+    if (bits && bits < MIC_SMPT_PHYS_BITS) {
         warn_report("mic-card: the card CPU has %" PRIu64 " physical address "
                     "bits; the SMPT window at 0x%llx needs %d "
-                    "(-cpu ...,phys-bits=%d)", bits, MIC_CARD_SMPT_BASE,
-                    MIC_CARD_PHYS_BITS, MIC_CARD_PHYS_BITS);
+                    "(-cpu ...,phys-bits=%d)", bits, MIC_SMPT_BASE,
+                    MIC_SMPT_PHYS_BITS, MIC_SMPT_PHYS_BITS);
     }
 }
 
 static void mic_card_map_windows(MicCardState *s)
 {
     mic_card_check_free(MIC_CARD_MMIO_BASE, MIC_MMIO_SIZE, "register window");
-    mic_card_check_free(MIC_CARD_SMPT_BASE, MIC_CARD_SMPT_SIZE,
-                        "SMPT window");
+    mic_card_check_free(MIC_SMPT_BASE, MIC_SMPT_SIZE, "SMPT window");
     mic_card_check_phys_bits();
     memory_region_add_subregion_overlap(get_system_memory(),
-                                        MIC_CARD_MMIO_BASE, &s->mmio,
+                                        MIC_CARD_MMIO_BASE, &s->regs.mr,
                                         MIC_CARD_WINDOW_PRIO);
     s->mmio_mapped = true;
     mic_card_smpt_map(s);
@@ -313,17 +244,22 @@ static void mic_card_release(MicCardState *s)
         s->dma_as_ready = false;
     }
     if (s->mmio_mapped) {
-        memory_region_del_subregion(get_system_memory(), &s->mmio);
+        memory_region_del_subregion(get_system_memory(), &s->regs.mr);
         s->mmio_mapped = false;
     }
     mic_card_peer_exit(s);
     mic_card_smpt_exit(s);
-    if (s->link != MIC_CARD_LINK_NONE) {
-        mic_card_link_close(s);
+    if (s->host_ram_fd >= 0) {
+        close(s->host_ram_fd);
+        s->host_ram_fd = -1;
+    }
+    s->regs.rf = NULL;
+    if (s->link.state != MIC_LINK_NONE) {
+        mic_link_close(&s->link);
     } else {
         g_free(s->rf);
-        s->rf = NULL;
     }
+    s->rf = NULL;
     migrate_del_blocker(&s->migration_blocker);
     if (mic_card_instance == s) {
         mic_card_instance = NULL;
@@ -332,7 +268,7 @@ static void mic_card_release(MicCardState *s)
 
 static bool mic_card_init_resources(MicCardState *s, Error **errp)
 {
-    if (!qemu_chr_fe_backend_connected(&s->chr)) {
+    if (!mic_link_wanted(&s->link)) {
         /* standalone: a private register file, no host memory */
         s->rf = g_malloc0(sizeof(MicRegFile));
         mic_regfile_init(s->rf);
@@ -357,8 +293,9 @@ static void mic_card_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     mic_card_instance = s;
-    s->ev_to_host = s->ev_to_card = s->host_ram_fd = -1;
-    s->link = MIC_CARD_LINK_NONE;
+    s->host_ram_fd = -1;
+    mic_link_init(&s->link, MIC_LINK_ROLE_CARD, TYPE_MIC_CARD,
+                  &mic_card_link_ops, s);
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_CARD, TYPE_MIC_CARD,
                  &mic_card_dma_ops, s);
     s->dma.rate_mbps = s->dma_rate_mbps;
@@ -367,8 +304,8 @@ static void mic_card_realize(PCIDevice *pdev, Error **errp)
     if (!mic_card_init_resources(s, errp)) {
         goto fail;
     }
-    memory_region_init_io(&s->mmio, OBJECT(s), &mic_card_mmio_ops, s,
-                          "mic-card.regs", MIC_MMIO_SIZE);
+    mic_regwin_init(&s->regs, OBJECT(s), "mic-card.regs", TYPE_MIC_CARD,
+                    MIC_SIDE_CARD, s->rf, &mic_card_regs_ops, s);
     if (!mic_card_smpt_init(s, errp)) {
         goto fail;
     }
@@ -399,7 +336,7 @@ static void mic_card_reset(DeviceState *dev)
     s->irq_pending = 0;             /* the PCI core reset MSI-X already */
     s->unbacked_next_ms = 0;
     s->unbacked_quiet = 0;
-    if (s->link == MIC_CARD_LINK_NONE && s->rf) {
+    if (s->link.state == MIC_LINK_NONE && s->rf) {
         mic_regfile_init(s->rf);    /* micfw owns a linked register file */
         mic_dma_reset(&s->dma);
     } else {
@@ -411,28 +348,10 @@ static void mic_card_reset(DeviceState *dev)
 
 /* ---- migration ---------------------------------------------------------- */
 
-static int mic_card_pre_save(void *opaque)
-{
-    MicCardState *s = opaque;
-    unsigned int i;
-
-    for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
-        s->regs[i] = __atomic_load_n(&s->rf->mmio[i], __ATOMIC_ACQUIRE);
-    }
-    return 0;
-}
-
 static int mic_card_post_load(void *opaque, int version_id)
 {
     MicCardState *s = opaque;
-    unsigned int i;
 
-    /* only a standalone card migrates: a linked one has a blocker */
-    if (s->link == MIC_CARD_LINK_NONE) {
-        for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
-            __atomic_store_n(&s->rf->mmio[i], s->regs[i], __ATOMIC_RELEASE);
-        }
-    }
     s->irq_pending &= (1u << MIC_CARD_MSIX_VECTORS) - 1;
     mic_card_smpt_sync(s);
     return 0;
@@ -440,15 +359,15 @@ static int mic_card_post_load(void *opaque, int version_id)
 
 static const VMStateDescription vmstate_mic_card = {
     .name = TYPE_MIC_CARD,
-    .version_id = 2,
-    .minimum_version_id = 1,
-    .pre_save = mic_card_pre_save,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .post_load = mic_card_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, MicCardState),
         VMSTATE_MSIX(parent_obj, MicCardState),
         VMSTATE_UINT32(irq_pending, MicCardState),
-        VMSTATE_UINT32_ARRAY(regs, MicCardState, MIC_MMIO_SIZE / 4),
+        VMSTATE_STRUCT(regs, MicCardState, 1, vmstate_mic_regwin,
+                       MicRegWindow),
         VMSTATE_STRUCT(dma, MicCardState, 2, vmstate_mic_dma, MicDma),
         VMSTATE_END_OF_LIST()
     },
@@ -457,11 +376,11 @@ static const VMStateDescription vmstate_mic_card = {
 /* ---- QOM ---------------------------------------------------------------- */
 
 static const Property mic_card_properties[] = {
-    DEFINE_PROP_CHR("chardev", MicCardState, chr),
+    DEFINE_PROP_CHR("chardev", MicCardState, link.chr),
     /* per-channel DMA bandwidth in MB/s, 0 = unpaced (docs/dma.rst) */
     DEFINE_PROP_UINT32("dma-rate", MicCardState, dma_rate_mbps, 0),
-    DEFINE_PROP_UINT32("link-timeout", MicCardState, link_timeout_ms,
-                       MIC_CARD_LINK_TIMEOUT_MS),
+    DEFINE_PROP_UINT32("link-timeout", MicCardState, link.timeout_ms,
+                       MIC_LINK_DEFAULT_TIMEOUT_MS),
     DEFINE_PROP_UINT32("smpt-poll-ms", MicCardState, smpt_poll_ms,
                        MIC_CARD_SMPT_POLL_MS),
 };

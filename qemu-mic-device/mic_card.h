@@ -13,10 +13,11 @@
 #include "chardev/char-fe.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
+#include "mic_hw.h"
 #include "mic_regfile.h"
+#include "mic_regwin.h"
 #include "mic_dma.h"
-#include "mic_link.h"
-#include "mic_link_rx.h"
+#include "mic_link_dev.h"
 
 #define TYPE_MIC_CARD "mic-card"
 OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
@@ -31,15 +32,6 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
 #define MIC_CARD_MSIX_BAR       0
 #define MIC_CARD_MSIX_VECTORS   MIC_CARD_NUM_SRC    /* vector v = source v */
 
-/* Card physical map (facts §2.5, §3.1, §3.3) */
-#define MIC_CARD_MMIO_BASE      0x8007C0000ULL      /* register window */
-#define MIC_CARD_SMPT_BASE      0x8000000000ULL     /* system-memory window */
-#define MIC_CARD_SMPT_SHIFT     34                  /* 16 GiB per entry */
-#define MIC_CARD_SMPT_PAGE      (1ULL << MIC_CARD_SMPT_SHIFT)
-#define MIC_CARD_SMPT_SIZE      (MIC_NUM_SMPT * MIC_CARD_SMPT_PAGE)
-#define MIC_CARD_SMPT_ADDR_SHIFT 2                  /* entry bits 31:2 */
-#define MIC_CARD_PHYS_BITS      40                  /* covers the window */
-
 /* Host bus layout of the host RAM memfd (link-protocol.rst, HELLO) */
 #define MIC_CARD_HOST_HIGH_BASE (4ULL << 30)        /* above-4G RAM */
 #define MIC_CARD_HOST_MAX_HIGH  (1ULL << 46)        /* sanity bound */
@@ -48,33 +40,24 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicCardState, MIC_CARD)
 #define MIC_CARD_WINDOW_PRIO    1
 
 #define MIC_CARD_SMPT_POLL_MS   100
-#define MIC_CARD_LINK_TIMEOUT_MS 5000
 #define MIC_CARD_UNBACKED_LOG_MS 1000               /* log rate limit */
-#define MIC_CARD_MAX_PEERS      128                 /* other cards (PEER) */
+#define MIC_CARD_MAX_PEERS      MIC_MAX_CARDS       /* other cards (PEER) */
 
 typedef struct MicCardPeer MicCardPeer;             /* mic_card_peer.c */
-
-/* Reassembly of one link message (header + payload + its fds). */
-typedef enum MicCardLink {
-    MIC_CARD_LINK_NONE,         /* no chardev: standalone register file */
-    MIC_CARD_LINK_HANDSHAKE,    /* HELLO sent, waiting for WELCOME */
-    MIC_CARD_LINK_UP,
-    MIC_CARD_LINK_DOWN,         /* micfw hung up or misbehaved */
-} MicCardLink;
 
 struct MicCardState {
     PCIDevice parent_obj;
 
     /* properties */
-    CharBackend chr;
-    uint32_t link_timeout_ms;
     uint32_t dma_rate_mbps;         /* "dma-rate": 0 = unpaced */
     uint32_t smpt_poll_ms;
 
-    MicRegFile *rf;
-    bool rf_mapped;                 /* mmap of micfw's memfd, else g_malloc */
-    MemoryRegion mmio;              /* register window at MIC_CARD_MMIO_BASE */
+    MicLink link;                   /* to micfw; chardev, link-timeout */
+    MicRegFile *rf;                 /* link.rf, or g_malloc'ed standalone */
+    MicRegWindow regs;              /* register window, MIC_CARD_MMIO_BASE */
     bool mmio_mapped;
+    int host_ram_fd;                /* from WELCOME, until host_ram owns it */
+    Error *migration_blocker;
     uint32_t irq_pending;           /* sources held while MSI-X is off */
 
     /* DMA engine: the card-owned channels (mic_dma.c) */
@@ -84,7 +67,7 @@ struct MicCardState {
     bool dma_as_ready;
 
     /* SMPT window (mic_card_smpt.c) */
-    MemoryRegion smpt;              /* container, MIC_CARD_SMPT_BASE */
+    MemoryRegion smpt;              /* container, MIC_SMPT_BASE */
     MemoryRegion smpt_unbacked;     /* background: all-ones, writes ignored */
     MemoryRegion smpt_alias[MIC_NUM_SMPT];  /* entry i -> host bus */
     MemoryRegion host_bus;          /* host guest-physical space (container) */
@@ -100,27 +83,10 @@ struct MicCardState {
 
     /* other cards' BARs on host_bus (mic_card_peer.c), by card index */
     MicCardPeer *peers[MIC_CARD_MAX_PEERS];
-
-    /* link to micfw (mic_card_link.c) */
-    MicCardLink link;
-    MicLinkRx rx;
-    char hs_error[160];
-    bool hs_done;
-    struct mic_link_welcome welcome;
-    int welcome_fds[MIC_LINK_MAX_FDS];
-    int welcome_nfds;
-    int ev_to_host;
-    int ev_to_card;
-    int host_ram_fd;                /* until the RAM region owns it */
-    Error *migration_blocker;
-
-    /* migration image of the register window (standalone only) */
-    uint32_t regs[MIC_MMIO_SIZE / 4];
 };
 
 /* mic_card.c */
 void mic_card_deliver(MicCardState *s);
-void mic_card_dma_kick(MicCardState *s);
 
 /* mic_card_smpt.c */
 bool mic_card_smpt_init(MicCardState *s, Error **errp);
@@ -135,8 +101,7 @@ void mic_card_peer_exit(MicCardState *s);
 void mic_card_peer_finalize(MicCardState *s);
 
 /* mic_card_link.c */
+extern const MicLinkOps mic_card_link_ops;
 bool mic_card_link_connect(MicCardState *s, Error **errp);
-void mic_card_link_close(MicCardState *s);
-void mic_card_link_ring_host(MicCardState *s);
 
 #endif /* HW_MISC_MIC_CARD_H */

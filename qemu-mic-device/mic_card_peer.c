@@ -40,8 +40,6 @@
 #include "mic_card.h"
 #include "trace.h"
 
-#define PEER_MIN_APER       (1ULL << 20)
-#define PEER_MAX_APER       (1ULL << 40)
 #define PEER_BUS_LIMIT      (1ULL << 52)    /* x86 physical address bits */
 
 struct MicCardPeer {
@@ -53,7 +51,7 @@ struct MicCardPeer {
     dev_t mem_dev, rf_dev;          /* identity of the fds adopted */
     ino_t mem_ino, rf_ino;
     MemoryRegion aper;
-    MemoryRegion regs;
+    MicRegWindow regs;              /* its BAR4, host-side semantics */
     MicRegFile *rf;
     int ev_to_card;
     int ev_to_host;
@@ -70,46 +68,21 @@ static void peer_ring(int fd)
     }
 }
 
-static uint64_t peer_regs_read(void *opaque, hwaddr addr, unsigned size)
+static void peer_regs_events(void *opaque, hwaddr addr,
+                             const MicRegEvents *ev)
 {
     MicCardPeer *p = opaque;
-    uint32_t val;
-
-    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
-        return 0;                   /* .valid makes this dead */
-    }
-    val = mic_regfile_read(p->rf, MIC_SIDE_HOST, addr);
-    trace_mic_card_peer_read(p->index, addr, val);
-    return val;
-}
-
-static void peer_regs_write(void *opaque, hwaddr addr, uint64_t val,
-                            unsigned size)
-{
-    MicCardPeer *p = opaque;
-    MicRegEvents ev;
     char name[32];
 
-    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
-        return;
-    }
-    mic_regfile_write(p->rf, MIC_SIDE_HOST, addr, val, &ev);
-    trace_mic_card_peer_write(p->index, addr, val, ev.flags);
-    if (ev.flags & MIC_EV_GUEST_ERR) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-card: write 0x%08" PRIx64
-                      " to mic%u's %s (0x%05" HWADDR_PRIx "): %s\n", val,
-                      p->index, mic_regfile_name(addr, name, sizeof(name)),
-                      addr, ev.error ? ev.error : "invalid");
-    }
     /* the peer card takes interrupts, SMPT and DMA news from "to card" */
-    if (ev.flags & (MIC_EV_CARD_IRQ | MIC_EV_SMPT | MIC_EV_DMA)) {
+    if (ev->flags & (MIC_EV_CARD_IRQ | MIC_EV_SMPT | MIC_EV_DMA)) {
         peer_ring(p->ev_to_card);
     }
     /* the host device of that card re-delivers and kicks its channels */
-    if (ev.flags & (MIC_EV_HOST_IRQ | MIC_EV_DMA)) {
+    if (ev->flags & (MIC_EV_HOST_IRQ | MIC_EV_DMA)) {
         peer_ring(p->ev_to_host);
     }
-    if (ev.flags & (MIC_EV_RESET | MIC_EV_BOOT_KICK | MIC_EV_PBA_CLEAR)) {
+    if (ev->flags & (MIC_EV_RESET | MIC_EV_BOOT_KICK | MIC_EV_PBA_CLEAR)) {
         qemu_log_mask(LOG_UNIMP, "mic-card: %s of mic%u written from a "
                       "peer card: only the host's own writes reset, boot "
                       "or clear MSI-X state in micemu\n",
@@ -117,19 +90,8 @@ static void peer_regs_write(void *opaque, hwaddr addr, uint64_t val,
     }
 }
 
-static const MemoryRegionOps peer_regs_ops = {
-    .read = peer_regs_read,
-    .write = peer_regs_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = {
-        .min_access_size = 4,
-        .max_access_size = 4,
-        .unaligned = false,
-    },
-    .impl = {
-        .min_access_size = 4,
-        .max_access_size = 4,
-    },
+static const MicRegWindowOps peer_regs_ops = {
+    .events = peer_regs_events,
 };
 
 /* ---- PEER checks -------------------------------------------------------- */
@@ -156,8 +118,8 @@ static bool check_range(uint64_t base, uint64_t size, const char *what,
 static bool check_overlaps(MicCardState *s, const struct mic_link_peer *d,
                            Error **errp)
 {
-    uint64_t below = s->welcome.host_ram_below_4g;
-    uint64_t above = s->welcome.host_ram_above_4g;
+    uint64_t below = s->link.welcome.host_ram_below_4g;
+    uint64_t above = s->link.welcome.host_ram_above_4g;
     const uint64_t base[2] = { d->aper_base, d->mmio_base };
     const uint64_t size[2] = { d->aper_size, d->mmio_size };
     unsigned int i, j;
@@ -196,7 +158,7 @@ static bool check_overlaps(MicCardState *s, const struct mic_link_peer *d,
 static bool check_peer(MicCardState *s, const struct mic_link_peer *d,
                        int *fds, int nfds, Error **errp)
 {
-    if (d->aper_size < PEER_MIN_APER || d->aper_size > PEER_MAX_APER ||
+    if (d->aper_size < MIC_CARD_MEM_MIN || d->aper_size > MIC_CARD_MEM_MAX ||
         !is_power_of_2(d->aper_size)) {
         error_setg(errp, "aperture size 0x%" PRIx64 " is not a power of two "
                    "between 1 MiB and 1 TiB", d->aper_size);
@@ -217,11 +179,15 @@ static bool check_peer(MicCardState *s, const struct mic_link_peer *d,
                    MIC_LINK_PEER_NFDS);
         return false;
     }
-    return mic_link_check_memfd(fds[0], d->aper_size, "peer memory", errp) &&
-           mic_link_check_memfd(fds[1], sizeof(MicRegFile),
-                                "peer register file", errp) &&
-           mic_link_check_eventfd(fds[2], "peer to-card doorbell", errp) &&
-           mic_link_check_eventfd(fds[3], "peer to-host doorbell", errp);
+    return mic_link_check_memfd(fds[MIC_LINK_PEER_FD_MEM], d->aper_size,
+                                "peer memory", errp) &&
+           mic_link_check_memfd(fds[MIC_LINK_PEER_FD_REGFILE],
+                                sizeof(MicRegFile), "peer register file",
+                                errp) &&
+           mic_link_check_eventfd(fds[MIC_LINK_PEER_FD_TO_CARD],
+                                  "peer to-card doorbell", errp) &&
+           mic_link_check_eventfd(fds[MIC_LINK_PEER_FD_TO_HOST],
+                                  "peer to-host doorbell", errp);
 }
 
 /* ---- adopting and mapping a peer ---------------------------------------- */
@@ -241,43 +207,38 @@ static bool peer_adopt(MicCardState *s, MicCardPeer *p,
                                              p->index);
     g_autofree char *rname = g_strdup_printf("mic-card.peer%u.regs",
                                              p->index);
+    g_autofree char *who = g_strdup_printf("mic-card (mic%u's registers)",
+                                           p->index);
+    int *mem_fd = &fds[MIC_LINK_PEER_FD_MEM];
+    int *rf_fd = &fds[MIC_LINK_PEER_FD_REGFILE];
     struct stat mst, rst;
-    void *rf;
+    MicRegFile *rf;
 
-    if (fstat(fds[0], &mst) < 0 || fstat(fds[1], &rst) < 0) {
+    if (fstat(*mem_fd, &mst) < 0 || fstat(*rf_fd, &rst) < 0) {
         error_setg_errno(errp, errno, "cannot stat its fds");
         return false;
     }
-    rf = mmap(NULL, sizeof(MicRegFile), PROT_READ | PROT_WRITE, MAP_SHARED,
-              fds[1], 0);
-    if (rf == MAP_FAILED) {
-        error_setg_errno(errp, errno, "cannot map its register file");
-        return false;
-    }
-    if (__atomic_load_n(&((MicRegFile *)rf)->magic, __ATOMIC_ACQUIRE) !=
-        MIC_REGFILE_MAGIC ||
-        ((MicRegFile *)rf)->version != MIC_REGFILE_VERSION) {
-        munmap(rf, sizeof(MicRegFile));
-        error_setg(errp, "its register file has no valid header");
+    rf = mic_link_map_regfile(*rf_fd, errp);
+    if (!rf) {
         return false;
     }
     if (!memory_region_init_ram_from_fd(&p->aper, OBJECT(s), aname,
-                                        d->aper_size, RAM_SHARED, fds[0], 0,
+                                        d->aper_size, RAM_SHARED, *mem_fd, 0,
                                         errp)) {
         munmap(rf, sizeof(MicRegFile));
         return false;
     }
-    fds[0] = -1;                    /* owned by the RAM block now */
-    memory_region_init_io(&p->regs, OBJECT(s), &peer_regs_ops, p, rname,
-                          MIC_MMIO_SIZE);
+    *mem_fd = -1;                   /* owned by the RAM block now */
+    mic_regwin_init(&p->regs, OBJECT(s), rname, who, MIC_SIDE_HOST, rf,
+                    &peer_regs_ops, p);
     p->rf = rf;
     p->mem_dev = mst.st_dev;
     p->mem_ino = mst.st_ino;
     p->rf_dev = rst.st_dev;
     p->rf_ino = rst.st_ino;
-    p->ev_to_card = fds[2];
-    p->ev_to_host = fds[3];
-    fds[2] = fds[3] = -1;
+    p->ev_to_card = fds[MIC_LINK_PEER_FD_TO_CARD];
+    p->ev_to_host = fds[MIC_LINK_PEER_FD_TO_HOST];
+    fds[MIC_LINK_PEER_FD_TO_CARD] = fds[MIC_LINK_PEER_FD_TO_HOST] = -1;
     g_unix_set_fd_nonblocking(p->ev_to_card, true, NULL);
     g_unix_set_fd_nonblocking(p->ev_to_host, true, NULL);
     p->ready = true;
@@ -291,7 +252,7 @@ static void peer_unmap(MicCardState *s, MicCardPeer *p)
     }
     memory_region_transaction_begin();
     memory_region_del_subregion(&s->host_bus, &p->aper);
-    memory_region_del_subregion(&s->host_bus, &p->regs);
+    memory_region_del_subregion(&s->host_bus, &p->regs.mr);
     memory_region_transaction_commit();
     p->mapped = false;
     trace_mic_card_peer_unmap(p->index);
@@ -304,7 +265,7 @@ static void peer_map(MicCardState *s, MicCardPeer *p,
     peer_unmap(s, p);
     p->d = *d;
     memory_region_add_subregion(&s->host_bus, d->aper_base, &p->aper);
-    memory_region_add_subregion(&s->host_bus, d->mmio_base, &p->regs);
+    memory_region_add_subregion(&s->host_bus, d->mmio_base, &p->regs.mr);
     memory_region_transaction_commit();
     p->mapped = true;
     trace_mic_card_peer_map(p->index, d->aper_base, d->aper_size,
@@ -338,9 +299,9 @@ void mic_card_peer_msg(MicCardState *s, const uint8_t *payload, uint16_t len,
     }
     memcpy(&d, payload, sizeof(d));
     if (d.peer_index >= MIC_CARD_MAX_PEERS ||
-        d.peer_index == s->welcome.card_index) {
+        d.peer_index == s->link.welcome.card_index) {
         warn_report("mic-card: PEER refused: mic%u cannot be a peer of "
-                    "mic%u", d.peer_index, s->welcome.card_index);
+                    "mic%u", d.peer_index, s->link.welcome.card_index);
         goto out;
     }
     p = s->peers[d.peer_index];
@@ -364,8 +325,10 @@ void mic_card_peer_msg(MicCardState *s, const uint8_t *payload, uint16_t len,
         if (!peer_adopt(s, p, &d, fds, &err)) {
             goto refuse;
         }
-    } else if (!same_file(fds[0], p->mem_dev, p->mem_ino) ||
-               !same_file(fds[1], p->rf_dev, p->rf_ino) ||
+    } else if (!same_file(fds[MIC_LINK_PEER_FD_MEM], p->mem_dev,
+                          p->mem_ino) ||
+               !same_file(fds[MIC_LINK_PEER_FD_REGFILE], p->rf_dev,
+                          p->rf_ino) ||
                d.aper_size != memory_region_size(&p->aper)) {
         error_setg(&err, "its memory or register file is not the one "
                    "announced before");
@@ -421,7 +384,7 @@ void mic_card_peer_finalize(MicCardState *s)
         }
         if (p->ready) {
             object_unparent(OBJECT(&p->aper));
-            object_unparent(OBJECT(&p->regs));
+            object_unparent(OBJECT(&p->regs.mr));
             munmap(p->rf, sizeof(MicRegFile));
         }
         g_free(p);

@@ -31,18 +31,12 @@
 #include "mic_card.h"
 #include "trace.h"
 
-static uint64_t smpt_bus_addr(uint32_t val)
-{
-    /* bits 31:2 = bus address >> 34; at most 2^64 - 2^34, no overflow */
-    return (uint64_t)(val >> MIC_CARD_SMPT_ADDR_SHIFT) << MIC_CARD_SMPT_SHIFT;
-}
-
 static void unbacked_log(MicCardState *s, hwaddr addr, unsigned size,
                          bool is_write)
 {
     int64_t now = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
-    unsigned int i = addr >> MIC_CARD_SMPT_SHIFT;
-    uint64_t off = addr & (MIC_CARD_SMPT_PAGE - 1);
+    unsigned int i = addr >> MIC_SMPT_SHIFT;
+    uint64_t off = addr & (MIC_SMPT_PAGE - 1);
 
     trace_mic_card_smpt_unbacked(addr, size, is_write);
     if (i >= MIC_NUM_SMPT) {
@@ -57,8 +51,8 @@ static void unbacked_log(MicCardState *s, hwaddr addr, unsigned size,
                   "0x%" PRIx64 "): no host RAM there, %s (%u more such "
                   "accesses not logged)\n", size,
                   is_write ? "write" : "read",
-                  (uint64_t)(MIC_CARD_SMPT_BASE + addr), i,
-                  s->smpt_val[i], smpt_bus_addr(s->smpt_val[i]) + off,
+                  (uint64_t)(MIC_SMPT_BASE + addr), i,
+                  s->smpt_val[i], mic_smpt_bus_addr(s->smpt_val[i]) + off,
                   is_write ? "ignored" : "reads all-ones", s->unbacked_quiet);
     s->unbacked_next_ms = now + MIC_CARD_UNBACKED_LOG_MS;
     s->unbacked_quiet = 0;
@@ -80,23 +74,15 @@ static const MemoryRegionOps unbacked_ops = {
     .read = unbacked_read,
     .write = unbacked_write,
     .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = {
-        .min_access_size = 1,
-        .max_access_size = 8,
-        .unaligned = true,
-    },
-    .impl = {
-        .min_access_size = 1,
-        .max_access_size = 8,
-        .unaligned = true,
-    },
+    .valid = MIC_ACCESS_ANY,
+    .impl = MIC_ACCESS_ANY,
 };
 
 /* The host RAM memfd as a RAM region, mapped into host-bus. */
 static bool host_ram_init(MicCardState *s, Error **errp)
 {
-    uint64_t below = s->welcome.host_ram_below_4g;
-    uint64_t above = s->welcome.host_ram_above_4g;
+    uint64_t below = s->link.welcome.host_ram_below_4g;
+    uint64_t above = s->link.welcome.host_ram_above_4g;
 
     if (s->host_ram_fd < 0) {
         return true;                /* standalone, or a host without memfd */
@@ -150,17 +136,18 @@ bool mic_card_smpt_init(MicCardState *s, Error **errp)
         return false;
     }
     memory_region_init(&s->smpt, OBJECT(s), "mic-card.smpt",
-                       MIC_CARD_SMPT_SIZE);
+                       MIC_SMPT_SIZE);
     memory_region_init_io(&s->smpt_unbacked, OBJECT(s), &unbacked_ops, s,
-                          "mic-card.smpt-unbacked", MIC_CARD_SMPT_SIZE);
+                          "mic-card.smpt-unbacked", MIC_SMPT_SIZE);
     memory_region_add_subregion_overlap(&s->smpt, 0, &s->smpt_unbacked, -1);
     for (i = 0; i < MIC_NUM_SMPT; i++) {
         s->smpt_val[i] = smpt_read(s, i);
         snprintf(name, sizeof(name), "mic-card.smpt-entry%u", i);
         memory_region_init_alias(&s->smpt_alias[i], OBJECT(s), name,
-                                 &s->host_bus, smpt_bus_addr(s->smpt_val[i]),
-                                 MIC_CARD_SMPT_PAGE);
-        memory_region_add_subregion(&s->smpt, i * MIC_CARD_SMPT_PAGE,
+                                 &s->host_bus,
+                                 mic_smpt_bus_addr(s->smpt_val[i]),
+                                 MIC_SMPT_PAGE);
+        memory_region_add_subregion(&s->smpt, i * MIC_SMPT_PAGE,
                                     &s->smpt_alias[i]);
     }
     if (s->smpt_poll_ms) {
@@ -189,8 +176,8 @@ void mic_card_smpt_sync(MicCardState *s)
             changed = true;
         }
         s->smpt_val[i] = v;
-        trace_mic_card_smpt_map(i, v, smpt_bus_addr(v));
-        memory_region_set_alias_offset(&s->smpt_alias[i], smpt_bus_addr(v));
+        trace_mic_card_smpt_map(i, v, mic_smpt_bus_addr(v));
+        memory_region_set_alias_offset(&s->smpt_alias[i], mic_smpt_bus_addr(v));
     }
     if (changed) {
         memory_region_transaction_commit();
@@ -201,7 +188,7 @@ void mic_card_smpt_sync(MicCardState *s)
 void mic_card_smpt_map(MicCardState *s)
 {
     memory_region_add_subregion_overlap(get_system_memory(),
-                                        MIC_CARD_SMPT_BASE, &s->smpt,
+                                        MIC_SMPT_BASE, &s->smpt,
                                         MIC_CARD_WINDOW_PRIO);
     s->smpt_mapped = true;
     mic_card_smpt_sync(s);

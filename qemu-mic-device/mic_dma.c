@@ -17,6 +17,7 @@
 #include "qemu/bswap.h"
 #include "qemu/host-utils.h"
 #include "qemu/timer.h"
+#include "system/dma.h"
 #include "system/runstate.h"
 #include "mic_dma.h"
 #include "trace.h"
@@ -58,24 +59,28 @@ static uint32_t mic_dma_translate(MicDma *d, uint64_t addr, uint64_t len,
         *is_host = false;
         return len <= d->card_mem_size - addr ? 0 : MIC_DMA_ERR_ADDR;
     }
-    if (addr < MIC_DMA_SMPT_BASE || addr >= MIC_DMA_SMPT_END) {
+    if (addr < MIC_SMPT_BASE || addr >= MIC_SMPT_END) {
         return MIC_DMA_ERR_ADDR;
     }
-    off = addr - MIC_DMA_SMPT_BASE;
-    i = off >> MIC_DMA_SMPT_SHIFT;
-    in_page = off & (MIC_DMA_SMPT_PAGE - 1);
-    if (len > MIC_DMA_SMPT_PAGE - in_page) {
+    off = addr - MIC_SMPT_BASE;
+    i = off >> MIC_SMPT_SHIFT;
+    in_page = off & (MIC_SMPT_PAGE - 1);
+    if (len > MIC_SMPT_PAGE - in_page) {
         return MIC_DMA_ERR_ADDR;        /* leaves the entry */
     }
     smpt = mic_regfile_read(d->rf, d->side, MIC_REG_SMPT(i));
     /* §3.3: bits 31:2 = bus >> 34; at most 2^64 - 2^34, + in_page fits */
-    *bus = ((uint64_t)(smpt >> 2) << MIC_DMA_SMPT_SHIFT) + in_page;
+    *bus = mic_smpt_bus_addr(smpt) + in_page;
     *is_host = true;
     return 0;
 }
 
-bool mic_dma_target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
-                           bool is_write)
+/*
+ * Is [addr, addr + len) RAM all through in @as?  The engine moves data
+ * between memories: a target that is another device's MMIO is a bus error.
+ */
+static bool target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
+                          bool is_write)
 {
     RCU_READ_LOCK_GUARD();
 
@@ -96,6 +101,22 @@ bool mic_dma_target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
     return true;
 }
 
+/* Host bus: only its RAM answers (facts §10.3). */
+static MemTxResult mic_dma_host_bus_rw(MicDma *d, uint64_t bus, void *buf,
+                                       uint64_t len, bool is_write)
+{
+    if (!d->host_as || !target_is_ram(d->host_as, bus, len, is_write)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA %s host bus 0x%" PRIx64
+                      "+0x%" PRIx64 ", which is not RAM: bus error\n",
+                      d->name, is_write ? "to" : "from", bus, len);
+        return MEMTX_DECODE_ERROR;
+    }
+    return dma_memory_rw(d->host_as, bus, buf, len,
+                         is_write ? DMA_DIRECTION_FROM_DEVICE :
+                                    DMA_DIRECTION_TO_DEVICE,
+                         MEMTXATTRS_UNSPECIFIED);
+}
+
 /* Read or write a card physical range; 0 or a MIC_DMA_ERR_* bit. */
 static uint32_t mic_dma_access(MicDma *d, uint64_t addr, void *buf,
                                uint64_t len, bool is_write)
@@ -109,7 +130,7 @@ static uint32_t mic_dma_access(MicDma *d, uint64_t addr, void *buf,
         return err;
     }
     if (is_host) {
-        r = d->ops->host_bus_rw(d->opaque, bus, buf, len, is_write);
+        r = mic_dma_host_bus_rw(d, bus, buf, len, is_write);
     } else {
         r = d->ops->card_mem_rw(d->opaque, addr, buf, len, is_write);
     }
@@ -176,7 +197,7 @@ static uint64_t mic_dma_ring_addr(uint32_t lo, uint32_t hi)
 
     if (hi & MIC_DMA_DRAR_SYSMEM) {
         idx = (hi >> MIC_DMA_DRAR_SMPT_SHIFT) & MIC_DMA_DRAR_SMPT_MASK;
-        return MIC_DMA_SMPT_BASE + (idx << MIC_DMA_SMPT_SHIFT) +
+        return MIC_SMPT_BASE + (idx << MIC_SMPT_SHIFT) +
                ((uint64_t)(hi & MIC_DMA_DRAR_SYS_HI) << 32) + lo;
     }
     return ((uint64_t)(hi & MIC_DMA_DRAR_CARD_HI) << 32) + lo;
@@ -521,10 +542,12 @@ void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
     d->vmstate = qemu_add_vm_change_state_handler(mic_dma_vm_state, d);
 }
 
-void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size)
+void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size,
+                    AddressSpace *host_as)
 {
     d->rf = rf;
     d->card_mem_size = card_mem_size;
+    d->host_as = host_as;
     mic_dma_drop(d);
     mic_dma_kick(d);
 }

@@ -14,6 +14,7 @@
 #include "hw/qdev-core.h"
 #include "system/runstate.h"
 #include "migration/vmstate.h"
+#include "mic_hw.h"
 #include "mic_regfile.h"
 
 /* Descriptors: two little-endian u64, type in qw1[63:60] (§5.3) */
@@ -41,13 +42,6 @@
 #define MIC_DMA_ERR_ADDR        (1u << 4)
 #define MIC_DMA_ERR_BUS         (1u << 5)
 
-/* Card physical system-memory window (§3.1, §3.3) */
-#define MIC_DMA_SMPT_BASE       0x8000000000ULL
-#define MIC_DMA_SMPT_SHIFT      34
-#define MIC_DMA_SMPT_PAGE       (1ULL << MIC_DMA_SMPT_SHIFT)
-#define MIC_DMA_SMPT_END        (MIC_DMA_SMPT_BASE + \
-                                 MIC_NUM_SMPT * MIC_DMA_SMPT_PAGE)
-
 /* Work per bottom-half run, over all channels, before yielding */
 #define MIC_DMA_RUN_BYTES       (1u << 20)
 #define MIC_DMA_RUN_DESCS       256
@@ -58,9 +52,6 @@
 typedef struct MicDmaOps {
     /* card memory [off, off + len), already bounds-checked */
     MemTxResult (*card_mem_rw)(void *opaque, uint64_t off, void *buf,
-                               uint64_t len, bool is_write);
-    /* host bus address from an SMPT entry */
-    MemTxResult (*host_bus_rw)(void *opaque, uint64_t bus, void *buf,
                                uint64_t len, bool is_write);
     /* deliver the interrupt sources the engine raised in the regfile */
     void (*notify)(void *opaque);
@@ -81,6 +72,7 @@ typedef struct MicDma {
     void *opaque;
     MicRegFile *rf;
     uint64_t card_mem_size;
+    AddressSpace *host_as;  /* host bus, where SMPT entries point */
     QEMUBH *bh;
     VMChangeStateEntry *vmstate;    /* resumes work when the VM runs */
     uint8_t *bounce;
@@ -101,8 +93,12 @@ typedef struct MicDma {
 
 void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
                   const char *name, const MicDmaOps *ops, void *opaque);
-/* Start using a register file and card memory of the given size. */
-void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size);
+/*
+ * Start using a register file, card memory of the given size and the
+ * host bus as this side's device reaches it (only its RAM answers).
+ */
+void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size,
+                    AddressSpace *host_as);
 void mic_dma_exit(MicDma *d);
 
 /* Look for work (a "to host"/"to card" eventfd fired, reset, load). */
@@ -113,12 +109,6 @@ void mic_dma_doorbell(MicDma *d, uint32_t mask);
 void mic_dma_reset(MicDma *d);
 /* Drop local work in flight only (the registers belong to someone else). */
 void mic_dma_drop(MicDma *d);
-/*
- * Is [addr, addr + len) RAM all through in @as?  The engine moves data
- * between memories: a target that is another device's MMIO is a bus error.
- */
-bool mic_dma_target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
-                           bool is_write);
 
 extern const VMStateDescription vmstate_mic_dma;
 

@@ -65,13 +65,23 @@ struct mic_link_hello {
 };
 
 /*
- * WELCOME.  fds, in this order:
- *   [0] card memory (GDDR) memfd, card_mem_size bytes
- *   [1] register file memfd, regfile_size bytes (struct MicRegFile)
- *   [2] eventfd "to host": written after raising SICR0 sources
- *   [3] eventfd "to card": written after raising card interrupt sources
- *   [4] card role only, if host_ram_* != 0: the host RAM memfd
+ * WELCOME.  fds, in the order of enum mic_link_welcome_fd; the first
+ * MIC_LINK_WELCOME_NFDS always come, the host RAM memfd only to the card
+ * role and only if host_ram_* != 0.
  */
+enum mic_link_welcome_fd {
+	MIC_LINK_FD_CARD_MEM,           /* card memory (GDDR) memfd,
+					 * card_mem_size bytes */
+	MIC_LINK_FD_REGFILE,            /* register file memfd, regfile_size
+					 * bytes (struct MicRegFile) */
+	MIC_LINK_FD_TO_HOST,            /* eventfd, written after raising
+					 * SICR0 sources */
+	MIC_LINK_FD_TO_CARD,            /* eventfd, written after raising
+					 * card interrupt sources */
+	MIC_LINK_FD_HOST_RAM,           /* card role: the host RAM memfd */
+};
+#define MIC_LINK_WELCOME_NFDS   4       /* mandatory: up to TO_CARD */
+
 struct mic_link_welcome {
 	uint32_t version;
 	uint32_t card_index;            /* N of micN */
@@ -85,17 +95,22 @@ struct mic_link_welcome {
 
 /*
  * PEER.  One message per other card.  With MIC_LINK_PEER_PRESENT the
- * peer's BARs are decoded at the given host bus addresses and 4 fds
- * follow, in this order:
- *   [0] the peer's card memory memfd (aper_size bytes, sealed)
- *   [1] the peer's register file memfd (struct MicRegFile, sealed)
- *   [2] the peer's "to card" eventfd
- *   [3] the peer's "to host" eventfd
- * Without the flag (no fds) the peer is gone or its BARs are not decoded:
- * its ranges vanish from the receiver's host bus.
+ * peer's BARs are decoded at the given host bus addresses and the fds of
+ * enum mic_link_peer_fd follow.  Without the flag (no fds) the peer is
+ * gone or its BARs are not decoded: its ranges vanish from the
+ * receiver's host bus.
  */
 #define MIC_LINK_PEER_PRESENT   (1u << 0)
-#define MIC_LINK_PEER_NFDS      4
+
+enum mic_link_peer_fd {
+	MIC_LINK_PEER_FD_MEM,           /* its card memory memfd (aper_size
+					 * bytes, sealed) */
+	MIC_LINK_PEER_FD_REGFILE,       /* its register file memfd (struct
+					 * MicRegFile, sealed) */
+	MIC_LINK_PEER_FD_TO_CARD,       /* its "to card" eventfd */
+	MIC_LINK_PEER_FD_TO_HOST,       /* its "to host" eventfd */
+	MIC_LINK_PEER_NFDS
+};
 
 struct mic_link_peer {
 	uint32_t peer_index;            /* N of the peer's micN */

@@ -95,13 +95,13 @@ static void mic_x100_ready_timer(void *opaque)
 
 static void mic_x100_card_reset(MicX100State *s)
 {
-    trace_mic_x100_card_reset(s->link == MIC_LINK_NONE);
+    trace_mic_x100_card_reset(s->link.state == MIC_LINK_NONE);
     /*
      * Stop the DMA channels now, not when micfw gets round to it: no
      * host-owned channel may copy after the RGCR write (docs/dma.rst).
      */
     mic_dma_reset(&s->dma);
-    if (s->link != MIC_LINK_NONE) {
+    if (s->link.state != MIC_LINK_NONE) {
         mic_x100_link_send(s, MIC_LINK_RESET);
         return;
     }
@@ -116,7 +116,7 @@ static void mic_x100_boot_kick(MicX100State *s)
 {
     trace_mic_x100_boot_kick(mic_regfile_spad(s->rf, 2),
                              mic_regfile_spad(s->rf, 5));
-    if (s->link == MIC_LINK_NONE) {
+    if (s->link.state == MIC_LINK_NONE) {
         qemu_log_mask(LOG_UNIMP, "mic-x100: boot kick ignored, no firmware "
                       "simulator attached (chardev property)\n");
         return;
@@ -124,8 +124,10 @@ static void mic_x100_boot_kick(MicX100State *s)
     mic_x100_link_send(s, MIC_LINK_BOOT_KICK);
 }
 
-static void mic_x100_handle_events(MicX100State *s, const MicRegEvents *ev)
+static void mic_x100_handle_events(void *opaque, hwaddr addr,
+                                   const MicRegEvents *ev)
 {
+    MicX100State *s = opaque;
     PCIDevice *pdev = PCI_DEVICE(s);
     unsigned int v;
 
@@ -144,7 +146,7 @@ static void mic_x100_handle_events(MicX100State *s, const MicRegEvents *ev)
     }
     if (ev->flags & MIC_EV_CARD_IRQ) {
         trace_mic_x100_card_irq(ev->card_sources);
-        mic_x100_link_ring_card(s);
+        mic_link_ring(&s->link);
     }
     if (ev->flags & MIC_EV_BOOT_KICK) {
         mic_x100_boot_kick(s);
@@ -157,69 +159,8 @@ static void mic_x100_handle_events(MicX100State *s, const MicRegEvents *ev)
     }
 }
 
-static const char *reg_name(uint32_t off, char *buf, unsigned int len)
-{
-    return mic_regfile_name(off, buf, len);
-}
-
-static uint64_t mic_x100_mmio_read(void *opaque, hwaddr addr, unsigned size)
-{
-    MicX100State *s = opaque;
-    char name[32];
-    uint32_t val;
-
-    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
-        return 0;       /* the memory core's .valid rules make this dead */
-    }
-    val = mic_regfile_read(s->rf, MIC_SIDE_HOST, addr);
-    if (!mic_regfile_known(addr)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: read of undefined "
-                      "register 0x%05" HWADDR_PRIx "\n", addr);
-    }
-    if (trace_event_get_state_backends(TRACE_MIC_X100_MMIO_READ)) {
-        trace_mic_x100_mmio_read(reg_name(addr, name, sizeof(name)), addr,
-                                 val);
-    }
-    return val;
-}
-
-static void mic_x100_mmio_write(void *opaque, hwaddr addr, uint64_t val,
-                                unsigned size)
-{
-    MicX100State *s = opaque;
-    MicRegEvents ev;
-    char name[32];
-
-    if (addr >= MIC_MMIO_SIZE || size != 4 || (addr & 3)) {
-        return;
-    }
-    mic_regfile_write(s->rf, MIC_SIDE_HOST, addr, val, &ev);
-    if (trace_event_get_state_backends(TRACE_MIC_X100_MMIO_WRITE)) {
-        trace_mic_x100_mmio_write(reg_name(addr, name, sizeof(name)), addr,
-                                  val, ev.flags);
-    }
-    if (ev.flags & MIC_EV_GUEST_ERR) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: write 0x%08" PRIx64
-                      " to %s (0x%05" HWADDR_PRIx "): %s\n", val,
-                      reg_name(addr, name, sizeof(name)), addr,
-                      ev.error ? ev.error : "invalid");
-    }
-    mic_x100_handle_events(s, &ev);
-}
-
-static const MemoryRegionOps mic_x100_mmio_ops = {
-    .read = mic_x100_mmio_read,
-    .write = mic_x100_mmio_write,
-    .endianness = DEVICE_LITTLE_ENDIAN,
-    .valid = {
-        .min_access_size = 4,
-        .max_access_size = 4,
-        .unaligned = false,
-    },
-    .impl = {
-        .min_access_size = 4,
-        .max_access_size = 4,
-    },
+static const MicRegWindowOps mic_x100_regs_ops = {
+    .events = mic_x100_handle_events,
 };
 
 /* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
@@ -250,26 +191,6 @@ static MemTxResult mic_x100_dma_card_mem(void *opaque, uint64_t off,
     return MEMTX_OK;
 }
 
-/* Host bus = this function's bus-master view of the host VM (§10.3). */
-static MemTxResult mic_x100_dma_host_bus(void *opaque, uint64_t bus,
-                                         void *buf, uint64_t len,
-                                         bool is_write)
-{
-    PCIDevice *pdev = PCI_DEVICE(opaque);
-
-    if (!mic_dma_target_is_ram(pci_get_address_space(pdev), bus, len,
-                               is_write)) {
-        qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: DMA %s host bus 0x%" PRIx64
-                      "+0x%" PRIx64 ", which is not RAM: bus error\n",
-                      is_write ? "to" : "from", bus, len);
-        return MEMTX_DECODE_ERROR;
-    }
-    return pci_dma_rw(pdev, bus, buf, len,
-                      is_write ? DMA_DIRECTION_FROM_DEVICE :
-                                 DMA_DIRECTION_TO_DEVICE,
-                      MEMTXATTRS_UNSPECIFIED);
-}
-
 static void mic_x100_dma_notify(void *opaque)
 {
     mic_x100_deliver(opaque);
@@ -278,20 +199,16 @@ static void mic_x100_dma_notify(void *opaque)
 /* A card-owned channel's DHPR: the card VM's engine runs it. */
 static void mic_x100_dma_kick_card(void *opaque)
 {
-    mic_x100_link_ring_card(opaque);
+    MicX100State *s = opaque;
+
+    mic_link_ring(&s->link);
 }
 
 static const MicDmaOps mic_x100_dma_ops = {
     .card_mem_rw = mic_x100_dma_card_mem,
-    .host_bus_rw = mic_x100_dma_host_bus,
     .notify = mic_x100_dma_notify,
     .kick_peer = mic_x100_dma_kick_card,
 };
-
-void mic_x100_dma_kick(MicX100State *s)
-{
-    mic_dma_kick(&s->dma);
-}
 
 /* ---- realize / unrealize / reset ---------------------------------------- */
 
@@ -302,8 +219,8 @@ static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
                    "simulator uses the host memory");
         return false;
     }
-    if (!is_power_of_2(s->mem_size) || s->mem_size < MIC_X100_MIN_MEM ||
-        s->mem_size > MIC_X100_MAX_MEM) {
+    if (!is_power_of_2(s->mem_size) || s->mem_size < MIC_CARD_MEM_MIN ||
+        s->mem_size > MIC_CARD_MEM_MAX) {
         error_setg(errp, "mem-size 0x%" PRIx64 " must be a power of two "
                    "between 1 MiB and 1 TiB", s->mem_size);
         return false;
@@ -313,7 +230,6 @@ static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
         return false;
     }
     s->rf = g_malloc0(sizeof(MicRegFile));
-    s->rf_mapped = false;
     mic_regfile_init(s->rf);
     s->ready_timer = timer_new_ms(QEMU_CLOCK_VIRTUAL, mic_x100_ready_timer, s);
     return true;
@@ -368,8 +284,10 @@ static void mic_x100_release(MicX100State *s)
         timer_free(s->ready_timer);
         s->ready_timer = NULL;
     }
-    if (s->link != MIC_LINK_NONE) {
-        mic_x100_link_close(s);
+    s->regs.rf = NULL;
+    if (s->link.state != MIC_LINK_NONE) {
+        mic_link_close(&s->link);
+        s->rf = NULL;
     } else {
         /*
          * The RAMBlock outlives unrealize until the device is finalized;
@@ -389,8 +307,8 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
 {
     MicX100State *s = MIC_X100(pdev);
 
-    s->ev_to_host = s->ev_to_card = s->rf_fd = -1;
-    s->link = MIC_LINK_NONE;
+    mic_link_init(&s->link, MIC_LINK_ROLE_HOST, TYPE_MIC_X100,
+                  &mic_x100_link_ops, s);
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_HOST, TYPE_MIC_X100,
                  &mic_x100_dma_ops, s);
     s->dma.rate_mbps = s->dma_rate_mbps;
@@ -398,7 +316,7 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
     pci_config_set_revision(pdev->config, s->revision);
 
     /* every way out after mic_dma_init() goes through mic_x100_release() */
-    if (qemu_chr_fe_backend_connected(&s->chr)) {
+    if (mic_link_wanted(&s->link)) {
         if (!mic_x100_link_connect(s, errp)) {
             goto fail;
         }
@@ -411,16 +329,18 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
         goto fail;
     }
 
-    mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr));
-    memory_region_init_io(&s->mmio, OBJECT(s), &mic_x100_mmio_ops, s,
-                          "mic-x100.regs", MIC_MMIO_SIZE);
+    /* the host bus is this function's bus-master view of the host VM */
+    mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr),
+                   pci_get_address_space(pdev));
+    mic_regwin_init(&s->regs, OBJECT(s), "mic-x100.regs", TYPE_MIC_X100,
+                    MIC_SIDE_HOST, s->rf, &mic_x100_regs_ops, s);
     pci_register_bar(pdev, MIC_X100_GDDR_BAR,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64 |
                      PCI_BASE_ADDRESS_MEM_PREFETCH, &s->gddr);
     pci_register_bar(pdev, MIC_X100_MMIO_BAR,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
-                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->mmio);
+                     PCI_BASE_ADDRESS_MEM_TYPE_64, &s->regs.mr);
     if (!mic_x100_init_irqs(s, errp)) {
         goto fail;
     }
@@ -452,7 +372,7 @@ static void mic_x100_reset(DeviceState *dev)
     s->cold = false;
     s->intx_level = false;          /* the PCI core lowered INTx already */
     mic_x100_peer_update();         /* a reset unmaps the BARs */
-    if (s->link == MIC_LINK_NONE) {
+    if (s->link.state == MIC_LINK_NONE) {
         timer_del(s->ready_timer);
         mic_regfile_init(s->rf);
         mic_dma_reset(&s->dma);
@@ -471,52 +391,22 @@ static void mic_x100_reset(DeviceState *dev)
     mic_x100_card_reset(s);
 }
 
-/* ---- migration ---------------------------------------------------------- */
-
-static int mic_x100_pre_save(void *opaque)
-{
-    MicX100State *s = opaque;
-    unsigned int i;
-
-    for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
-        s->regs[i] = __atomic_load_n(&s->rf->mmio[i], __ATOMIC_ACQUIRE);
-    }
-    s->saved_host_raised = __atomic_load_n(&s->rf->host_raised,
-                                           __ATOMIC_ACQUIRE);
-    return 0;
-}
-
-static int mic_x100_post_load(void *opaque, int version_id)
-{
-    MicX100State *s = opaque;
-    unsigned int i;
-
-    for (i = 0; i < ARRAY_SIZE(s->regs); i++) {
-        __atomic_store_n(&s->rf->mmio[i], s->regs[i], __ATOMIC_RELEASE);
-    }
-    __atomic_store_n(&s->rf->host_raised, s->saved_host_raised,
-                     __ATOMIC_RELEASE);
-    return 0;
-}
+/* ---- migration and QOM --------------------------------------------------- */
 
 static const VMStateDescription vmstate_mic_x100 = {
     .name = TYPE_MIC_X100,
-    .version_id = 2,
-    .minimum_version_id = 1,
-    .pre_save = mic_x100_pre_save,
-    .post_load = mic_x100_post_load,
+    .version_id = 3,
+    .minimum_version_id = 3,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent_obj, MicX100State),
         VMSTATE_MSIX(parent_obj, MicX100State),
-        VMSTATE_UINT32_ARRAY(regs, MicX100State, MIC_MMIO_SIZE / 4),
-        VMSTATE_UINT32(saved_host_raised, MicX100State),
+        VMSTATE_STRUCT(regs, MicX100State, 1, vmstate_mic_regwin,
+                       MicRegWindow),
         VMSTATE_BOOL(intx_level, MicX100State),
         VMSTATE_STRUCT(dma, MicX100State, 2, vmstate_mic_dma, MicDma),
         VMSTATE_END_OF_LIST()
     },
 };
-
-/* ---- QOM ---------------------------------------------------------------- */
 
 static const Property mic_x100_properties[] = {
     DEFINE_PROP_UINT16("device-id", MicX100State, device_id,
@@ -525,10 +415,11 @@ static const Property mic_x100_properties[] = {
                       MIC_X100_DEFAULT_REV),
     DEFINE_PROP_SIZE("mem-size", MicX100State, mem_size,
                      MIC_X100_DEFAULT_MEM),
-    DEFINE_PROP_CHR("chardev", MicX100State, chr),
+    DEFINE_PROP_CHR("chardev", MicX100State, link.chr),
     DEFINE_PROP_LINK("host-mem", MicX100State, host_mem, TYPE_MEMORY_BACKEND,
                      HostMemoryBackend *),
-    DEFINE_PROP_UINT32("link-timeout", MicX100State, link_timeout_ms, 5000),
+    DEFINE_PROP_UINT32("link-timeout", MicX100State, link.timeout_ms,
+                       MIC_LINK_DEFAULT_TIMEOUT_MS),
     /* per-channel DMA bandwidth in MB/s, 0 = unpaced (docs/dma.rst) */
     DEFINE_PROP_UINT32("dma-rate", MicX100State, dma_rate_mbps, 0),
     DEFINE_PROP_BOOL("msix", MicX100State, use_msix, true),

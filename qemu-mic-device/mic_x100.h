@@ -12,10 +12,11 @@
 #include "chardev/char-fe.h"
 #include "qemu/timer.h"
 #include "qom/object.h"
+#include "mic_hw.h"
 #include "mic_regfile.h"
+#include "mic_regwin.h"
 #include "mic_dma.h"
-#include "mic_link.h"
-#include "mic_link_rx.h"
+#include "mic_link_dev.h"
 
 #define TYPE_MIC_X100 "mic-x100"
 OBJECT_DECLARE_SIMPLE_TYPE(MicX100State, MIC_X100)
@@ -29,24 +30,14 @@ OBJECT_DECLARE_SIMPLE_TYPE(MicX100State, MIC_X100)
 #define MIC_X100_DEFAULT_DEVID  0x2250
 #define MIC_X100_DEFAULT_REV    0x20            /* C0 stepping, facts §1.1 */
 #define MIC_X100_DEFAULT_MEM    (1ULL << 30)
-#define MIC_X100_MIN_MEM        (1ULL << 20)
-#define MIC_X100_MAX_MEM        (1ULL << 40)
 #define MIC_X100_READY_DELAY_MS 100             /* standalone RGCR reset */
-#define MIC_X100_MAX_PEERS      128             /* cards announced by PEER */
+#define MIC_X100_MAX_PEERS      MIC_MAX_CARDS   /* cards announced by PEER */
 
 /* The last PEER sent to this card's micfw about one other card. */
 typedef struct MicX100PeerSent {
     bool valid;
     struct mic_link_peer d;
 } MicX100PeerSent;
-
-/* Where the link stands. */
-typedef enum MicLinkState {
-    MIC_LINK_NONE,          /* no chardev: standalone device */
-    MIC_LINK_HANDSHAKE,     /* HELLO sent, waiting for WELCOME */
-    MIC_LINK_UP,
-    MIC_LINK_DOWN,          /* micfw went away or misbehaved */
-} MicLinkState;
 
 struct MicX100State {
     PCIDevice parent_obj;
@@ -55,57 +46,35 @@ struct MicX100State {
     uint16_t device_id;
     uint8_t revision;
     uint64_t mem_size;
-    uint32_t link_timeout_ms;
     uint32_t dma_rate_mbps;         /* "dma-rate": 0 = unpaced */
     bool use_msix;
     bool use_msi;
-    CharBackend chr;
     HostMemoryBackend *host_mem;
 
+    MicLink link;                   /* to micfw; chardev, link-timeout */
     MemoryRegion gddr;              /* BAR0: card memory */
-    MemoryRegion mmio;              /* BAR4: register window */
+    MicRegWindow regs;              /* BAR4: register window */
     MicDma dma;                     /* runs the host-owned channels */
-    MicRegFile *rf;
-    bool rf_mapped;                 /* mmap of micfw's memfd, else g_malloc */
+    MicRegFile *rf;                 /* link.rf, or g_malloc'ed standalone */
     bool cold;                      /* no reset seen since realize */
     bool intx_level;
     QEMUTimer *ready_timer;         /* standalone: re-post SPAD2 ready */
     Error *migration_blocker;
-
-    /* link to micfw */
-    MicLinkState link;
-    MicLinkRx rx;
-    char hs_error[160];             /* why the handshake failed */
-    bool hs_done;
-    struct mic_link_welcome welcome;
-    int welcome_fds[MIC_LINK_MAX_FDS];
-    int welcome_nfds;
-    int ev_to_host;
-    int ev_to_card;
-    int rf_fd;                      /* register file memfd, for PEER */
 
     /* the other cards, as told to this card (mic_x100_peer.c) */
     QLIST_ENTRY(MicX100State) peer_next;
     bool peer_listed;
     MicX100PeerSent *peer_sent;     /* [MIC_X100_MAX_PEERS], by card index */
     QEMUTimer *peer_timer;          /* retry after a full socket */
-
-    /* migration image of the register window (standalone only) */
-    uint32_t regs[MIC_MMIO_SIZE / 4];
-    uint32_t saved_host_raised;
 };
 
 /* mic_x100.c */
 void mic_x100_deliver(MicX100State *s);
-void mic_x100_dma_kick(MicX100State *s);
 
 /* mic_x100_link.c */
+extern const MicLinkOps mic_x100_link_ops;
 bool mic_x100_link_connect(MicX100State *s, Error **errp);
-void mic_x100_link_close(MicX100State *s);
 void mic_x100_link_send(MicX100State *s, uint16_t type);
-void mic_x100_link_ring_card(MicX100State *s);
-int mic_x100_link_write(MicX100State *s, uint16_t type, const void *payload,
-                        uint16_t len, int *fds, int nfds);
 
 /* mic_x100_peer.c */
 void mic_x100_peer_add(MicX100State *s);

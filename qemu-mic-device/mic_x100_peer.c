@@ -32,8 +32,8 @@ static QLIST_HEAD(, MicX100State) mic_x100_cards =
 
 static bool peer_linked(MicX100State *s)
 {
-    return s->link == MIC_LINK_UP && s->rf_fd >= 0 &&
-           s->welcome.card_index < MIC_X100_MAX_PEERS;
+    return s->link.state == MIC_LINK_UP && s->link.rf_fd >= 0 &&
+           s->link.welcome.card_index < MIC_X100_MAX_PEERS;
 }
 
 /* What @p looks like to the other cards right now. */
@@ -44,7 +44,7 @@ static void peer_describe(MicX100State *p, struct mic_link_peer *d)
     pcibus_t mmio = pci_get_bar_addr(pdev, MIC_X100_MMIO_BAR);
 
     memset(d, 0, sizeof(*d));
-    d->peer_index = p->welcome.card_index;
+    d->peer_index = p->link.welcome.card_index;
     if (aper == PCI_BAR_UNMAPPED || mmio == PCI_BAR_UNMAPPED) {
         return;
     }
@@ -72,16 +72,16 @@ static bool peer_send(MicX100State *s, MicX100State *p,
     int ret;
 
     if (d->flags & MIC_LINK_PEER_PRESENT) {
-        fds[0] = memory_region_get_fd(&p->gddr);
-        fds[1] = p->rf_fd;
-        fds[2] = p->ev_to_card;
-        fds[3] = p->ev_to_host;
+        fds[MIC_LINK_PEER_FD_MEM] = memory_region_get_fd(&p->gddr);
+        fds[MIC_LINK_PEER_FD_REGFILE] = p->link.rf_fd;
+        fds[MIC_LINK_PEER_FD_TO_CARD] = p->link.ev_to_card;
+        fds[MIC_LINK_PEER_FD_TO_HOST] = p->link.ev_to_host;
     }
-    ret = mic_x100_link_write(s, MIC_LINK_PEER, d, sizeof(*d), fds,
-                              (d->flags & MIC_LINK_PEER_PRESENT) ?
-                              MIC_LINK_PEER_NFDS : 0);
-    trace_mic_x100_peer_send(s->welcome.card_index, d->peer_index, d->flags,
-                             d->aper_base, d->mmio_base, ret);
+    ret = mic_link_send(&s->link, MIC_LINK_PEER, d, sizeof(*d), fds,
+                        (d->flags & MIC_LINK_PEER_PRESENT) ?
+                        MIC_LINK_PEER_NFDS : 0);
+    trace_mic_x100_peer_send(s->link.welcome.card_index, d->peer_index,
+                             d->flags, d->aper_base, d->mmio_base, ret);
     if (ret == -EAGAIN) {
         peer_schedule_retry(s);
     }
@@ -93,7 +93,7 @@ static MicX100State *peer_find(uint32_t index)
     MicX100State *p;
 
     QLIST_FOREACH(p, &mic_x100_cards, peer_next) {
-        if (peer_linked(p) && p->welcome.card_index == index) {
+        if (peer_linked(p) && p->link.welcome.card_index == index) {
             return p;
         }
     }
@@ -119,7 +119,7 @@ void mic_x100_peer_update(void)
             for (i = 0; i < MIC_X100_MAX_PEERS; i++) {
                 MicX100PeerSent *sent = &s->peer_sent[i];
 
-                p = i == s->welcome.card_index ? NULL : peer_find(i);
+                p = i == s->link.welcome.card_index ? NULL : peer_find(i);
                 if (p) {
                     peer_describe(p, &d);
                 } else {
@@ -162,21 +162,21 @@ void mic_x100_peer_add(MicX100State *s)
 {
     MicX100State *o;
 
-    if (s->link != MIC_LINK_UP) {
+    if (s->link.state != MIC_LINK_UP) {
         return;
     }
     QLIST_FOREACH(o, &mic_x100_cards, peer_next) {
-        if (o->link == MIC_LINK_UP &&
-            o->welcome.card_index == s->welcome.card_index) {
+        if (o->link.state == MIC_LINK_UP &&
+            o->link.welcome.card_index == s->link.welcome.card_index) {
             warn_report("mic-x100: two devices are linked to a mic%u; "
                         "neither is announced to the other cards",
-                        s->welcome.card_index);
+                        s->link.welcome.card_index);
         }
     }
-    if (s->welcome.card_index >= MIC_X100_MAX_PEERS) {
+    if (s->link.welcome.card_index >= MIC_X100_MAX_PEERS) {
         warn_report("mic-x100: mic%u is not announced to the other cards "
                     "(at most %u cards take part in peer-to-peer)",
-                    s->welcome.card_index, MIC_X100_MAX_PEERS);
+                    s->link.welcome.card_index, MIC_X100_MAX_PEERS);
     }
     s->peer_sent = g_new0(MicX100PeerSent, MIC_X100_MAX_PEERS);
     s->peer_timer = timer_new_ms(QEMU_CLOCK_REALTIME, peer_retry, s);

@@ -164,8 +164,12 @@ class RegisterWindowTest(CardTestBase):
         self.assertEqual(q.reg(RGCR), 0)
         q.set_reg(DMA_DHPR(5), 3)               # no DMA engine: logged
         q.set_reg(0x1F000, 0xFFFFFFFF)
-        for op in ("readb", "readw"):
-            q.cmd("%s 0x%x" % (op, MMIO_BASE + SPAD(3)))
+        # what a bad access reads is what the host's BAR4 gives: all ones
+        rf.write(SPAD(3), 0x11)
+        self.assertEqual(q.rd(MMIO_BASE + SPAD(3), 8), 0xFF)
+        self.assertEqual(q.rd(MMIO_BASE + SPAD(3) + 2, 16), 0xFFFF)
+        self.assertEqual(q.rd(MMIO_BASE + SPAD(3) + 2), 0xFFFFFFFF)
+        self.assertEqual(q.reg(0x1F000), 0, "undefined register reads 0")
         q.cmd("writeb 0x%x 0xff" % (MMIO_BASE + SPAD(3)))
         q.cmd("writew 0x%x 0xffff" % (MMIO_BASE + SPAD(3) + 2))
         q.cmd("writel 0x%x 0x0" % (MMIO_BASE + SPAD(3) + 1))
@@ -786,10 +790,13 @@ class PeerTest(CardTestBase):
         q.wr(regs + SICE0, 0xF)
         self.assertEqual(p.rf.read(SICE0), 0xF)
         self.assertGreaterEqual(p.events(p.to_host), 1)
-        # 32-bit registers, as the host's BAR4: a 64-bit write is split
+        # 32-bit registers, as the host's BAR4: a 64-bit write is split,
+        # a byte read answers all ones
         q.wr(regs + SPAD(6), 0x0102030405060708, 64)
         self.assertEqual((p.rf.read(SPAD(6)), p.rf.read(SPAD(7))),
                          (0x05060708, 0x01020304))
+        self.assertEqual(q.rd(regs + SPAD(6), 8), 0xFF)
+        self.assertEqual(p.rf.read(SPAD(6)), 0x05060708)
         # a peer may write RGCR or the boot vector, but only the host's
         # own writes reset or boot a card: logged, the card keeps running
         q.wr(regs + RGCR, 1)
