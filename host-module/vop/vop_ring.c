@@ -28,10 +28,15 @@ static bool use_dma = true;
 module_param(use_dma, bool, 0644);
 MODULE_PARM_DESC(use_dma, "Copy large buffers with the card's DMA engine (default on)");
 
-static unsigned int dma_min_bytes = 1024;
+/*
+ * Measured under TCG (README): a synchronous DMA per 4 KiB block segment
+ * moved 8.5-10 MiB/s against 21-24 MiB/s by CPU, so page-sized buffers
+ * (virtio-blk segments, virtio-net pages) go by CPU.
+ */
+static unsigned int dma_min_bytes = 8192;
 module_param(dma_min_bytes, uint, 0644);
 MODULE_PARM_DESC(dma_min_bytes,
-		 "Smallest copy done by DMA; smaller ones by CPU (default 1024)");
+		 "Smallest copy done by DMA; smaller ones by CPU (default 8192)");
 
 static struct device *vop_dev(struct vop_vdev *vdev)
 {
