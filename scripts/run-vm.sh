@@ -114,7 +114,9 @@ micemu)
 upstream)
 	release=$(cat "$build/upstream-host/kernel-release" 2>/dev/null) ||
 		die "no upstream host kernel: run 'make images' with the upstream tree (UPSTREAM_MIC_SRC)"
-	kernel=$build/upstream-host/root/boot/vmlinuz-$release
+	# the ELF make unpacked from the bzImage (PVH boot, no xz under TCG)
+	kernel=$build/upstream-host/vmlinux-$release
+	[ -f "$kernel" ] || kernel=$build/upstream-host/root/boot/vmlinuz-$release
 	initrd=$images/host-initramfs-upstream.img ;;
 *) die "--host-stack must be micemu or upstream, not '$host_stack'" ;;
 esac

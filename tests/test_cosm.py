@@ -1,11 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0
 """COSM over SCIF: cards go online, keep time, shut down, reboot, reset,
-and crashes and hangs are detected through the heartbeat."""
+and crashes and hangs are detected through the heartbeat.
+
+The boot, status, log, time, shutdown, reboot and reset scenarios run on
+both host stacks and share one system per stack; the crash and hang
+scenarios compress the heartbeat timers with micemu's module parameters
+and boot a system each."""
 
 import re
 import time
 
 import pytest
+
+from micemu.stacks import micemu_only
+
+pytestmark = pytest.mark.usefixtures("host_stack")
 
 # Upstream's timers (30 s heartbeat, 40 s host timeout) compressed so that
 # crash detection takes seconds: the card sends every 2 s, the host gives
@@ -36,33 +45,61 @@ def card_vm_pid(system, card=0):
     return system.fw(card).request("status").get("card_vm_pid")
 
 
-def test_boot_to_online(system):
-    seconds = system.boot_online(0)
-    assert system.state(0) == "online"
-    assert system.sysfs(0, "shutdown_status") == "nop"
-    host = system.host_console()
-    assert "mic mic0: COSM client connected, card online" in host
+@pytest.fixture
+def cosm(shared):
+    """The file's shared system (its card in whatever state the scenario
+    before left it)."""
+    return shared
+
+
+def test_boot_to_online(cosm):
+    s = cosm
+    s.ensure_ready(0)
+    start = len(s.card_console())
+    seconds = s.boot_online(0)
+    assert s.state(0) == "online"
+    assert s.sysfs(0, "shutdown_status") == "nop"
+    if s.host_stack == "micemu":
+        assert "mic mic0: COSM client connected, card online" in s.host_console()
+    console = s.card_console()[start:]
     assert re.search(r"mic_cosm_client: connected to the host \(node 0, port 201\)",
-                     system.card_console())
-    print(f"boot to online: {seconds:.1f} s")
+                     console), console[-3000:]
+    # The card kernel is micemu's card kernel, loaded by the host driver.
+    assert "micemu-card: ready" in console, console[-3000:]
+    print(f"{s.host_stack} host: boot to online {seconds:.1f} s")
 
 
-def test_card_log_through_aperture(system):
+def test_micctrl_status_and_wait(cosm):
+    s = cosm
+    s.ensure_online(0)
+    out = s.run_ok("micctrl status mic0")
+    for attr, value in (("state", "online"), ("shutdown_status", "nop"),
+                        ("family", "x100"), ("stepping", "C0"),
+                        ("bootmode", "linux"), ("heartbeat_enable", "1")):
+        assert re.search(rf"^\s+{attr}\s+{value}$", out, re.M), out
+    s.run_ok("micctrl wait mic0 online --timeout 0")
+    rc, out = s.run("micctrl wait mic0 ready --timeout 1")
+    assert rc == 1, out
+
+
+def test_card_log_through_aperture(cosm):
     """micctrl log reads the card kernel's log buffer out of card memory."""
-    system.boot_online(0)
-    out = system.run_ok("micctrl log mic0")
+    s = cosm
+    s.ensure_online(0)
+    out = s.run_ok("micctrl log mic0")
     assert "Linux version 6.1" in out
     assert "mic_cosm_client: connected to the host" in out
 
 
-def test_card_time_synced_to_host(system):
-    system.boot_online(0)
+def test_card_time_synced_to_host(cosm):
+    s = cosm
+    s.ensure_online(0)
     # The card VM's clock starts in 2000 (run-vm.sh): only SYNC_TIME can
     # have brought it to the host's time.
     t0 = time.monotonic()
-    host = wall_clock(system.run_ok("adjtimex"))
+    host = wall_clock(s.run_ok("adjtimex"))
     t1 = time.monotonic()
-    card = wall_clock(system.card_run_ok(0, "adjtimex"))
+    card = wall_clock(s.card_run_ok(0, "adjtimex"))
     t2 = time.monotonic()
     # card was read (t2 - t1) / 2 +- after the host's reading on average
     offset = card - host - ((t1 + t2) / 2 - (t0 + t1) / 2)
@@ -79,55 +116,81 @@ def wait_status(system, card, statuses, timeout):
     raise TimeoutError(f"shutdown_status of mic{card} never became {statuses}")
 
 
-def test_shutdown_powers_off(system):
+def test_shutdown_powers_off(cosm):
     """The sysfs flow: shutdown → the card powers off and reports it, the
     host publishes the status; a reset (what mpssd does next) → ready."""
-    system.boot_online(0)
-    assert card_vm_pid(system)
-    system.run_ok("echo shutdown > /sys/class/mic/mic0/state")
-    assert system.state(0) == "shutting_down"
-    status = wait_status(system, 0, ("poweroff", "halted"), 120)
-    fwlog = system.wait_log("mic0-fw.log", r"card-vm-exit.*", 60).group(0)
-    assert "exit=0" in fwlog, fwlog
-    assert not card_vm_pid(system)
+    s = cosm
+    s.ensure_online(0)
+    assert card_vm_pid(s)
+    fwlog = len(s.fw_log())
+    s.online_since.pop(0, None)
+    s.run_ok("echo shutdown > /sys/class/mic/mic0/state")
+    assert s.state(0) == "shutting_down"
+    status = wait_status(s, 0, ("poweroff", "halted"), 120)
+    exit_line = s.wait_log("mic0-fw.log", r"card-vm-exit.*", 60, fwlog).group(0)
+    assert "exit=0" in exit_line, exit_line
+    assert not card_vm_pid(s)
     print(f"shutdown status: {status}")
-    system.run_ok("echo reset > /sys/class/mic/mic0/state")
-    system.wait_state(0, "ready", 60)
+    s.run_ok("echo reset > /sys/class/mic/mic0/state")
+    s.wait_state(0, "ready", 60)
+    assert s.sysfs(0, "shutdown_status") == "nop"
 
 
-def test_micctrl_shutdown(system):
+def test_micctrl_shutdown(cosm):
     """micctrl shutdown does the whole mpssd sequence and reports the status."""
-    system.boot_online(0)
-    out = system.run_ok("micctrl shutdown mic0 --timeout 120")
+    s = cosm
+    s.ensure_online(0)
+    s.online_since.pop(0, None)
+    out = s.run_ok("micctrl shutdown mic0 --timeout 120", timeout=300)
     assert re.search(r"mic0: shutdown_status (poweroff|halted), state ready", out), out
-    assert system.state(0) == "ready"
-    assert not card_vm_pid(system)
+    assert s.state(0) == "ready"
+    assert s.sysfs(0, "shutdown_status") == "nop"
+    assert not card_vm_pid(s)
 
 
-def test_reboot(system):
-    system.boot_online(0)
-    start = len(system.card_console())
-    system.run_ok("micctrl reboot mic0 --timeout 180")
-    system.wait_state(0, "online", 180)
-    assert "micemu-card: ready" in system.card_console()[start:]
+def test_reboot(cosm):
+    s = cosm
+    s.ensure_online(0)
+    start = len(s.card_console())
+    s.online_since.pop(0, None)
+    out = s.run_ok("micctrl reboot mic0 --timeout 180", timeout=300)
+    assert re.search(r"mic0: shutdown_status (restart|poweroff|halted), state ready",
+                     out), out
+    s.wait_state(0, "online", 180)
+    s.online_since[0] = time.monotonic()
+    console = s.card_console()[start:]
+    assert "micemu-card: ready" in console, console[-3000:]
+    assert "mic_cosm_client: connected to the host" in console, console[-3000:]
 
 
-def test_reset_from_online(system):
-    system.boot_online(0)
-    system.run_ok("echo reset > /sys/class/mic/mic0/state")
-    system.wait_state(0, "ready", 60)
-    assert not card_vm_pid(system)
-    assert system.sysfs(0, "shutdown_status") == "nop"
-    system.boot_online(0)
+def test_reset_from_online(cosm):
+    s = cosm
+    s.ensure_online(0)
+    s.online_since.pop(0, None)
+    s.run_ok("echo reset > /sys/class/mic/mic0/state")
+    s.wait_state(0, "ready", 60)
+    assert not card_vm_pid(s)
+    assert s.sysfs(0, "shutdown_status") == "nop"
+    s.boot_online(0)
 
 
-def test_reset_from_booting(system):
-    system.run_ok("micctrl boot mic0")
-    assert system.state(0) == "booting"
-    system.run_ok("echo reset > /sys/class/mic/mic0/state")
-    system.wait_state(0, "ready", 60)
-    assert not card_vm_pid(system)
-    system.boot_online(0)
+def test_reset_from_booting(cosm):
+    s = cosm
+    s.ensure_ready(0)
+    s.run_ok("micctrl boot mic0")
+    assert s.state(0) == "booting"
+    s.run_ok("echo reset > /sys/class/mic/mic0/state")
+    s.wait_state(0, "ready", 60)
+    assert not card_vm_pid(s)
+    s.boot_online(0)
+
+
+# --- micemu's host stack only: compressed heartbeat timers ----------------------
+# Upstream's COSM timers are fixed (30 s heartbeat, 40 s timeout) and have
+# no module parameters; its crash scenario is test_upstream_host.py's.
+FIXED_TIMERS = ("needs micemu's heartbeat knobs (mic_cosm.heartbeat_*, "
+                "scif.alive_timeout_ms); upstream's fixed-timer crash scenario is "
+                "test_upstream_host.py::test_upstream_crash_detected")
 
 
 def wait_crashed(system, card, limit):
@@ -138,6 +201,7 @@ def wait_crashed(system, card, limit):
     return took
 
 
+@micemu_only(FIXED_TIMERS)
 def test_crash_detected(make_system):
     system = fast_system(make_system)
     system.boot_online(0)
@@ -148,6 +212,7 @@ def test_crash_detected(make_system):
     system.wait_state(0, "ready", 60)
 
 
+@micemu_only(FIXED_TIMERS)
 def test_hang_detected_and_reset_recovers(make_system):
     system = fast_system(make_system)
     system.boot_online(0)
@@ -160,6 +225,7 @@ def test_hang_detected_and_reset_recovers(make_system):
     system.boot_online(0)
 
 
+@micemu_only(FIXED_TIMERS)
 def test_heartbeat_disabled_no_detection(make_system):
     system = fast_system(make_system)
     system.boot_online(0)
@@ -171,6 +237,7 @@ def test_heartbeat_disabled_no_detection(make_system):
     assert system.fw().request("resume")["ok"]
 
 
+@micemu_only(FIXED_TIMERS)
 def test_client_reload_keeps_online(make_system):
     system = fast_system(make_system)
     system.boot_online(0)
@@ -182,6 +249,7 @@ def test_client_reload_keeps_online(make_system):
     assert len(re.findall(r"mic_cosm_client: connected to the host", system.card_console())) >= 2
 
 
+@micemu_only(FIXED_TIMERS)
 def test_bad_client_is_ignored(make_system):
     system = fast_system(make_system)
     system.boot_online(0)
@@ -200,6 +268,7 @@ def test_bad_client_is_ignored(make_system):
     system.boot_online(0)
 
 
+@micemu_only(FIXED_TIMERS)
 @pytest.mark.parametrize("victim", [2])
 def test_four_cards_one_crashes(make_system, victim):
     system = fast_system(make_system, cards=4)

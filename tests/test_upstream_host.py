@@ -6,6 +6,13 @@ micemu's card.  Whatever upstream's drivers see is what a real card would
 have to show them; a failure here is a micemu bug (or an upstream quirk,
 listed in the README).
 
+This file holds what is upstream's alone: its modules, its quirks, its
+fixed heartbeat timers and the issue's done-when command.  The scenarios
+both host stacks share (boot, sysfs, micctrl, shutdown, reboot, reset,
+SCIF messages, RMA, card-to-card) run on upstream's host as the
+"upstream" variants of test_boot.py, test_cosm.py, test_sysfs_abi.py,
+test_scif.py, test_scif_rma.py and test_scif_c2c.py.
+
 One system with two cards is shared by the scenarios of this file (they
 run in order and each one first brings its card into the state it needs;
 mic1 is booted only for the crash scenario, which is also the time mic0
@@ -23,7 +30,8 @@ import time
 import pytest
 
 from conftest import LOGROOT
-from micemu.system import KERNEL_TROUBLE, TOP, UPSTREAM_MIC_SRC, System, upstream_missing
+from micemu.scif import start_server
+from micemu.system import KERNEL_TROUBLE, TOP, System, upstream_missing
 
 if upstream_missing():
     pytest.skip(upstream_missing(), allow_module_level=True)
@@ -49,7 +57,6 @@ def up():
     logdir = os.path.join(LOGROOT, "test_upstream_host.py")
     subprocess.run(["rm", "-rf", logdir], check=True)
     s = System(logdir, cards=2, host_stack="upstream")
-    s.online_since = {}
     yield s
     s.shutdown()
 
@@ -65,32 +72,6 @@ def no_kernel_trouble(request):
     yield
     trouble = s.kernel_trouble()[before:]
     assert not trouble, "kernel trouble in consoles:\n" + "\n".join(trouble)
-
-
-def ensure_ready(s, card=0):
-    st = s.state(card)
-    if st == "ready":
-        return
-    if st != "resetting":
-        s.run_ok(f"echo reset > /sys/class/mic/mic{card}/state")
-    s.wait_state(card, "ready", 120)
-    s.online_since.pop(card, None)
-
-
-def ensure_online(s, card=0):
-    if s.state(card) == "online" and card in s.online_since:
-        return None
-    ensure_ready(s, card)
-    took = s.boot_online(card)
-    s.online_since[card] = time.monotonic()
-    return took
-
-
-def start_server(side_ok, port, kind="-s", log="/tmp/pingpong-server.log"):
-    """Start a scif-pingpong server in the background; return once it listens."""
-    side_ok(f"scif-pingpong {kind} -p {port} >{log} 2>&1 & "
-            f"for i in $(seq 100); do grep -q 'server on port' {log} && break; "
-            f"sleep 0.1; done; grep -q 'server on port {port}' {log}")
 
 
 def host_dma_channels(s):
@@ -124,65 +105,21 @@ def test_upstream_modules_bind(up):
     assert up.state(0) == "ready"
 
 
-def test_upstream_sysfs_abi(up):
-    """/sys/class/mic/mic0 has exactly the attributes upstream's ABI document
-    lists (Documentation/ABI/testing/sysfs-class-mic), plus the driver
-    core's own."""
-    doc = os.path.join(UPSTREAM_MIC_SRC, "Documentation", "ABI", "testing",
-                       "sysfs-class-mic")
-    with open(doc) as f:
-        abi = set(re.findall(r"^What:\s+/sys/class/mic/mic\(x\)/(\w+)", f.read(), re.M))
-    assert len(abi) >= 10, abi
-    present = set(up.run_ok("ls /sys/class/mic/mic0").split())
-    core = {"device", "power", "subsystem", "uevent"}
-    assert present - core == abi, (f"missing {sorted(abi - present)}, "
-                                   f"extra {sorted(present - core - abi)}")
-    assert up.sysfs(0, "shutdown_status") == "nop"
-    # The configuration mpssd writes (the image's init wrote it) reads back.
-    assert up.sysfs(0, "bootmode") == "linux"
-    assert up.sysfs(0, "firmware") == "mic/uos.img"
-    assert up.sysfs(0, "ramdisk") == "mic/initramfs.img"
-
-
 def test_upstream_no_dma_channels_while_ready(up):
     """Upstream quirk: the host's DMA channels exist only while the card is
     booted (mic_host adds the DMA device in mic_start)."""
-    ensure_ready(up)
+    up.ensure_ready()
     assert [c for c in host_dma_channels(up) if c[1] == "mic_x100_dma"] == []
 
 
 # --- booted --------------------------------------------------------------------
-
-def test_upstream_boot_online(up):
-    ensure_ready(up)
-    took = ensure_online(up)
-    assert up.state(0) == "online"
-    assert up.sysfs(0, "shutdown_status") == "nop"
-    assert re.search(r"mic_cosm_client: connected to the host \(node 0, port 201\)",
-                     up.card_console())
-    # The card kernel is micemu's card kernel, loaded by upstream's mic_host.
-    assert re.search(r"micemu-card: ready", up.card_console())
-    print(f"upstream host: boot to online {took:.1f} s")
-
-
-def test_upstream_micctrl_status_and_wait(up):
-    ensure_online(up)
-    out = up.run_ok("micctrl status mic0")
-    for attr, value in (("state", "online"), ("shutdown_status", "nop"),
-                        ("family", "x100"), ("stepping", "C0"),
-                        ("bootmode", "linux"), ("heartbeat_enable", "1")):
-        assert re.search(rf"^\s+{attr}\s+{value}$", out, re.M), out
-    up.run_ok("micctrl wait mic0 online --timeout 0")
-    rc, out = up.run("micctrl wait mic0 ready --timeout 1")
-    assert rc == 1, out
-
 
 def test_upstream_node_ids(up):
     """Upstream quirk: SCIF_GET_NODEIDS copies min(maxid, len) entries
     (scif_fd.c), one short of the ids 0..maxid, while it reports every
     node online; maxid is the highest node booted so far (upstream's
     debugfs scif/scif_dev shows it)."""
-    ensure_online(up)
+    up.ensure_online()
     maxid = int(re.search(r"Maxid (\d+)", up.run_ok("cat /sys/kernel/debug/scif/scif_dev"))
                 .group(1))
     out = up.run_ok("scif-pingpong -i")
@@ -196,31 +133,11 @@ def test_upstream_node_ids(up):
     assert re.search(r"^self 1 online 2: 0 1$", out, re.M), out
 
 
-@pytest.mark.parametrize("direction", ["host-to-card", "card-to-host"])
-def test_upstream_scif_messages(up, direction):
-    """SCIF messages cross byte-exact (scif-pingpong checks every echoed
-    byte), small and 64 KiB, with upstream's SCIF on the host."""
-    ensure_online(up)
-    host = up.run_ok
-    card = lambda cmd: up.card_run_ok(0, cmd, timeout=300)  # noqa: E731
-    port = PORT if direction == "host-to-card" else PORT + 1
-    if direction == "host-to-card":
-        start_server(card, port)
-        client, node = host, 1
-    else:
-        start_server(host, port)
-        client, node = card, 0
-    for size, count in ((8, 200), (65536, 50)):
-        out = client(f"scif-pingpong -c {node} -p {port} -n {count} -S {size}")
-        assert re.search(rf"{count} x {size} bytes to node {node} port {port}: ok",
-                         out), out
-
-
 def test_upstream_unbound_connect_quirk(up):
     """Upstream quirk: connect on an unbound endpoint only picks a local
     port and returns it (scif_api.c, SCIFEP_UNBOUND): nothing connects.
     scif-pingpong -U does that; the default (bind to port 0 first) works."""
-    ensure_online(up)
+    up.ensure_online()
     start_server(lambda cmd: up.card_run_ok(0, cmd), PORT + 2,
                  log="/tmp/pingpong-unbound.log")
     rc, out = up.run(f"scif-pingpong -c 1 -U -p {PORT + 2} -n 1 -S 8")
@@ -234,7 +151,7 @@ def test_upstream_unbound_connect_quirk(up):
 def test_upstream_dma_channels_bound_while_booted(up):
     """Upstream's mic_x100_dma binds the card's four host channels while it
     is booted, without a channel error."""
-    ensure_online(up)
+    up.ensure_online()
     chans = [c for c in host_dma_channels(up) if c[1] == "mic_x100_dma"]
     assert len(chans) == 4, host_dma_channels(up)
     dmesg = up.run_ok("dmesg")
@@ -245,7 +162,7 @@ def test_upstream_garbage_from_card(up):
     """A hostile COSM client on the card (unknown ids, messages sent the
     wrong way, out-of-range statuses, split records): upstream's server
     logs and survives, and the card can be reset and booted again."""
-    ensure_online(up)
+    up.ensure_online()
     up.card_run_ok(0, "rmmod mic_cosm_client")
     up.card_run_ok(0, "insmod /lib/micemu/mic_cosm_badclient.ko")
     up.wait_log("mic0-console.log", r"mic_cosm_badclient: sent", timeout=30)
@@ -255,46 +172,16 @@ def test_upstream_garbage_from_card(up):
     assert re.search(r"Unexpected shutdown_status", dmesg), dmesg[-3000:]
     assert up.state(0) in ("online", "shutting_down")
     up.online_since.pop(0, None)
-    ensure_ready(up)
-    ensure_online(up)
-
-
-def test_upstream_reboot_online(up):
-    ensure_online(up)
-    out = up.run_ok("micctrl reboot mic0 --timeout 120", timeout=300)
-    assert re.search(r"mic0: shutdown_status (restart|poweroff|halted), state ready", out), out
-    up.wait_state(0, "online", 180)
-    up.online_since[0] = time.monotonic()
-    assert len(re.findall(r"mic_cosm_client: connected to the host",
-                          up.card_console())) >= 1
-
-
-def test_upstream_shutdown_ready(up):
-    ensure_online(up)
-    out = up.run_ok("micctrl shutdown mic0 --timeout 120", timeout=300)
-    assert re.search(r"mic0: shutdown_status (poweroff|halted), state ready", out), out
-    up.online_since.pop(0, None)
-    assert up.state(0) == "ready"
-    assert up.sysfs(0, "shutdown_status") == "nop"
-    assert not up.fw().request("status").get("card_vm_pid")
-    assert [c for c in host_dma_channels(up) if c[1] == "mic_x100_dma"] == []
-
-
-def test_upstream_reset_ready(up):
-    ensure_online(up)
-    up.run_ok("echo reset > /sys/class/mic/mic0/state")
-    up.wait_state(0, "ready", 120)
-    up.online_since.pop(0, None)
-    assert not up.fw().request("status").get("card_vm_pid")
-    assert up.sysfs(0, "shutdown_status") == "nop"
+    up.ensure_ready()
+    up.ensure_online()
 
 
 def test_upstream_crash_detected(up):
     """A killed card VM (mic1): upstream's server notices once 40 s pass
     without a message and publishes crashed; a reset brings the card back
     to ready.  mic0 stays online meanwhile."""
-    ensure_online(up, 0)
-    ensure_online(up, 1)
+    up.ensure_online(0)
+    up.ensure_online(1)
     assert up.fw(1).request("crash")["ok"]
     t0 = time.monotonic()
     up.wait_state(1, "shutting_down", HEARTBEAT_TIMEOUT_SEC + 30)
@@ -315,7 +202,7 @@ def test_upstream_heartbeats_keep_card_online(up):
     """With upstream's fixed timers (card sends every 30 s, host gives up
     after 40 s of silence) a card stays online well past 40 s: mic0 has
     been online through the crash scenario."""
-    ensure_online(up, 0)
+    up.ensure_online(0)
     left = up.online_since[0] + HEARTBEAT_TIMEOUT_SEC + 12 - time.monotonic()
     if left > 0:
         time.sleep(left)

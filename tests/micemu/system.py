@@ -104,6 +104,9 @@ class System:
         self.run_ok("true", timeout=boot_timeout)
         self.boot_seconds = time.monotonic() - self.started
         self._fw = {}
+        # card -> time.monotonic() of the boot that brought it online; a
+        # scenario that leaves a card online but disturbed drops it here
+        self.online_since = {}
 
     def _wait_for(self, cond, timeout, what):
         deadline = time.monotonic() + timeout
@@ -156,7 +159,26 @@ class System:
         t0 = time.monotonic()
         self.run_ok(f"micctrl boot mic{card}")
         self.wait_state(card, "online", timeout)
-        return time.monotonic() - t0
+        self.online_since[card] = time.monotonic()
+        return self.online_since[card] - t0
+
+    def ensure_ready(self, card=0, timeout=120):
+        """Bring a card to ready (reset it unless it is ready already)."""
+        st = self.state(card)
+        if st != "ready":
+            self.online_since.pop(card, None)
+            if st != "resetting":
+                self.run_ok(f"echo reset > /sys/class/mic/mic{card}/state")
+            self.wait_state(card, "ready", timeout)
+
+    def ensure_online(self, card=0, timeout=180):
+        """Bring a card online through a fresh boot unless a boot of ours
+        already did and nothing disturbed it since; return the boot's
+        seconds, or None if it was online already."""
+        if card in self.online_since and self.state(card) == "online":
+            return None
+        self.ensure_ready(card)
+        return self.boot_online(card, timeout)
 
     def fw(self, card=0):
         if card not in self._fw:
