@@ -77,8 +77,9 @@ class Dma:
         return self.card if which == "host" else self.host
 
 
-pytestmark = pytest.mark.parametrize("host_stack", [pytest.param("micemu", id="micemu")],
-                                     indirect=True, scope="module")
+pytestmark = [pytest.mark.usefixtures("host_stack"),
+              pytest.mark.parametrize("host_stack", [pytest.param("micemu", id="micemu")],
+                                      indirect=True, scope="module")]
 SHARED_SYSTEM = dict(append=HOST_FAST)
 
 

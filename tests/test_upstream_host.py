@@ -29,9 +29,8 @@ import time
 
 import pytest
 
-from conftest import LOGROOT
 from micemu.scif import start_server
-from micemu.system import KERNEL_TROUBLE, TOP, System, upstream_missing
+from micemu.system import KERNEL_TROUBLE, TOP, upstream_missing
 
 if upstream_missing():
     pytest.skip(upstream_missing(), allow_module_level=True)
@@ -46,32 +45,20 @@ HEARTBEAT_SEND_SEC = 30
 HEARTBEAT_TIMEOUT_SEC = 40
 PORT = 2000
 
+pytestmark = pytest.mark.parametrize("host_stack", [pytest.param("upstream", id="upstream")],
+                                     indirect=True, scope="module")
+SHARED_SYSTEM = dict(cards=2)
+
 
 def kernel_release():
     with open(os.path.join(BUILD, "upstream-host", "kernel-release")) as f:
         return f.read().strip()
 
 
-@pytest.fixture(scope="module")
-def up():
-    logdir = os.path.join(LOGROOT, "test_upstream_host.py")
-    subprocess.run(["rm", "-rf", logdir], check=True)
-    s = System(logdir, cards=2, host_stack="upstream")
-    yield s
-    s.shutdown()
-
-
-@pytest.fixture(autouse=True)
-def no_kernel_trouble(request):
-    """Fail the scenario on a new BUG/WARNING/Oops line in any console."""
-    if "up" not in request.fixturenames:
-        yield
-        return
-    s = request.getfixturevalue("up")
-    before = len(s.kernel_trouble())
-    yield
-    trouble = s.kernel_trouble()[before:]
-    assert not trouble, "kernel trouble in consoles:\n" + "\n".join(trouble)
+@pytest.fixture
+def up(shared):
+    """The file's shared system: upstream's host with two cards."""
+    return shared
 
 
 def host_dma_channels(s):
@@ -213,8 +200,9 @@ def test_upstream_heartbeats_keep_card_online(up):
 
 # --- two cards, the issue's done-when command ----------------------------------
 
-def test_upstream_two_cards_run_vm(logdir):
+def test_upstream_two_cards_run_vm(logdir, shared_system):
     """scripts/run-vm.sh --host-stack upstream --cards 2 boots both cards."""
+    shared_system.stop()        # one system at a time
     cmd = [os.path.join(TOP, "scripts", "run-vm.sh"), "--host-stack", "upstream",
            "--cards", "2", "--accel", os.environ.get("MICEMU_ACCEL", "tcg"),
            "--logdir", logdir, "--timeout", "400", "--exec",
