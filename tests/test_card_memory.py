@@ -9,14 +9,14 @@ import re
 
 import pytest
 
-from test_dma import HOST_FAST, Dma
+from test_dma import Dma
 
 GiB = 1 << 30
 
 
 @pytest.mark.parametrize("size", ["8G", "16G"])
 def test_large_card_online_and_dma_across_4g(make_system, size):
-    s = make_system(mem_size=size, append=HOST_FAST)
+    s = make_system(mem_size=size)
     s.boot_online(0)
     end = int(size[:-1]) * GiB - 1
     assert f"user: [mem 0x0000000100000000-{end:#018x}] usable" in s.card_console(), \
