@@ -6,10 +6,10 @@
 #
 # QEMU's guest-error log goes to host-qemu.log / micN-qemu.log.
 #
-# Card VMs get, besides the mic-card device, a test agent on a virtio-serial
-# port (run/micN-agent.sock) and a real-time clock that starts in 2000: a
-# card has no battery-backed clock of the host's, so its wall time is only
-# right once the host's COSM server sends SYNC_TIME.
+# Each card's micfw builds its card VM's command line (the mic-card device
+# and its link, the card's clock); this script only asks for the test agent
+# on a virtio-serial port (run/micN-agent.sock) and the logs.  QEMU finds
+# its firmware in its build tree, where the Makefile links it (QEMU_FIRMWARE).
 #
 # Without --exec you get the host VM's console on this terminal (Ctrl-A x
 # quits).  With --exec CMD, CMD runs in the host VM's shell through the
@@ -125,7 +125,6 @@ done
 # The card memory limits live in micfw: ask it before starting anything.
 "$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
 [ "${PIPESTATUS[0]}" = 0 ] || exit 2
-bios=(-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu)
 
 if [ -z "$logdir" ]; then
 	logdir=$PWD/logs/run-$(date +%Y%m%d-%H%M%S)-$$
@@ -151,7 +150,7 @@ probe_kvm() {
 	cache=$build/accel-probe-$key
 	if [ ! -f "$cache" ]; then
 		out=$(mktemp)
-		timeout -k 2 25 "$qemu" "${bios[@]}" -accel kvm -cpu max -M q35 -m 256M \
+		timeout -k 2 25 "$qemu" -accel kvm -cpu max -M q35 -m 256M \
 			-nodefaults -display none -no-reboot -kernel "$kernel" \
 			-initrd "$initrd" -append "console=ttyS0 panic=-1 micemu.probe" \
 			-serial "file:$out" >/dev/null 2>&1 || true
@@ -200,20 +199,8 @@ for ((i = 0; i < cards; i++)); do
 	start_group "$micfw" --index "$i" \
 		--link "$run/mic$i-link.sock" --control "$run/mic$i-ctl.sock" \
 		--mem-size "$mem_size" --qemu "$qemu" --accel "$accel" \
-		--qemu-arg=-L --qemu-arg=/usr/share/seabios \
-		--qemu-arg=-L --qemu-arg=/usr/lib/ipxe/qemu \
-		--qemu-arg=-L --qemu-arg=/usr/share/qemu \
-		--qemu-arg=-d --qemu-arg=guest_errors,unimp \
-		--qemu-arg=-D --qemu-arg="$logdir/mic$i-qemu.log" \
-		--qemu-arg=-chardev \
-		--qemu-arg="socket,id=link,path=$run/mic$i-link.sock" \
-		--qemu-arg=-device --qemu-arg="mic-card,chardev=link,dma-rate=$dma_rate" \
-		--qemu-arg=-rtc --qemu-arg=base=2000-01-01T00:00:00 \
-		--qemu-arg=-device --qemu-arg=virtio-serial-pci,id=vser \
-		--qemu-arg=-chardev \
-		--qemu-arg="socket,id=agent,path=$run/mic$i-agent.sock,server=on,wait=off" \
-		--qemu-arg=-device \
-		--qemu-arg=virtserialport,bus=vser.0,chardev=agent,name=micemu.agent \
+		--dma-rate "$dma_rate" --qemu-log "$logdir/mic$i-qemu.log" \
+		--agent "$run/mic$i-agent.sock" \
 		--console-log "$logdir/mic$i-console.log" \
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
 		--ready-delay "$ready_delay"
@@ -229,7 +216,7 @@ for ((i = 0; i < cards; i++)); do
 done
 
 # --- host VM --------------------------------------------------------------
-host=("$qemu" "${bios[@]}" "${cpu[@]}" -M q35,memory-backend=hostram
+host=("$qemu" "${cpu[@]}" -M q35,memory-backend=hostram
       -object "memory-backend-memfd,id=hostram,size=$host_mem,share=on"
       -m "$host_mem" -smp 1 -nodefaults -display none -no-reboot
       -d guest_errors,unimp -D "$logdir/host-qemu.log"

@@ -57,7 +57,7 @@ def test_card_log_through_aperture(system):
 
 def test_card_time_synced_to_host(system):
     system.boot_online(0)
-    # The card VM's clock starts in 2000 (run-vm.sh): only SYNC_TIME can
+    # The card VM's clock starts in 2000 (micfw): only SYNC_TIME can
     # have brought it to the host's time.
     t0 = time.monotonic()
     host = wall_clock(system.run_ok("adjtimex"))
