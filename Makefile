@@ -12,6 +12,7 @@
 #                (replay a saved failure; FUZZ_MINIMISE=1 also minimises
 #                it), SANITIZE=1 (ASan+UBSan builds under $(BUILD)/sanitize)
 #   make soak    cycles of the card life on 4 cards, debug kernel
+#   make golden-update  rewrite the register-level golden traces (tests/golden/)
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
 # HOST_STACK=upstream runs the host VM with the "upstream" personality:
@@ -80,7 +81,7 @@ export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
 	upstream-kernel upstream-modules mpssd checkpatch unit-test check soak clean \
-	distclean fuzz qemu-sanitize micfw-sanitize FORCE
+	distclean fuzz qemu-sanitize micfw-sanitize golden-update FORCE
 
 all: images
 
@@ -272,6 +273,12 @@ test: images unit-test
 
 bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
+
+# Rewrite the register-level golden traces (tests/golden/) from fresh runs,
+# on purpose, after a driver change that is meant to change them.
+golden-update: images
+	cd $(TOP) && MICEMU_GOLDEN_UPDATE=1 $(PYTHON) -m pytest tests/test_golden.py \
+		-k 'not reordered' $(PYTEST_ARGS)
 
 # --- fuzzing (fuzz/README.md) -----------------------------------------------
 # The sanitizer flavour: QEMU and micfw with ASan + UBSan in their own

@@ -30,6 +30,7 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
                  [--flavour default|debug] [--dma-rate MBPS]
                  [--host-stack micemu|upstream] [--mpssd] [--mpssd-disk SIZE]
+                 [--trace]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -59,6 +60,11 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                    /var/lib/micemu/micN.img in the host VM (VOP)
   --mpssd-disk S   size of each card's block device with --mpssd (default
                    64M; sparse, in the host VM's RAM)
+  --trace          enable QEMU's mic_* trace events (register accesses,
+                   doorbells, interrupts, DMA, link): the host VM's go into
+                   host-qemu.log, each card VM's into micN-qemu-PID.log (one
+                   file per card VM start, PID as in micN-fw.log's
+                   card-vm-start); tests/micemu/golden.py normalises them
 EOF
 }
 
@@ -66,7 +72,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
-flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M
+flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M trace=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
@@ -84,6 +90,7 @@ while [ $# -gt 0 ]; do
 	--host-stack) host_stack=${2:?--host-stack needs a value}; shift 2 ;;
 	--mpssd) mpssd=1; shift ;;
 	--mpssd-disk) mpssd_disk=${2:?--mpssd-disk needs a value}; shift 2 ;;
+	--trace) trace=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -193,13 +200,25 @@ trap 'exit 143' TERM
 
 start_group() { setsid "$@" & pids+=("$!"); }
 
+# --- trace events (--trace) -------------------------------------------------
+# QEMU's trace backend here is "log": events go to the -D file.  A card VM
+# is a new QEMU at every boot and QEMU truncates its -D file, so traced
+# card VMs log to one file per process (QEMU expands %d to its pid).
+host_trace=() card_trace=()
+if [ $trace = 1 ]; then
+	host_trace=(-trace 'enable=mic_*')
+	card_trace=(--qemu-arg=-trace --qemu-arg='enable=mic_*')
+fi
+
 # --- firmware simulators, one per card ------------------------------------
 card_args=()
 for ((i = 0; i < cards; i++)); do
+	card_qlog=$logdir/mic$i-qemu.log
+	[ $trace = 1 ] && card_qlog=$logdir/mic$i-qemu-%d.log
 	start_group "$micfw" --index "$i" \
 		--link "$run/mic$i-link.sock" --control "$run/mic$i-ctl.sock" \
 		--mem-size "$mem_size" --qemu "$qemu" --accel "$accel" \
-		--dma-rate "$dma_rate" --qemu-log "$logdir/mic$i-qemu.log" \
+		--dma-rate "$dma_rate" --qemu-log "$card_qlog" "${card_trace[@]}" \
 		--agent "$run/mic$i-agent.sock" \
 		--console-log "$logdir/mic$i-console.log" \
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
@@ -219,7 +238,7 @@ done
 host=("$qemu" "${cpu[@]}" -M q35,memory-backend=hostram
       -object "memory-backend-memfd,id=hostram,size=$host_mem,share=on"
       -m "$host_mem" -smp 1 -nodefaults -display none -no-reboot
-      -d guest_errors,unimp -D "$logdir/host-qemu.log"
+      -d guest_errors,unimp -D "$logdir/host-qemu.log" "${host_trace[@]}"
       -kernel "$kernel" -initrd "$initrd"
       -append "console=ttyS0 panic=-1 $append"
       -device virtio-serial-pci,id=vser

@@ -41,7 +41,7 @@ KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection
 class System:
     def __init__(self, logdir, cards=1, append="", ready_delay=500,
                  mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu",
-                 mpssd=False, mpssd_disk="64M"):
+                 mpssd=False, mpssd_disk="64M", trace=False):
         assert host_stack in HOST_STACKS, host_stack
         self.logdir = logdir
         self.cards = cards
@@ -55,6 +55,9 @@ class System:
         if mpssd:
             # VOP: upstream's mpssd in the host VM (run-vm.sh --mpssd)
             cmd += ["--mpssd", "--mpssd-disk", mpssd_disk]
+        if trace:
+            # mic_* trace events into the logs (tests/micemu/golden.py)
+            cmd.append("--trace")
         self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
