@@ -168,6 +168,8 @@ BAD = [
     ("avail", r"vring 0: avail index jumped from 0 to 131 \(ring of 128\)"),
     ("used_addr", r"vring 0: used ring at 0x40000000 \(\+4096\) outside card memory"),
     ("rewrite", r"device page entry rewritten \(vring 0 at 0x1000, 128 entries\)"),
+    ("rewrite_type", r"device page entry rewritten \(type 5 num_vq 2 feature_len 4 config_len 0\)"),
+    ("rewrite_db", r"device page entry rewritten \(doorbell 7\)"),
 ]
 
 
