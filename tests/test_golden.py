@@ -188,6 +188,9 @@ def build_reordered(build):
     """A build directory like BUILD whose host image carries a mic_x100.ko
     built with the SPAD14/SPAD15 writes swapped; everything else is
     BUILD's.  Lives in BUILD/golden-reorder, never in the work tree."""
+    # the kernel flavour run-vm.sh will use (make FLAVOUR=debug test)
+    flavour = os.environ.get("MICEMU_FLAVOUR", "default")
+    suffix = "-debug" if flavour == "debug" else ""
     scratch = os.path.join(build, "golden-reorder")
     moddir = os.path.join(scratch, "modules")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -205,28 +208,28 @@ def build_reordered(build):
         "mic_x100_write_dp_addr() changed: update DP_LO/DP_HI in this test"
     with open(boot_c, "w") as f:
         f.write(src.replace(DP_LO + DP_HI, DP_HI + DP_LO))
-    kbuild = os.path.join(build, "kernel-default")
+    kbuild = os.path.join(build, f"kernel-{flavour}")
     _run(["nice", "-n", "10", "make", "-s", "-C", kbuild, f"M={moddir}", "W=1",
-          "KBUILD_EXTRA_SYMBOLS=" + os.path.join(build, "modules", "Module.symvers"),
+          "KBUILD_EXTRA_SYMBOLS=" + os.path.join(build, f"modules{suffix}", "Module.symvers"),
           "modules"])
     ko = os.path.join(moddir, "host-module", "x100", "mic_x100.ko")
     # The host image: BUILD's, with a second cpio archive appended that
     # replaces /lib/micemu/mic_x100.ko (the kernel unpacks both in turn).
-    images = os.path.join(scratch, "images")
+    images = os.path.join(scratch, f"images{suffix}")
     os.makedirs(images)
     listing = os.path.join(scratch, "cpio.list")
     with open(listing, "w") as f:
         f.write(f"dir /lib 0755 0 0\ndir /lib/micemu 0755 0 0\n"
                 f"file /lib/micemu/mic_x100.ko {ko} 0644 0 0\n")
     cpio = _run([os.path.join(kbuild, "usr", "gen_init_cpio"), listing])
-    with open(os.path.join(build, "images", "host-initramfs.img"), "rb") as f:
+    with open(os.path.join(build, f"images{suffix}", "host-initramfs.img"), "rb") as f:
         image = f.read()
     with open(os.path.join(images, "host-initramfs.img"), "wb") as f:
         f.write(image + b"\0" * (-len(image) % 4) + cpio)
     # Everything else from BUILD.
-    for name in ("qemu-build", "kernel-default", "card-firmware-sim", "tools"):
+    for name in ("qemu-build", f"kernel-{flavour}", "card-firmware-sim", "tools"):
         os.symlink(os.path.join(build, name), os.path.join(scratch, name))
-    os.symlink(os.path.join(build, "images", "card-initramfs.img"),
+    os.symlink(os.path.join(build, f"images{suffix}", "card-initramfs.img"),
                os.path.join(images, "card-initramfs.img"))
     return scratch
 
