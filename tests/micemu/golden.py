@@ -187,6 +187,8 @@ FW_DROP = re.compile(r"^(start|resources|link-listen|control-listen|control-acce
                      r"control-close|link-accept|link-hello|card-vm-cmdline|"
                      r"card-vm-stdout|card-vm-stderr|signal|exit|run-dir-kept) ")
 FW_STATUS_CMD = re.compile(r"^control-cmd client=\d+ cmd=status$")
+# the end of a run stopped from outside (run-vm.sh's teardown), at the end
+FW_TEARDOWN = re.compile(r"^(link-close role=host |card-vm-killed .*reason=micfw stopping)")
 # the card VM's link closing: when its exit is seen first is timing
 FW_CARD_CLOSE = re.compile(r"^link-close conn=\d+ role=card ")
 
@@ -208,7 +210,7 @@ def fw_stream(path, start=0, end=None):
         ev = re.sub(r"^(drain) .*", r"\1 (pending doorbells dropped)", ev)
         lines.append(ev)
     # teardown: the run was stopped
-    while lines and lines[-1].startswith("link-close ") and "stopping" in lines[-1]:
+    while lines and FW_TEARDOWN.match(lines[-1]):
         lines.pop()
     return lines
 
@@ -233,10 +235,12 @@ def snapshot(logdir):
 def normalise(logdir, cards=1, since=None, until=None):
     """The normalised trace of one traced run, as text; with SINCE/UNTIL
     (snapshots), of the part of the run between those marks."""
-    since, until = since or {}, until or {}
+    since = since or {}
 
     def part(name):
-        return os.path.join(logdir, name), since.get(name, 0), until.get(name)
+        # a file not in UNTIL did not exist yet at that mark
+        end = None if until is None else until.get(name, 0)
+        return os.path.join(logdir, name), since.get(name, 0), end
     out = ["[host mic-x100 trace]"]
     out += qemu_stream(*part("host-qemu.log"))
     for i in range(cards):
