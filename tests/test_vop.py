@@ -15,8 +15,8 @@ shutting down removes its devices with upstream's handshake.
 One system per host stack is shared by the scenarios (in file order; each
 brings mic0 into the state it needs, and mic1 is booted only for the
 two-card scenario). Every scenario fails on a BUG/WARNING/Oops in any
-console. Host stacks: "upstream" (upstream's vop.ko); micemu's own host
-VOP is added to STACKS once it lands.
+console. Host stacks: "micemu" (micemu's own host VOP, mic_vop_host.ko)
+and "upstream" (upstream's vop.ko), the same upstream mpssd binary on both.
 """
 
 import os
@@ -33,7 +33,7 @@ from micemu.system import System, upstream_missing
 if upstream_missing():
     pytest.skip(upstream_missing(), allow_module_level=True)
 
-STACKS = ["upstream"]
+STACKS = ["micemu", "upstream"]
 BACKEND = "/var/lib/micemu/mic{}.img"
 DISK = "64M"
 MIB = 1 << 20
