@@ -12,6 +12,7 @@
 #                (replay a saved failure; FUZZ_MINIMISE=1 also minimises
 #                it), SANITIZE=1 (ASan+UBSan builds under $(BUILD)/sanitize)
 #   make soak    cycles of the card life on 4 cards, debug kernel
+#   make golden-update  rewrite the register-level golden traces (tests/golden/)
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
 # HOST_STACK=upstream runs the host VM with the "upstream" personality:
@@ -59,6 +60,20 @@ QEMU_CONFIGURE := --target-list=x86_64-softmmu --without-default-features \
 	--disable-docs --disable-werror --disable-install-blobs \
 	--python=/usr/bin/python3 --cc="ccache cc" --cxx="ccache c++"
 
+# Debian's tarball has no firmware blobs: SeaBIOS, the option ROMs and
+# QEMU's own small blobs come from Debian's packages (seabios, ipxe-qemu,
+# qemu-system-data).  After every build they are linked into the data
+# directory a QEMU run from its build tree searches (qemu-bundle/PREFIX/
+# share/qemu), the first directory winning as with -L: this list is the one
+# place that names them, no VM needs -L.
+QEMU_FIRMWARE := /usr/share/seabios /usr/lib/ipxe/qemu /usr/share/qemu
+define link-qemu-firmware
+	@d=$(1)/qemu-bundle/usr/local/share/qemu; mkdir -p $$d; \
+	for dir in $(QEMU_FIRMWARE); do for f in $$dir/*; do \
+		[ -d "$$f" ] || [ -e "$$d/$${f##*/}" ] || ln -s "$$f" "$$d/"; \
+	done; done
+endef
+
 export CCACHE_DIR ?= $(BUILD)/ccache
 # Hash paths relative to $(BUILD), so a copied or moved cache still hits.
 export CCACHE_BASEDIR ?= $(BUILD)
@@ -66,7 +81,7 @@ export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
 	upstream-kernel upstream-modules mpssd checkpatch unit-test check soak clean \
-	distclean fuzz qemu-sanitize micfw-sanitize FORCE
+	distclean fuzz qemu-sanitize micfw-sanitize golden-update FORCE
 
 all: images
 
@@ -108,6 +123,7 @@ $(STAMPS)/qemu-configured: $(STAMPS)/qemu-src $(INPUTS)/qemu-configure \
 qemu: $(STAMPS)/qemu-configured
 	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
 	ninja -C $(QBUILD) qemu-system-x86_64
+	$(call link-qemu-firmware,$(QBUILD))
 
 # --- guest kernel -------------------------------------------------------------
 $(STAMPS)/kernel-src: | deps
@@ -245,22 +261,29 @@ run: images
 checkpatch: deps $(STAMPS)/kernel-src
 	$(TOP)/scripts/checkpatch-modules.sh $(KSRC)/scripts/checkpatch.pl $(MODULE_TREES)
 
+# The C unit tests; micfw's and the device models' Python suites run under
+# pytest with the scenarios (pytest.ini).
 unit-test: checkpatch
 	$(MAKE) -C $(TOP)/qemu-mic-device/tests check OUT=$(BUILD)/unit-tests
 	$(MAKE) -C $(TOP)/tools check OUT=$(TOOLS)
-	$(MAKE) -C $(TOP)/card-firmware-sim check OUT=$(BUILD)/card-firmware-sim
 
 # Scenarios run one after the other unless JOBS=N is given on the command
 # line: then N systems at a time (pytest-xdist, one test file per worker, so
 # a file's shared system stays in one process).
 TEST_JOBS := $(if $(filter command line,$(origin JOBS)),$(JOBS),1)
 test: images unit-test
-	cd $(TOP) && $(PYTHON) -m pytest tests $(PYTEST_ARGS) \
+	cd $(TOP) && MICEMU_NO_SKIP=1 $(PYTHON) -m pytest $(PYTEST_ARGS) \
 		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) \
 		--junitxml=$(TOP)/logs/junit.xml
 
 bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py
+
+# Rewrite the register-level golden traces (tests/golden/) from fresh runs,
+# on purpose, after a driver change that is meant to change them.
+golden-update: images
+	cd $(TOP) && MICEMU_GOLDEN_UPDATE=1 $(PYTHON) -m pytest tests/test_golden.py \
+		-k 'not reordered' $(PYTEST_ARGS)
 
 # --- fuzzing (fuzz/README.md) -----------------------------------------------
 # The sanitizer flavour: QEMU and micfw with ASan + UBSan in their own
@@ -280,6 +303,7 @@ $(STAMPS)/qemu-sanitize-configured: $(STAMPS)/qemu-src \
 qemu-sanitize: $(STAMPS)/qemu-sanitize-configured
 	$(TOP)/qemu-mic-device/install-into-qemu.sh $(QSRC)
 	ninja -C $(SAN_QBUILD) qemu-system-x86_64
+	$(call link-qemu-firmware,$(SAN_QBUILD))
 
 micfw-sanitize: deps
 	$(MAKE) -C $(TOP)/card-firmware-sim OUT=$(SANDIR)/card-firmware-sim \
@@ -301,7 +325,8 @@ FUZZ_ENV := MICEMU_QEMU=$(QEMU) MICFW=$(MICFW)
 endif
 
 fuzz: $(FUZZ_DEPS)
-	cd $(TOP) && $(FUZZ_ENV) nice -n 10 $(PYTHON) fuzz/micfuzz.py \
+	cd $(TOP) && $(FUZZ_ENV) PYTHONPATH=$(TOP)/tests nice -n 10 \
+		$(PYTHON) fuzz/micfuzz.py \
 		$(if $(FUZZ_REPLAY),--replay $(FUZZ_REPLAY) \
 			$(if $(FUZZ_MINIMISE),--minimise), \
 			--seconds $(FUZZ_SECONDS) --jobs $(FUZZ_JOBS)) $(FUZZ_ARGS)

@@ -158,6 +158,46 @@ static void add_memory(GPtrArray *a, struct micfw *fw)
 	ADD("pc-dimm,id=gddr-high-dimm,memdev=gddr-high,addr=0x100000000");
 }
 
+/*
+ * What makes the VM a card: the card side of the device (register and
+ * SMPT windows, card interrupts) linked to this micfw, and a clock of its
+ * own (a card has no battery-backed copy of the host's; COSM's SYNC_TIME
+ * sets it once the card is online).
+ */
+static void add_card_device(GPtrArray *a, struct micfw *fw)
+{
+	g_autofree char *link = qemu_opt_escape(fw->link_path);
+
+	ADD("-chardev");
+	ADDF("socket,id=link,path=%s", link);
+	ADD("-device");
+	ADDF("mic-card,chardev=link,dma-rate=%u", fw->dma_rate_mbps);
+	ADD("-rtc");
+	ADD("base=2000-01-01T00:00:00");
+	if (fw->qemu_log) {
+		ADD("-d");
+		ADD("guest_errors,unimp");
+		ADD("-D");
+		ADD(fw->qemu_log);
+	}
+}
+
+/* The test agent's port (scripts/micemu_agent.py), as the host VM has. */
+static void add_agent(GPtrArray *a, struct micfw *fw)
+{
+	g_autofree char *path = NULL;
+
+	if (!fw->agent_path)
+		return;
+	path = qemu_opt_escape(fw->agent_path);
+	ADD("-device");
+	ADD("virtio-serial-pci,id=vser");
+	ADD("-chardev");
+	ADDF("socket,id=agent,path=%s,server=on,wait=off", path);
+	ADD("-device");
+	ADD("virtserialport,bus=vser.0,chardev=agent,name=micemu.agent");
+}
+
 static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf)
 {
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
@@ -194,6 +234,8 @@ static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf
 	ADDF("file,id=con,path=%s,append=on", con);
 	ADD("-serial");
 	ADD("chardev:con");
+	add_card_device(a, fw);
+	add_agent(a, fw);
 	for (char **p = fw->qemu_args; p && *p; p++)
 		ADD(*p);
 	g_ptr_array_add(a, NULL);

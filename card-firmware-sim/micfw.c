@@ -4,6 +4,7 @@
  *
  *   micfw --index N --link PATH --control PATH [--mem-size SIZE]
  *         [--qemu PATH] [--qemu-arg ARG]... [--accel tcg|kvm]
+ *         [--dma-rate MBPS] [--qemu-log FILE] [--agent PATH]
  *         [--console-log FILE] [--event-log FILE] [--run-dir DIR]
  *         [--ready-delay MS] [--never-ready]
  *
@@ -28,8 +29,8 @@
 struct cli {
 	int index;
 	char *link, *control, *mem_size, *qemu, **qemu_args, *accel;
-	char *console_log, *event_log, *run_dir;
-	int ready_delay;
+	char *console_log, *event_log, *run_dir, *qemu_log, *agent;
+	int ready_delay, dma_rate;
 	gboolean never_ready, refuse_image, boot_stall, check;
 };
 
@@ -92,8 +93,11 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &c->control, "listen for control clients on this unix socket (required)", "PATH" },
 		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory: a power of two up to 2G, or 4G, 8G, 16G (default 1G)", "SIZE" },
 		{ "qemu", 0, 0, G_OPTION_ARG_FILENAME, &c->qemu, "QEMU binary for the card VM (default qemu-system-x86_64 in PATH)", "PATH" },
-		{ "qemu-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->qemu_args, "extra card VM argument, repeatable", "ARG" },
+		{ "qemu-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->qemu_args, "extra card VM argument, repeatable (the mic-card device and its link are micfw's own)", "ARG" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &c->accel, "card VM accelerator: tcg (default) or kvm", "ACCEL" },
+		{ "dma-rate", 0, 0, G_OPTION_ARG_INT, &c->dma_rate, "pace the card's DMA channels to MBPS MB/s (default 0: unpaced)", "MBPS" },
+		{ "qemu-log", 0, 0, G_OPTION_ARG_FILENAME, &c->qemu_log, "card VM QEMU's guest-error and unimplemented log (-d guest_errors,unimp)", "FILE" },
+		{ "agent", 0, 0, G_OPTION_ARG_FILENAME, &c->agent, "give the card VM the test agent's virtio-serial port on this unix socket", "PATH" },
 		{ "console-log", 0, 0, G_OPTION_ARG_FILENAME, &c->console_log, "card VM serial console, appended across boots (default RUN-DIR/console.log)", "FILE" },
 		{ "event-log", 0, 0, G_OPTION_ARG_FILENAME, &c->event_log, "event log (default stderr)", "FILE" },
 		{ "run-dir", 0, 0, G_OPTION_ARG_FILENAME, &c->run_dir, "private runtime directory (default a new temporary one)", "DIR" },
@@ -135,6 +139,8 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		usage_error("--accel must be tcg or kvm, not '%s'", c->accel);
 	if (c->ready_delay < 0 || (unsigned int)c->ready_delay > MICFW_MAX_READY_MS)
 		usage_error("--ready-delay must be 0..%u ms", MICFW_MAX_READY_MS);
+	if (c->dma_rate < 0 || (unsigned int)c->dma_rate > MICFW_MAX_DMA_RATE)
+		usage_error("--dma-rate must be 0..%u MB/s", MICFW_MAX_DMA_RATE);
 	if (c->qemu && !g_file_test(c->qemu, G_FILE_TEST_IS_EXECUTABLE))
 		usage_error("--qemu '%s' is not an executable file", c->qemu);
 }
@@ -149,6 +155,9 @@ static void configure(struct micfw *fw, struct cli *c)
 	fw->qemu = c->qemu;
 	fw->qemu_args = c->qemu_args;
 	fw->accel = c->accel ? c->accel : g_strdup("tcg");
+	fw->dma_rate_mbps = (unsigned int)c->dma_rate;
+	fw->qemu_log = c->qemu_log;
+	fw->agent_path = c->agent;
 	fw->console_log = c->console_log;
 	fw->event_log = c->event_log;
 	fw->run_dir = c->run_dir;

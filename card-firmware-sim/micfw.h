@@ -37,6 +37,7 @@
 #define MICFW_DEFAULT_READY_MS  500u
 #define MICFW_MAX_READY_MS      3600000u
 #define MICFW_DEFAULT_QEMU      "qemu-system-x86_64"
+#define MICFW_MAX_DMA_RATE      9999999u        /* MB/s, mic-card dma-rate */
 
 /* Bootstrap protocol limits (facts §4.2) */
 #define MICFW_CMDLINE_MAX       2048u
@@ -72,6 +73,9 @@ struct micfw {
 	char *qemu;
 	char **qemu_args;
 	char *accel;
+	unsigned int dma_rate_mbps;     /* the card DMA engine's pace, 0 none */
+	char *qemu_log;                 /* card VM guest-error log, or NULL */
+	char *agent_path;               /* card VM test agent socket, or NULL */
 	char *console_log;
 	char *event_log;
 	char *run_dir;

@@ -2,9 +2,8 @@
 """micfuzz plumbing: failures, a pipelined qtest client, QMP with a
 deadline, process resource samples, descriptor fds of every kind.
 
-The qtest and micfw clients of the project's own tests are reused
-(qemu-mic-device/tests/mic_card_harness.py, test_mic_dma.py and
-card-firmware-sim/tests/micfw_harness.py); this file only adds what a
+The qtest, QMP and micfw clients are the project's test harness
+(tests/micemu, on PYTHONPATH); this file only adds what a
 fuzzer needs on top: many commands in flight, a 10 s hang deadline on
 every answer and crash reports instead of exceptions.
 """
@@ -14,21 +13,15 @@ import os
 import select
 import signal
 import socket
-import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(TOP, "qemu-mic-device", "tests"))
-sys.path.insert(0, os.path.join(TOP, "card-firmware-sim", "tests"))
+from micemu.build import find_micfw
+from micemu.qmp import Qmp
+from micemu.qtest import QTest
+from micemu.regs import sealed_memfd
 
-import mic_card_harness as mch  # noqa: E402
-
-if not os.environ.get("MICFW") and mch.find_micfw():
-    os.environ["MICFW"] = mch.find_micfw()
-
-import micfw_harness as mfh  # noqa: E402,F401 - for targets.py
-import test_mic_dma as tmd  # noqa: E402
+if not os.environ.get("MICFW") and find_micfw():
+    os.environ["MICFW"] = find_micfw()
 
 HANG_S = 10.0           # no answer within this long is a hang
 
@@ -86,7 +79,7 @@ def describe_rc(rc):
     return "exit status %d" % rc
 
 
-class FuzzQTest(tmd.BulkQTest):
+class FuzzQTest(QTest):
     """The harness's qtest client with commands pipelined: queue() adds a
     line, sync() sends everything queued and collects every answer, with
     a HANG_S deadline on each.  cmd()/raw() (and with them rd, wr,
@@ -96,15 +89,9 @@ class FuzzQTest(tmd.BulkQTest):
 
     def __init__(self, qemu, args, stderr_path, name, pass_fds=(),
                  machine=None, env=None):
-        old = dict(os.environ)
-        if env:
-            os.environ.update(env)
-        try:
-            super().__init__(qemu, args, stderr_path, pass_fds=pass_fds,
-                             machine=machine)
-        finally:
-            os.environ.clear()
-            os.environ.update(old)
+        super().__init__(qemu, args, stderr_path, pass_fds=pass_fds,
+                         machine=machine,
+                         env=dict(os.environ, **env) if env else None)
         self.name = name
         self.in_fd = self.p.stdin.fileno()
         self.out_fd = self.p.stdout.fileno()
@@ -219,7 +206,7 @@ class FuzzQTest(tmd.BulkQTest):
                 pass
 
 
-class FuzzQmp(tmd.Qmp):
+class FuzzQmp(Qmp):
     """The test suite's QMP client with a deadline and event capture."""
 
     def __init__(self, path, name):
@@ -270,13 +257,13 @@ FD_KINDS = ("memfd_sealed", "memfd_unsealed", "memfd_small", "memfd_huge",
 def make_fd(kind, size, tmpdir):
     """A new fd of the given kind (size for memfds); the caller closes."""
     if kind == "memfd_sealed":
-        return mch.sealed_memfd("fuzz", size)
+        return sealed_memfd("fuzz", size)
     if kind == "memfd_unsealed":
-        return mch.sealed_memfd("fuzz", size, seal=False)
+        return sealed_memfd("fuzz", size, seal=False)
     if kind == "memfd_small":
-        return mch.sealed_memfd("fuzz", max(size // 2, 4096) & ~4095)
+        return sealed_memfd("fuzz", max(size // 2, 4096) & ~4095)
     if kind == "memfd_huge":
-        return mch.sealed_memfd("fuzz", 1 << 40)
+        return sealed_memfd("fuzz", 1 << 40)
     if kind == "eventfd":
         return os.eventfd(0, os.EFD_NONBLOCK)
     if kind == "devzero":

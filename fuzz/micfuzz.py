@@ -3,9 +3,9 @@
 """micfuzz: seeded, structured random operations against micemu's device
 models and micfw, in the spirit of QEMU's generic-fuzz.  See README.md.
 
-    micfuzz.py [--seconds N] [--targets x100,x100-fw,card-fw,peer,micfw]
-               [--seed S] [--ops N] [--logdir DIR]
-    micfuzz.py --replay FAILURE.json [--minimise]
+    PYTHONPATH=tests fuzz/micfuzz.py [--seconds N] [--seed S] [--ops N]
+        [--targets x100,x100-fw,card-fw,peer,micfw] [--logdir DIR]
+    PYTHONPATH=tests fuzz/micfuzz.py --replay FAILURE.json [--minimise]
 
 A campaign starts fresh processes for one target, runs up to --ops
 operations, checks resource growth and then that the device still works,
@@ -26,9 +26,9 @@ import tempfile
 import time
 import traceback
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fuzzlib import TOP, Failure, mch, proc_sample  # noqa: E402
-from targets import TARGETS  # noqa: E402
+from fuzzlib import Failure, proc_sample
+from micemu.build import TOP, find_qemu
+from targets import TARGETS
 
 RSS_SLACK_KB = 16 * 1024        # anonymous memory growth allowed after warm-up
 MICFW_RSS_SLACK_KB = 3 * 1024   # micfw's (its heap has no reason to grow)
@@ -414,7 +414,7 @@ def main():
                     help="the same for micfw")
     ap.add_argument("--inject-kill", action="store_true",
                     help="self-test: SIGKILL a process in every campaign")
-    ap.add_argument("--qemu", default=mch.find_qemu())
+    ap.add_argument("--qemu", default=find_qemu())
     ap.add_argument("--micfw", default=os.environ.get("MICFW"))
     args = ap.parse_args()
     global RSS_SLACK_KB, MICFW_RSS_SLACK_KB

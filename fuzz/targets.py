@@ -23,26 +23,29 @@ import struct
 import time
 
 from fuzzlib import (HANG_S, FD_KINDS, Failure, FuzzQmp, FuzzQTest,
-                     check_sanitizer, close_fds, describe_rc, make_fd, mch,
-                     mfh, tmd)
+                     check_sanitizer, close_fds, describe_rc, make_fd)
+from micemu.dma import Channel, memcpy_desc, status_desc
+from micemu.fwctl import Micfw
+from micemu.link import (ERROR_S, HDR, HELLO, HELLO_S, LINK_MAGIC, RESET,
+                         ROLE_CARD, ROLE_HOST, WELCOME_S, FakeFw, HostRam,
+                         Link)
+from micemu.qtest import MSIX_BAR_ADDR, NUM_VECTORS, Msix
+# registers by their real offsets (facts §2.1): the harness's, one copy
+from micemu.regs import (APICICR_LO, CH, DCAR, DCHERR, DCHERRMSK, DCR, DHPR,
+                         DRAR_HI, DRAR_LO, DSTAT, DTPR, MMIO_BASE, MMIO_SIZE,
+                         MSIXPBACR, MXAR, POSTCODE, RDMASR, RF_MAGIC, RF_SIZE,
+                         RGCR, SDBIC, SIAC0, SICC0, SICE0, SICR0, SMPT,
+                         SMPT_BASE, SMPT_PAGE, SPAD, RegFile, sealed_memfd)
+from micemu.wait import wait_for
 
 MiB = 1 << 20
 
-# ---- registers by their real offsets (facts §2.1, mic_regfile.h) --------
-# The harness defines them once; the fuzzer adds only what it alone uses.
-from mic_card_harness import (APICICR_LO, DCR, MMIO_SIZE, MSIXPBACR,  # noqa: E402
-                              MXAR, POSTCODE, RDMASR, RGCR, SBOX, SDBIC,
-                              SIAC0, SICE0, SICR0, SMPT, SMPT_BASE,
-                              SMPT_PAGE, SPAD)
-
-SICC0 = SBOX + 0x9010
-
 
 def DMA(n, sub=0):
-    return SBOX + 0xA000 + 0x40 * n + sub
+    return CH(n) + sub
 
 
-DMA_SUBS = (0x00, 0x04, 0x08, 0x14, 0x18, 0x20, 0x2C, 0x30)
+DMA_SUBS = (DCAR, DHPR, DTPR, DRAR_LO, DRAR_HI, DSTAT, DCHERR, DCHERRMSK)
 KNOWN = ([POSTCODE, RGCR, SICR0, SICE0, SICC0, SIAC0, MSIXPBACR, DCR] +
          [SMPT(i) for i in range(32)] + [MXAR(i) for i in range(16)] +
          [DMA(n, s) for n in range(8) for s in DMA_SUBS] +
@@ -59,9 +62,9 @@ HOST_RAM = 64 * MiB
 X100_MEM = 16 * MiB             # standalone card memory
 FW_MEM = 128 * MiB              # micfw's smallest card memory
 HOST_MSI = 0x03F0_0000          # host RAM where health checks take MSI-X
-CARD_MMIO = mch.MMIO_BASE
-CARD_MSIX = mch.MSIX_BAR_ADDR
-CARD_VECTORS = mch.NUM_VECTORS
+CARD_MMIO = MMIO_BASE
+CARD_MSIX = MSIX_BAR_ADDR
+CARD_VECTORS = NUM_VECTORS
 
 
 def val32(rng):
@@ -191,10 +194,10 @@ def gen_dma(rng, side, sname):
         if r < 0.55:
             length = 64 * (rng.randrange(0, 65) if rng.random() < 0.9
                            else rng.randrange(1 << 14))
-            lo, hi = tmd.memcpy_desc(addr(), addr(), length)
+            lo, hi = memcpy_desc(addr(), addr(), length)
             lo &= (1 << 64) - 1
         elif r < 0.75:
-            lo, hi = tmd.status_desc(rng.getrandbits(64), addr(),
+            lo, hi = status_desc(rng.getrandbits(64), addr(),
                                      rng.random() < 0.5)
         elif r < 0.85:
             lo, hi = 0, 0
@@ -530,15 +533,15 @@ class QemuTarget:
         side.wr(SIAC0, 1 << 8)
         q.wr(HOST_MSI, 0)
         ring = 0x0010_0000
-        ch = tmd.Channel(side.rd, side.wr, 0,
+        ch = Channel(side.rd, side.wr, 0,
                          lambda i, b: q.put(ring + 16 * i, b))
         ch.setup(SMPT_BASE + ring, 16)
         data = rng.randbytes(8192)
         q.put(0x0020_0000, data)
         q.fill(BAR0 + 0x0030_0000, 8192 + 64, 0xEE)
-        ch.submit([tmd.memcpy_desc(SMPT_BASE + 0x0020_0000, 0x0030_0000,
+        ch.submit([memcpy_desc(SMPT_BASE + 0x0020_0000, 0x0030_0000,
                                    8192),
-                   tmd.status_desc(0x5A5A, SMPT_BASE + 0x0020_0000 - 64,
+                   status_desc(0x5A5A, SMPT_BASE + 0x0020_0000 - 64,
                                    True)])
         st = wait_dma(ch, q, "DMA channel 0")
         expect("DMA DSTAT halted bit", st & (1 << 29), 0)
@@ -546,7 +549,7 @@ class QemuTarget:
         if got[:8192] != data or got[8192:] != b"\xEE" * 64:
             raise Failure("health", "DMA copy not byte-exact")
         try:
-            mch.wait_for(lambda: q.rd(HOST_MSI) == 0xD0A0, HANG_S,
+            wait_for(lambda: q.rd(HOST_MSI) == 0xD0A0, HANG_S,
                          "DMA completion MSI-X")
         except AssertionError as e:
             raise Failure("health", str(e))
@@ -616,7 +619,7 @@ class X100Target(QemuTarget):
 
 def fw_ready_wait(pred, what):
     try:
-        mch.wait_for(pred, HANG_S, what)
+        wait_for(pred, HANG_S, what)
     except AssertionError as e:
         raise Failure("health", str(e))
 
@@ -627,7 +630,7 @@ class FwTarget(QemuTarget):
     def start_fw(self):
         os.makedirs(self.dir, exist_ok=True)
         try:
-            self.fw = mfh.Micfw(self.dir, "--qemu", "/bin/false",
+            self.fw = Micfw(self.dir, "--qemu", "/bin/false",
                                 index=3, ready_delay=10, mem_size="128M")
         except AssertionError as e:
             raise Failure("crash", "micfw did not start: %s" % e)
@@ -728,7 +731,7 @@ class TwoCardsTarget(FwTarget):
         dir2 = os.path.join(self.dir, "fw2")
         os.makedirs(dir2)
         try:
-            self.fw2 = mfh.Micfw(dir2, "--qemu", "/bin/false", index=4,
+            self.fw2 = Micfw(dir2, "--qemu", "/bin/false", index=4,
                                  ready_delay=10, mem_size="128M")
         except AssertionError as e:
             raise Failure("crash", "micfw 2 did not start: %s" % e)
@@ -897,24 +900,24 @@ class CardFwTarget(FwTarget):
             # card channel 4: card memory -> host RAM through SMPT
             c.wr(DCR, 0x55)
             ring = 0x0040_0000
-            ch = tmd.Channel(c.rd, c.wr, 4,
+            ch = Channel(c.rd, c.wr, 4,
                              lambda i, b: c.q.put(ring + 16 * i, b))
             ch.setup(ring, 16)
             src = random.Random(4).randbytes(4096)
             c.q.put(0x0050_0000, src)
-            ch.submit([tmd.memcpy_desc(0x0050_0000, SMPT_BASE + 0x0060_0000,
+            ch.submit([memcpy_desc(0x0050_0000, SMPT_BASE + 0x0060_0000,
                                        4096)])
             st = wait_dma(ch, c.q, "card DMA channel 4")
             expect("card DMA halted bit", st & (1 << 29), 0)
             if h.q.get(0x0060_0000, 4096) != src:
                 raise Failure("health", "card DMA copy not byte-exact")
             # host -> card doorbell: RDMASR0 is card vector 8
-            m = mch.Msix(c.q)
+            m = Msix(c.q)
             m.enable()
             m.fired()
             h.wr(RDMASR(0), 0)
             try:
-                got = mch.wait_for(m.fired, HANG_S, "RDMASR0 card vector")
+                got = wait_for(m.fired, HANG_S, "RDMASR0 card vector")
             except AssertionError as e:
                 raise Failure("health", str(e))
             if 8 not in got:
@@ -927,7 +930,7 @@ class CardFwTarget(FwTarget):
             h.wr(SIAC0, 1)
             c.wr(SDBIC(0), 0x80000000)
             try:
-                mch.wait_for(lambda: h.q.rd(HOST_MSI) == 0xBEEF, HANG_S,
+                wait_for(lambda: h.q.rd(HOST_MSI) == 0xBEEF, HANG_S,
                              "host MSI-X from SDBIC0")
             except AssertionError as e:
                 raise Failure("health", str(e))
@@ -940,8 +943,8 @@ class CardFwTarget(FwTarget):
 # peer: a hostile firmware simulator against QEMU
 # ===========================================================================
 
-LINK = mch.LINK_MAGIC
-HDR = mch.HDR
+LINK = LINK_MAGIC
+HDR = HDR
 
 
 PEER_S = struct.Struct("<IIQQQQ")       # struct mic_link_peer
@@ -985,7 +988,7 @@ def send_peer(sock, op, tmpdir):
     fds = []
     for k in kinds:
         if k == "regfile":
-            fds.append(mch.sealed_memfd("fuzz-peer-rf", mch.RF_SIZE))
+            fds.append(sealed_memfd("fuzz-peer-rf", RF_SIZE))
         else:
             fds.append(make_fd(k, fd_size, tmpdir))
     try:
@@ -1037,10 +1040,10 @@ class PeerTarget(QemuTarget):
 
     def start(self):
         os.makedirs(self.dir, exist_ok=True)
-        self.rf = mch.RegFile()
-        self.ram = mch.HostRam(HOST_RAM, 0) if self.role == "card" else None
+        self.rf = RegFile()
+        self.ram = HostRam(HOST_RAM, 0) if self.role == "card" else None
         link = os.path.join(self.dir, "peer.sock")
-        self.ffw = mch.FakeFw(link, self.rf, self.ram,
+        self.ffw = FakeFw(link, self.rf, self.ram,
                               card_mem_size=X100_MEM)
         q = self.start_qemu("dev", [], self.qemu_args(link, 5000))
         side = Side(q, self.role, X100_MEM, HOST_RAM)
@@ -1106,15 +1109,15 @@ class PeerTarget(QemuTarget):
             "index": rng.choice((0, 3, rng.getrandbits(32))),
             "mem": rng.choice((X100_MEM, X100_MEM, 1 << 20, 3 * MiB, 0,
                                1 << 41, rng.getrandbits(64))),
-            "rfsize": rng.choice((mch.RF_SIZE, mch.RF_SIZE, 4096, 0,
-                                  mch.RF_SIZE + 4096, rng.getrandbits(64))),
+            "rfsize": rng.choice((RF_SIZE, RF_SIZE, 4096, 0,
+                                  RF_SIZE + 4096, rng.getrandbits(64))),
             "below": rng.choice((HOST_RAM, HOST_RAM, 0, 1 << 40)),
             "above": rng.choice((0, 0, 4096, 1 << 40)),
             "trunc": rng.choice((None, None, None, 0, 8, 20, 39)),
             "tail": rng.choice((0, 0, 16, 4000)),
             "fds": None if rng.random() < 0.6 else gen_fds(rng, 7),
             "fd_swap": rng.random() < 0.1,
-            "rf_magic": rng.choice((mch.RF_MAGIC,) * 8 + (0, 0x12345678)),
+            "rf_magic": rng.choice((RF_MAGIC,) * 8 + (0, 0x12345678)),
             "rf_version": rng.choice((1,) * 8 + (0, 2)),
         }
         return ["hs", self.role, spec]
@@ -1178,14 +1181,14 @@ class PeerTarget(QemuTarget):
             os.unlink(link)
         except FileNotFoundError:
             pass
-        rf = mch.RegFile(magic=spec["rf_magic"], version=spec["rf_version"])
-        ram = mch.HostRam(HOST_RAM, 0) if self.role == "card" else None
+        rf = RegFile(magic=spec["rf_magic"], version=spec["rf_version"])
+        ram = HostRam(HOST_RAM, 0) if self.role == "card" else None
 
         def answer(fw, conn):
             if spec["mtype"] == 5:
-                payload = mch.ERROR_S.pack(5, b"E" * 124)
+                payload = ERROR_S.pack(5, b"E" * 124)
             else:
-                payload = mch.WELCOME_S.pack(
+                payload = WELCOME_S.pack(
                     spec["version"] & 0xFFFFFFFF, spec["index"] & 0xFFFFFFFF,
                     spec["mem"] & (2 ** 64 - 1),
                     spec["rfsize"] & (2 ** 64 - 1), spec["below"],
@@ -1208,7 +1211,7 @@ class PeerTarget(QemuTarget):
                 pass
             close_fds(made)
 
-        ffw = mch.FakeFw(link, rf, ram, card_mem_size=X100_MEM, mode=answer)
+        ffw = FakeFw(link, rf, ram, card_mem_size=X100_MEM, mode=answer)
         q = FuzzQTest(self.qemu, self.qemu_args(link, 300),
                       os.path.join(self.dir, "hs-qemu.err"), "hs-qemu",
                       env={"MALLOC_PERTURB_": "165"})
@@ -1317,7 +1320,7 @@ class MicfwTarget(FwTarget):
 
     def start(self):
         self.start_fw()
-        self.ram = mch.HostRam(HOST_RAM, 0)
+        self.ram = HostRam(HOST_RAM, 0)
         self.connect_host()
 
     def connect_host(self):
@@ -1328,10 +1331,10 @@ class MicfwTarget(FwTarget):
         self.close_extra()
         end = time.monotonic() + HANG_S
         while True:
-            link = mfh.Link(self.link)
+            link = Link(self.link)
             link.sock.settimeout(HANG_S)
             try:
-                welcome, fds = link.hello(mfh.ROLE_HOST, below=HOST_RAM,
+                welcome, fds = link.hello(ROLE_HOST, below=HOST_RAM,
                                           fds=[self.ram.fd])
                 break
             except (AssertionError, OSError) as e:
@@ -1342,7 +1345,7 @@ class MicfwTarget(FwTarget):
                     raise Failure("health", "host HELLO refused: %s" % e)
                 time.sleep(0.01)
         self.host = link
-        self.rf = mfh.RegFile(fds[1], welcome["regfile_size"])
+        self.rf = RegFile(fds[1], welcome["regfile_size"])
         self.gddr = mmap.mmap(fds[0], welcome["card_mem_size"],
                               mmap.MAP_SHARED)
         self.gddr_size = welcome["card_mem_size"]
@@ -1350,10 +1353,10 @@ class MicfwTarget(FwTarget):
     def connect_card(self):
         """A card device model on the link: it gets WELCOME, then the
         PEERs micfw keeps and forwards."""
-        link = mfh.Link(self.link)
+        link = Link(self.link)
         link.sock.settimeout(HANG_S)
         try:
-            link.send(mfh.HELLO, mch.HELLO_S.pack(1, mfh.ROLE_CARD, 0, 0))
+            link.send(HELLO, HELLO_S.pack(1, ROLE_CARD, 0, 0))
             msg = link.recv()
         except socket.timeout:
             link.close()
@@ -1404,7 +1407,7 @@ class MicfwTarget(FwTarget):
     def gen(self, rng):
         r = rng.random() * 100
         if r < 8:
-            hello = mch.HELLO_S.pack(
+            hello = HELLO_S.pack(
                 rng.choice((1, 1, 0, 2, rng.getrandbits(32))),
                 rng.choice((1, 2, 2, 0, 3, rng.getrandbits(32))),
                 rng.choice((0, HOST_RAM, 1 << 40, rng.getrandbits(64))),
@@ -1682,7 +1685,7 @@ class MicfwTarget(FwTarget):
         self.connect_host()
         self.rf.write(SPAD(7), 0xC0FFEE)
         self.rf.write(SPAD(2), 0)
-        self.host.send(mfh.RESET)
+        self.host.send(RESET)
         fw_ready_wait(lambda: self.rf.spad(2) & 1, "SPAD2 ready after RESET")
         if self.rf.spad(7) != 0xC0FFEE:
             pass        # micfw may clear host-unowned SPADs on reset

@@ -6,10 +6,10 @@
 #
 # QEMU's guest-error log goes to host-qemu.log / micN-qemu.log.
 #
-# Card VMs get, besides the mic-card device, a test agent on a virtio-serial
-# port (run/micN-agent.sock) and a real-time clock that starts in 2000: a
-# card has no battery-backed clock of the host's, so its wall time is only
-# right once the host's COSM server sends SYNC_TIME.
+# Each card's micfw builds its card VM's command line (the mic-card device
+# and its link, the card's clock); this script only asks for the test agent
+# on a virtio-serial port (run/micN-agent.sock) and the logs.  QEMU finds
+# its firmware in its build tree, where the Makefile links it (QEMU_FIRMWARE).
 #
 # Without --exec you get the host VM's console on this terminal (Ctrl-A x
 # quits).  With --exec CMD, CMD runs in the host VM's shell through the
@@ -30,6 +30,7 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
                  [--flavour default|debug] [--dma-rate MBPS]
                  [--host-stack micemu|upstream] [--mpssd] [--mpssd-disk SIZE]
+                 [--trace]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -59,6 +60,11 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                    /var/lib/micemu/micN.img in the host VM (VOP)
   --mpssd-disk S   size of each card's block device with --mpssd (default
                    64M; sparse, in the host VM's RAM)
+  --trace          enable QEMU's mic_* trace events (register accesses,
+                   doorbells, interrupts, DMA, link): the host VM's go into
+                   host-qemu.log, each card VM's into micN-qemu-PID.log (one
+                   file per card VM start, PID as in micN-fw.log's
+                   card-vm-start); tests/micemu/golden.py normalises them
 EOF
 }
 
@@ -66,7 +72,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
-flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M
+flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M trace=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
@@ -84,6 +90,7 @@ while [ $# -gt 0 ]; do
 	--host-stack) host_stack=${2:?--host-stack needs a value}; shift 2 ;;
 	--mpssd) mpssd=1; shift ;;
 	--mpssd-disk) mpssd_disk=${2:?--mpssd-disk needs a value}; shift 2 ;;
+	--trace) trace=1; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -127,7 +134,6 @@ done
 # The card memory limits live in micfw: ask it before starting anything.
 "$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
 [ "${PIPESTATUS[0]}" = 0 ] || exit 2
-bios=(-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu)
 
 if [ -z "$logdir" ]; then
 	logdir=$PWD/logs/run-$(date +%Y%m%d-%H%M%S)-$$
@@ -153,7 +159,7 @@ probe_kvm() {
 	cache=$build/accel-probe-$key
 	if [ ! -f "$cache" ]; then
 		out=$(mktemp)
-		timeout -k 2 25 "$qemu" "${bios[@]}" -accel kvm -cpu max -M q35 -m 256M \
+		timeout -k 2 25 "$qemu" -accel kvm -cpu max -M q35 -m 256M \
 			-nodefaults -display none -no-reboot -kernel "$kernel" \
 			-initrd "$initrd" -append "console=ttyS0 panic=-1 micemu.probe" \
 			-serial "file:$out" >/dev/null 2>&1 || true
@@ -196,26 +202,26 @@ trap 'exit 143' TERM
 
 start_group() { setsid "$@" & pids+=("$!"); }
 
+# --- trace events (--trace) -------------------------------------------------
+# QEMU's trace backend here is "log": events go to the -D file.  A card VM
+# is a new QEMU at every boot and QEMU truncates its -D file, so traced
+# card VMs log to one file per process (QEMU expands %d to its pid).
+host_trace=() card_trace=()
+if [ $trace = 1 ]; then
+	host_trace=(-trace 'enable=mic_*')
+	card_trace=(--qemu-arg=-trace --qemu-arg='enable=mic_*')
+fi
+
 # --- firmware simulators, one per card ------------------------------------
 card_args=()
 for ((i = 0; i < cards; i++)); do
+	card_qlog=$logdir/mic$i-qemu.log
+	[ $trace = 1 ] && card_qlog=$logdir/mic$i-qemu-%d.log
 	start_group "$micfw" --index "$i" \
 		--link "$run/mic$i-link.sock" --control "$run/mic$i-ctl.sock" \
 		--mem-size "$mem_size" --qemu "$qemu" --accel "$accel" \
-		--qemu-arg=-L --qemu-arg=/usr/share/seabios \
-		--qemu-arg=-L --qemu-arg=/usr/lib/ipxe/qemu \
-		--qemu-arg=-L --qemu-arg=/usr/share/qemu \
-		--qemu-arg=-d --qemu-arg=guest_errors,unimp \
-		--qemu-arg=-D --qemu-arg="$logdir/mic$i-qemu.log" \
-		--qemu-arg=-chardev \
-		--qemu-arg="socket,id=link,path=$run/mic$i-link.sock" \
-		--qemu-arg=-device --qemu-arg="mic-card,chardev=link,dma-rate=$dma_rate" \
-		--qemu-arg=-rtc --qemu-arg=base=2000-01-01T00:00:00 \
-		--qemu-arg=-device --qemu-arg=virtio-serial-pci,id=vser \
-		--qemu-arg=-chardev \
-		--qemu-arg="socket,id=agent,path=$run/mic$i-agent.sock,server=on,wait=off" \
-		--qemu-arg=-device \
-		--qemu-arg=virtserialport,bus=vser.0,chardev=agent,name=micemu.agent \
+		--dma-rate "$dma_rate" --qemu-log "$card_qlog" "${card_trace[@]}" \
+		--agent "$run/mic$i-agent.sock" \
 		--console-log "$logdir/mic$i-console.log" \
 		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
 		--ready-delay "$ready_delay"
@@ -231,10 +237,10 @@ for ((i = 0; i < cards; i++)); do
 done
 
 # --- host VM --------------------------------------------------------------
-host=("$qemu" "${bios[@]}" "${cpu[@]}" -M q35,memory-backend=hostram
+host=("$qemu" "${cpu[@]}" -M q35,memory-backend=hostram
       -object "memory-backend-memfd,id=hostram,size=$host_mem,share=on"
       -m "$host_mem" -smp 1 -nodefaults -display none -no-reboot
-      -d guest_errors,unimp -D "$logdir/host-qemu.log"
+      -d guest_errors,unimp -D "$logdir/host-qemu.log" "${host_trace[@]}"
       -kernel "$kernel" -initrd "$initrd"
       -append "console=ttyS0 panic=-1 $append"
       -device virtio-serial-pci,id=vser

@@ -14,9 +14,8 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from micemu.system import TOP, System  # noqa: E402
+# run as a script: its own directory, tests/, is first on sys.path
+from micemu.system import TOP, System
 
 RUNS = int(os.environ.get("MICEMU_BENCH_RUNS", "5"))
 HOST_FAST = "mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3"
@@ -145,6 +144,64 @@ def dma_figures(reps=10):
         s.shutdown()
 
 
+def vop_figures(stack, reps=3):
+    """MiB/s through a card's VOP devices served by upstream's mpssd on
+    host stack STACK: virtio-blk (dd of 32 MiB on the card's /dev/vda,
+    reads after dropping the card's caches) and virtio-net (busybox wget of
+    a 16 MiB file from an httpd on the other side), next to dd of 64 MiB
+    into the card VM's RAM-backed root file system (the in-VM copy
+    ceiling). Medians of REPS transfers on one system."""
+    from micemu.system import upstream_missing
+    if upstream_missing():
+        return []
+    s = System(logdir(f"vop-{stack}"), cards=1, host_stack=stack, mpssd=True,
+               mpssd_disk="64M")
+    timed = "a=$(cut -d' ' -f1 /proc/uptime); {} >/dev/null 2>&1; " \
+            "b=$(cut -d' ' -f1 /proc/uptime); echo \"T $a $b\""
+
+    def mibps(run, cmd, mib):
+        vals = []
+        for _ in range(reps):
+            a, b = (float(x) for x in re.search(r"T (\S+) (\S+)",
+                                                run(timed.format(cmd))).groups())
+            vals.append(mib / max(b - a, 0.01))
+        return statistics.median(vals)
+
+    def card(cmd):
+        return s.card_run_ok(0, cmd, timeout=600)
+
+    def host(cmd):
+        return s.run_ok(cmd, timeout=600)
+
+    try:
+        s.boot_online(0)
+        for _ in range(120):
+            if s.run("ping -c 1 -W 2 mic0")[0] == 0 and \
+                    s.card_run(0, "test -b /dev/vda")[0] == 0:
+                break
+            time.sleep(1)
+        host("mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/f bs=1M count=16 "
+             "2>/dev/null && (httpd -p 8091 -h /tmp/www)")
+        card("mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/f bs=1M count=16 "
+             "2>/dev/null && (httpd -p 8091 -h /tmp/www)")
+        return [
+            ("virtio-blk write 32 MiB (card to host file)",
+             mibps(card, "dd if=/dev/zero of=/dev/vda bs=1M count=32 conv=fsync", 32)),
+            ("virtio-blk read 32 MiB (host file to card)",
+             mibps(card, "echo 3 >/proc/sys/vm/drop_caches; "
+                         "dd if=/dev/vda of=/dev/null bs=1M count=32", 32)),
+            ("virtio-net 16 MiB host to card (card wget)",
+             mibps(card, "wget -q -O /dev/null http://host:8091/f", 16)),
+            ("virtio-net 16 MiB card to host (host wget)",
+             mibps(host, "wget -q -O /dev/null http://mic0:8091/f", 16)),
+            ("card VM: dd 64 MiB into its RAM file system",
+             mibps(card, "dd if=/dev/zero of=/tmp/ceiling bs=1M count=64; rm -f /tmp/ceiling",
+                   64)),
+        ]
+    finally:
+        s.shutdown()
+
+
 def line(name, vals, unit="s"):
     med = statistics.median(vals)
     print(f"  {name:52s} {med:8.2f} {unit}  (min {min(vals):.2f}, "
@@ -179,6 +236,9 @@ def main():
               f"(memcpy 64 B {f['memcpy64_us']:.3f} us)")
     for name, mbps, owner, memcpy in dma_figures():
         print(f"  {name:52s} {mbps:8d} MB/s  (memcpy 4 MiB in the {owner} VM: {memcpy} MB/s)")
+    for stack in ("micemu", "upstream"):
+        for name, mibps in vop_figures(stack):
+            print(f"  {'VOP, ' + stack + ' host: ' + name:60s} {mibps:8.1f} MiB/s")
     return 0
 
 

@@ -25,9 +25,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from micemu.system import TOP, System  # noqa: E402
+# run as a script: its own directory, tests/, is first on sys.path
+from micemu.system import TOP, System
 
 # Compressed COSM timers, as tests/test_cosm.py uses them.
 HOST_FAST = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "

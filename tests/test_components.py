@@ -1,54 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Component suites that live next to their code, run as part of the suite.
+"""Component suites that boot VMs of their own, run as part of the suite.
 
 Each one exercises one part against a second, independently written peer:
-the device models under qtest (no guest), the COSM server against a fake
-card client in a host VM without cards. Their own output goes to the test's
-log directory; a skipped sub-test counts as a failure here, because in
-`make test` everything they need has been built.
+the COSM server against a fake card client in a host VM without cards,
+scif.ko against a fake SCIF node, the card modules against a fake COSM
+server.  Their own output goes to the test's log directory.  (The suites
+under qemu-mic-device/tests and card-firmware-sim/tests are collected by
+pytest directly: pytest.ini.)
 """
 
 import os
 import re
 import subprocess
 
-from micemu.system import TOP
-
-BUILD = os.environ.get("MICEMU_BUILD", os.path.expanduser("~/.cache/micemu"))
-QEMU = os.path.join(BUILD, "qemu-build", "qemu-system-x86_64")
-MICFW = os.path.join(BUILD, "card-firmware-sim", "micfw")
-FLAVOUR = os.environ.get("MICEMU_FLAVOUR", "default")
-SUFFIX = "-debug" if FLAVOUR == "debug" else ""
-KBUILD = os.path.join(BUILD, "kernel-" + FLAVOUR)
-
-
-def _make_device_tests(target, logdir):
-    """Run one target of qemu-mic-device/tests; return its output."""
-    env = dict(os.environ, MICEMU_BUILD=BUILD, MICFW=MICFW)
-    proc = subprocess.run(
-        ["make", "-s", "-C", os.path.join(TOP, "qemu-mic-device", "tests"),
-         target, "QEMU=" + QEMU, "MICFW=" + MICFW],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
-    out = proc.stdout.decode(errors="replace")
-    with open(os.path.join(logdir, target + ".log"), "w") as f:
-        f.write(out)
-    assert proc.returncode == 0, f"make {target} failed:\n{out[-4000:]}"
-    return out
-
-
-def test_mic_x100_qtest_smoke(logdir):
-    """The host device's registers, BARs and interrupts under qtest."""
-    out = _make_device_tests("qtest", logdir)
-    assert "skip" not in out.lower(), out[-2000:]
-
-
-def test_mic_card_qtest_suite(logdir):
-    """The card device (and micfw with the real mic-x100) under qtest."""
-    out = _make_device_tests("check-qtest", logdir)
-    m = re.search(r"^Ran (\d+) tests?", out, re.M)
-    assert m and int(m.group(1)) > 0, out[-2000:]
-    assert re.search(r"^OK$", out, re.M), out[-2000:]
-    assert "skipped" not in out, "sub-tests were skipped:\n" + out[-2000:]
+from micemu.build import BUILD, KBUILD, MODDIR, TOP
 
 
 # The COSM server through SCIF's loopback node: scif with self_node=1 makes
@@ -86,7 +51,7 @@ def test_scif_against_fake_peer(logdir):
     reading of the wire protocol), hostile messages included."""
     rc, out = _run_script([os.path.join(TOP, "shared-module", "scif", "tests",
                                         "run-vm-tests.sh"), "-o", logdir, "-b", KBUILD,
-                           "-d", os.path.join(BUILD, "modules" + SUFFIX)],
+                           "-d", MODDIR],
                           logdir, "run-vm-tests")
     assert rc == 0, out[-4000:]
     for mode in ("host", "card"):
@@ -100,7 +65,7 @@ def test_card_modules_against_fakes(logdir):
                                         "run-vm-tests.sh")],
                           logdir, "run-vm-tests",
                           env={"OUT": logdir, "KBUILD": KBUILD,
-                               "MODDIR": os.path.join(BUILD, "modules" + SUFFIX)})
+                               "MODDIR": MODDIR})
     assert rc == 0, out[-4000:]
     assert "skipped" not in out, out[-4000:]
     assert "run-vm-tests: all passed" in out, out[-4000:]

@@ -95,7 +95,7 @@ def test_card_log_through_aperture(cosm):
 def test_card_time_synced_to_host(cosm):
     s = cosm
     s.ensure_online(0)
-    # The card VM's clock starts in 2000 (run-vm.sh): only SYNC_TIME can
+    # The card VM's clock starts in 2000 (micfw): only SYNC_TIME can
     # have brought it to the host's time.
     t0 = time.monotonic()
     host = wall_clock(s.run_ok("adjtimex"))

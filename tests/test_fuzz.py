@@ -10,19 +10,17 @@ import sys
 import tempfile
 import time
 
-from micemu.system import TOP
+import fuzzlib
+from micemu.build import TOP, find_micfw, find_qemu
 
 FUZZ = os.path.join(TOP, "fuzz", "micfuzz.py")
-sys.path.insert(0, os.path.join(TOP, "fuzz"))
-
-import fuzzlib  # noqa: E402
-
-QEMU = fuzzlib.mch.find_qemu()
-MICFW = fuzzlib.mch.find_micfw()
+QEMU = find_qemu()
+MICFW = find_micfw()
 
 
 def micfuzz(logdir, *args, timeout=300):
-    env = dict(os.environ, MICEMU_QEMU=QEMU, MICFW=MICFW or "")
+    env = dict(os.environ, MICEMU_QEMU=QEMU, MICFW=MICFW or "",
+               PYTHONPATH=os.path.join(TOP, "tests"))
     p = subprocess.run([sys.executable, FUZZ, "--logdir", logdir] +
                        list(args), env=env, capture_output=True, text=True,
                        timeout=timeout)

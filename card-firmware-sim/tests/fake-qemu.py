@@ -20,8 +20,12 @@ MARKER_OFF = 0x1000
 MARKER = b"FAKE-CARD-VM"
 
 
+def opts(argv, name):
+    return [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == name]
+
+
 def opt(argv, name):
-    vals = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == name]
+    vals = opts(argv, name)
     return vals[-1] if vals else None
 
 
@@ -79,7 +83,8 @@ def main():
         with open(initrd, "rb") as f:
             report["initrd"] = f.read().hex()
     report["append"] = opt(argv, "-append")
-    con = qemu_opts(opt(argv, "-chardev"))
+    con = [c for c in map(qemu_opts, opts(argv, "-chardev"))
+           if c.get("id") == "con"][0]
     report["console"] = con["path"]
     with open(con["path"], "a") as f:
         f.write("fake-qemu: booting %s\n" % report["append"])

@@ -17,16 +17,25 @@ import mmap
 import os
 import struct
 import subprocess
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from micfw_harness import (  # noqa: E402
-    BOOT_ADDR, BOOT_KICK, POSTCODE, ROLE_CARD, SPAD, SPAD2_READY, Link,
-    Micfw, host_link, kill_leftovers, wait_for)
+from micemu.fwctl import Micfw, kill_leftovers
+from micemu.qtest import QTest
+from micemu.link import BOOT_KICK, ROLE_CARD, Link, host_link
+from micemu.regs import BOOT_ADDR, POSTCODE, SPAD, SPAD2_READY
+from micemu.initramfs import cpio_newc
+from micemu.wait import wait_for
 
-BIOS_DIRS = ("/usr/share/seabios", "/usr/lib/ipxe/qemu", "/usr/share/qemu")
+
+
+def read_text(path):
+    """A log's text so far; empty while it does not exist."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
 
 
 def find_artifacts():
@@ -39,25 +48,6 @@ def find_artifacts():
     missing = [p for p in (qemu, kernel, "/usr/bin/busybox")
                if not os.path.isfile(p)]
     return qemu, kernel, missing
-
-
-def cpio_newc(entries):
-    """entries: (name, mode, data, rdev_major, rdev_minor)."""
-    out = bytearray()
-
-    def pad4():
-        out.extend(b"\0" * (-len(out) % 4))
-
-    for ino, (name, mode, data, rmaj, rmin) in enumerate(
-            entries + [("TRAILER!!!", 0, b"", 0, 0)], 1):
-        nm = name.encode() + b"\0"
-        fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rmaj, rmin,
-                  len(nm), 0)
-        out += b"070701" + b"".join(b"%08X" % f for f in fields) + nm
-        pad4()
-        out += data
-        pad4()
-    return bytes(out)
 
 
 INIT = b"""#!/bin/busybox sh
@@ -82,11 +72,8 @@ class EndToEndBootTest(unittest.TestCase):
         self._tmp = tempfile.TemporaryDirectory(prefix="micfw-e2e-")
         self.tmp = self._tmp.name
         self.console = os.path.join(self.tmp, "card-console.log")
-        bios = []
-        for d in BIOS_DIRS:
-            bios += ["--qemu-arg=-L", "--qemu-arg=" + d]
         self.fw = Micfw(self.tmp, "--qemu", self.qemu, "--console-log",
-                        self.console, *bios, ready_delay=50)
+                        self.console, ready_delay=50)
 
     def tearDown(self):
         if self.fw.alive():
@@ -94,11 +81,7 @@ class EndToEndBootTest(unittest.TestCase):
         self._tmp.cleanup()
 
     def console_text(self):
-        try:
-            with open(self.console, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.console)
 
     def test_boot_card_kernel(self):
         with open(self.kernel, "rb") as f:
@@ -118,7 +101,7 @@ class EndToEndBootTest(unittest.TestCase):
             link.send(BOOT_KICK)
             self.fw.wait_event("card-vm-start")
             wait_for(lambda: "MICFW-E2E: powering off" in self.console_text(),
-                     240, 0.5, "the card kernel to run /init")
+                     240, "the card kernel to run /init", poll=0.5)
             text = self.console_text()
             self.assertIn("Linux version", text)
             self.assertRegex(text, r"cpu family\s*:\s*11")
@@ -142,82 +125,30 @@ def build_initramfs():
                       ("init", 0o100755, INIT, 0, 0)])
 
 
-class QTestHost:
+class QTestHost(QTest):
     """The host VM side, without a host OS: QEMU with the project's
     mic-x100 device under -accel qtest, driven through the qtest protocol
     (PCI config cycles on 0xCF8/0xCFC, BAR reads and writes)."""
 
-    SLOT = 4
     BAR0 = 0x1_0000_0000        # card memory, 64-bit prefetchable
     BAR4 = 0xC000_0000          # registers; q35 MMCONFIG sits at 0xB0000000
 
-    def __init__(self, qemu, link_path):
-        argv = [qemu]
-        for d in BIOS_DIRS:
-            argv += ["-L", d]
-        argv += ["-machine", "q35,memory-backend=hostram",
-                 "-object", "memory-backend-memfd,id=hostram,size=512M,share=on",
-                 "-m", "512M", "-accel", "qtest", "-qtest", "stdio",
-                 "-nodefaults", "-display", "none",
-                 "-chardev", "socket,id=mic0,path=" + link_path,
-                 "-device", "mic-x100,chardev=mic0,host-mem=hostram,addr=%d"
-                 % self.SLOT]
-        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True,
-                                  start_new_session=True)
-
-    def cmd(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        while True:
-            resp = self.p.stdout.readline()
-            if not resp:
-                raise AssertionError("QEMU exited during %r: %s" %
-                                     (line, self.p.stderr.read()))
-            if resp.startswith("IRQ"):
-                continue
-            if not resp.startswith("OK"):
-                raise AssertionError("%s -> %s" % (line, resp.strip()))
-            parts = resp.split()
-            return int(parts[1], 16) if len(parts) > 1 else None
-
-    def cfg_write(self, reg, val):
-        self.cmd("outl 0xcf8 0x%x" % (0x80000000 | self.SLOT << 11 | reg))
-        self.cmd("outl 0xcfc 0x%x" % val)
+    def __init__(self, qemu, link_path, stderr_path):
+        super().__init__(qemu, [
+            "-object", "memory-backend-memfd,id=hostram,size=512M,share=on",
+            "-m", "512M", "-chardev", "socket,id=mic0,path=" + link_path,
+            "-device", "mic-x100,chardev=mic0,host-mem=hostram,addr=4"],
+            stderr_path, machine="q35,memory-backend=hostram",
+            card_cpu=False)
 
     def map_bars(self):
-        for reg, addr in ((0x10, self.BAR0), (0x20, self.BAR4)):
-            self.cfg_write(reg, addr & 0xFFFFFFFF)
-            self.cfg_write(reg + 4, addr >> 32)
-        self.cfg_write(0x04, 0x6)               # memory space + bus master
+        super().map_bars({0x10: self.BAR0, 0x20: self.BAR4})
 
-    def rd(self, off):
-        return self.cmd("readl 0x%x" % (self.BAR4 + off))
+    def reg(self, off):
+        return self.rd(self.BAR4 + off)
 
-    def wr(self, off, val):
-        self.cmd("writel 0x%x 0x%x" % (self.BAR4 + off, val))
-
-    def bar0_write(self, off, data):
-        self.cmd("write 0x%x 0x%x 0x%s" % (self.BAR0 + off, len(data),
-                                          data.hex()))
-
-    def bar0_read(self, off, n):
-        self.p.stdin.write("read 0x%x 0x%x\n" % (self.BAR0 + off, n))
-        self.p.stdin.flush()
-        resp = self.p.stdout.readline().split()
-        assert resp[0] == "OK", resp
-        return bytes.fromhex(resp[1][2:])
-
-    def close(self):
-        self.p.terminate()
-        try:
-            self.p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
-            f.close()
+    def set_reg(self, off, val):
+        self.wr(self.BAR4 + off, val)
 
 
 class HostDeviceTest(unittest.TestCase):
@@ -236,11 +167,8 @@ class HostDeviceTest(unittest.TestCase):
         self._tmp = tempfile.TemporaryDirectory(prefix="micfw-hostdev-")
         self.tmp = self._tmp.name
         self.console = os.path.join(self.tmp, "card-console.log")
-        bios = []
-        for d in BIOS_DIRS:
-            bios += ["--qemu-arg=-L", "--qemu-arg=" + d]
         self.fw = Micfw(self.tmp, "--qemu", self.qemu, "--console-log",
-                        self.console, *bios, ready_delay=200)
+                        self.console, ready_delay=200)
         self.host = None
 
     def tearDown(self):
@@ -251,7 +179,7 @@ class HostDeviceTest(unittest.TestCase):
         self._tmp.cleanup()
 
     def wait_spad2_ready(self):
-        wait_for(lambda: self.host.rd(SPAD(2)) & SPAD2_READY, 5,
+        wait_for(lambda: self.host.reg(SPAD(2)) & SPAD2_READY, 5,
                  what="SPAD2 ready through BAR4")
 
     def load_card(self, image, initrd, cmdline):
@@ -270,22 +198,23 @@ class HostDeviceTest(unittest.TestCase):
             mem.close()
         finally:
             card.close()
-        self.host.bar0_write(BOOT_ADDR + len(img), cmdline + b"\0")
-        self.assertEqual(self.host.bar0_read(BOOT_ADDR + 0x202, 4), b"HdrS")
-        self.host.wr(SPAD(5), len(img))
+        self.host.put(self.host.BAR0 + BOOT_ADDR + len(img), cmdline + b"\0")
+        self.assertEqual(self.host.get(self.host.BAR0 + BOOT_ADDR + 0x202, 4), b"HdrS")
+        self.host.set_reg(SPAD(5), len(img))
 
     def test_host_device(self):
-        self.host = QTestHost(self.qemu, self.fw.link_path)
+        self.host = QTestHost(self.qemu, self.fw.link_path,
+                              os.path.join(self.tmp, "host-qemu.err"))
         hello = self.fw.wait_event("link-hello", timeout=30)[0][1]
         self.assertIn("role=host host_ram_below_4g=536870912", hello)
         self.assertIn("host_ram_fd=yes", hello)
         self.host.map_bars()
         self.wait_spad2_ready()
-        self.assertEqual(self.host.rd(SPAD(2)), BOOT_ADDR | SPAD2_READY)
-        self.assertEqual(self.host.rd(POSTCODE) & 0xFFFF, ord("R") | ord("D") << 8)
+        self.assertEqual(self.host.reg(SPAD(2)), BOOT_ADDR | SPAD2_READY)
+        self.assertEqual(self.host.reg(POSTCODE) & 0xFFFF, ord("R") | ord("D") << 8)
         # COSM reset (facts §4.2): SPAD2 = 0, RGCR bit 0, poll SPAD2
-        self.host.wr(SPAD(2), 0)
-        self.host.wr(0x14010, self.host.rd(0x14010) | 1)
+        self.host.set_reg(SPAD(2), 0)
+        self.host.set_reg(0x14010, self.host.reg(0x14010) | 1)
         self.fw.wait_event("reset")
         self.wait_spad2_ready()
         self.assertEqual(self.fw.status()["resets"], 1)
@@ -294,11 +223,11 @@ class HostDeviceTest(unittest.TestCase):
             image = f.read()
         self.load_card(image, build_initramfs(),
                        b" mem=256M console=ttyS0 panic=-1 micfw.hostdev")
-        self.host.wr(0x1A9D4 + 8 * 7, 0)                # APICICR7 high
-        self.host.wr(0x1A9D0 + 8 * 7, 229 | 1 << 13)    # vector 229, send
+        self.host.set_reg(0x1A9D4 + 8 * 7, 0)                # APICICR7 high
+        self.host.set_reg(0x1A9D0 + 8 * 7, 229 | 1 << 13)    # vector 229, send
         self.fw.wait_event("card-vm-start")
         wait_for(lambda: "MICFW-E2E: powering off" in self.console_text(),
-                 240, 0.5, "the card kernel to run /init")
+                 240, "the card kernel to run /init", poll=0.5)
         self.assertIn("micfw.hostdev", self.console_text())
         self.fw.wait_event("card-vm-exit", timeout=60)
         # the host VM goes away; the board stays
@@ -308,11 +237,7 @@ class HostDeviceTest(unittest.TestCase):
                  what="host hang-up")
 
     def console_text(self):
-        try:
-            with open(self.console, errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.console)
 
 
 def tearDownModule():

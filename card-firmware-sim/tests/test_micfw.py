@@ -3,7 +3,7 @@
 """micfw tests: a fake host device on the link, the control socket, the
 register file and card memory mapped from the fds micfw hands out.
 
-    MICFW=/path/to/micfw /usr/bin/python3 tests/test_micfw.py -v
+    PYTHONPATH=../tests MICFW=/path/to/micfw /usr/bin/python3 tests/test_micfw.py -v
 
 Standard library only.  Card VM behaviour is tested with tests/fake-qemu.py
 standing in for QEMU; the end-to-end boot test uses the project's QEMU and
@@ -18,19 +18,21 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from micfw_harness import (  # noqa: E402
-    BOOT_ADDR, BOOT_KICK, EVENT_RE, HELLO, HELLO_S, LINK_VERSION,
-    MICFW, PEER, PEER_PRESENT, PEER_S, POSTCODE, REGFILE_MAGIC,
-    REGFILE_MAGIC_OFF, RESET, ROLE_CARD,
-    ROLE_HOST, SPAD, SPAD2_READY, WELCOME, Control, Link, Micfw, RegFile,
-    host_link, kill_leftovers, pid_alive, pid_state, wait_for)
+from micemu.build import find_micfw
+from micemu.fwctl import (EVENT_RE, Control, Micfw, kill_leftovers, pid_alive,
+                          pid_state)
+from micemu.link import (BOOT_KICK, HELLO, HELLO_S, LINK_VERSION, PEER,
+                         PEER_PRESENT, PEER_S, RESET, ROLE_CARD, ROLE_HOST,
+                         WELCOME, Link, host_link)
+from micemu.regs import (BOOT_ADDR, POSTCODE, RF_MAGIC, RF_MAGIC_OFF, SPAD,
+                         SPAD2_READY, RegFile)
+from micemu.wait import wait_for
 
+MICFW = find_micfw()
 HERE = os.path.dirname(os.path.abspath(__file__))
 FAKE_QEMU = os.path.join(HERE, "fake-qemu")
 MB = 1 << 20
@@ -231,7 +233,7 @@ class MemSizeTest(BoardTest):
         self.assertEqual(os.fstat(fds[0]).st_size, 256 * MB)
         self.assertEqual(os.fstat(fds[1]).st_size, welcome["regfile_size"])
         self.assertGreaterEqual(welcome["regfile_size"], 0x20000 + 16)
-        self.assertEqual(rf.read(REGFILE_MAGIC_OFF), REGFILE_MAGIC)
+        self.assertEqual(rf.read(RF_MAGIC_OFF), RF_MAGIC)
         for fd in fds[2:4]:
             self.assertEqual(os.readlink("/proc/self/fd/%d" % fd),
                              "anon_inode:[eventfd]")
@@ -618,17 +620,17 @@ class ControlTest(BoardTest):
         self.assertFalse(r["ok"])
         self.assertIn("too long", r["error"])
         # the rest of the long line is skipped; the status after it answers
-        self.assertTrue(json.loads(ctl.f.readline())["ok"])
+        self.assertTrue(ctl.raw_reply()["ok"])
 
     def test_several_clients(self):
-        clients = [Control(self.fw.ctl_path) for _ in range(4)]
+        clients = [Control(self.fw.ctl_path, timeout=5) for _ in range(4)]
         try:
             for c in clients:
-                c.f.write(b'{"cmd":"status"}\n{"cmd":"bogus"}\n')
-                c.f.flush()
+                c.file.write(b'{"cmd":"status"}\n{"cmd":"bogus"}\n')
+                c.file.flush()
             for c in clients:
-                self.assertTrue(json.loads(c.f.readline())["ok"])
-                self.assertFalse(json.loads(c.f.readline())["ok"])
+                self.assertTrue(c.raw_reply()["ok"])
+                self.assertFalse(json.loads(c.file.readline())["ok"])
         finally:
             for c in clients:
                 c.close()
@@ -648,10 +650,10 @@ class ControlTest(BoardTest):
         rss = self.fw_rss_kib()
         batch = b'{"cmd":"status"}{"cmd":"status"}\n' * 50
         for _ in range(400):
-            ctl.f.write(batch)
-            ctl.f.flush()
+            ctl.file.write(batch)
+            ctl.file.flush()
             for _ in range(50):
-                self.assertFalse(json.loads(ctl.f.readline())["ok"])
+                self.assertFalse(ctl.raw_reply()["ok"])
         # 20000 leaking lines grew micfw by ~11 MB before the fix
         self.assertLess(self.fw_rss_kib() - rss, 2048)
 
@@ -673,9 +675,9 @@ class ControlTest(BoardTest):
                      b'{"cmd":"st\xff\xfeatus"}', b'{"cmd":"\xc3"}',
                      b'{"cmd":"bad\\u0001"}', b'\x1f\x80'):
             with self.subTest(line=line):
-                ctl.f.write(line + b"\n")
-                ctl.f.flush()
-                reply = ctl.f.readline()
+                ctl.file.write(line + b"\n")
+                ctl.file.flush()
+                reply = ctl.file.readline()
                 r = json.loads(reply.decode("utf-8"), strict=True)
                 self.assertIn("ok", r)
         st = self.fw.status()
@@ -824,9 +826,9 @@ class CardVmTest(BoardTest):
 
     def setUp(self):
         self.console = os.path.join(tempfile.gettempdir(), "unused")
-        self.extra = ("--qemu", FAKE_QEMU, "--qemu-arg=-L",
-                      "--qemu-arg", "/usr/share/seabios",
-                      "--qemu-arg", "-no-user-config")
+        self.extra = ("--qemu", FAKE_QEMU, "--qemu-arg=-smp",
+                      "--qemu-arg", "1", "--qemu-arg", "-no-user-config",
+                      "--dma-rate", "6500")
         super().setUp()
 
     def boot(self, cmdline="console=ttyS0 quiet", ramdisk=b"RAMDISK" * 512):
@@ -858,9 +860,14 @@ class CardVmTest(BoardTest):
         for a, b in (("-machine", "pc,memory-backend=gddr"),
                      ("-cpu", "qemu64,family=11,model=1"), ("-accel", "tcg"),
                      ("-m", "256M"), ("-serial", "chardev:con"),
-                     ("-display", "none"), ("-L", "/usr/share/seabios")):
+                     ("-display", "none"), ("-smp", "1"),
+                     ("-rtc", "base=2000-01-01T00:00:00")):
             self.assertIn(a, argv)
             self.assertEqual(argv[argv.index(a) + 1], b, a)
+        # the card side of the device, linked to this micfw, is micfw's
+        self.assertIn("mic-card,chardev=link,dma-rate=6500", argv)
+        self.assertIn("socket,id=link,path=" + self.fw.link_path, argv)
+        self.assertNotIn("-L", argv)
         for a in ("-nodefaults", "-no-reboot", "-no-user-config"):
             self.assertIn(a, argv)
         self.assertEqual(rep["mem_size"], 256 * MB)

@@ -9,6 +9,7 @@
 #include <linux/io.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/reboot.h>
 
 #include "mic_card.h"
 
@@ -134,6 +135,28 @@ void mic_card_vop_unregister(struct mic_vop_driver *drv)
 }
 EXPORT_SYMBOL_GPL(mic_card_vop_unregister);
 
+/*
+ * Poweroff and reboot: remove the VOP devices before device_shutdown()
+ * runs. Linux 6.1 shuts a virtio device down by marking its vrings broken,
+ * and virtio_net's NAPI poll then spins on a broken vring that still has
+ * used entries; removed first, each driver stops its device cleanly (and
+ * the host sees upstream's removal handshake before the card's shutdown
+ * status). Priority above the COSM client's notifier for that order.
+ */
+static int mic_card_vop_reboot(struct notifier_block *nb, unsigned long event,
+			       void *unused)
+{
+	mutex_lock(&mic_card_vop_lock);
+	mic_card_vop_do_remove();
+	mutex_unlock(&mic_card_vop_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block mic_card_vop_reboot_nb = {
+	.notifier_call = mic_card_vop_reboot,
+	.priority = 1,
+};
+
 /**
  * mic_card_vop_attach() - the card is up: offer it to the VOP driver
  * @card: card with its device page mapped and interrupts hooked
@@ -147,6 +170,8 @@ void mic_card_vop_attach(struct mic_card *card)
 	mic_card_vop_card = card;
 	mic_card_vop_try_probe();
 	mutex_unlock(&mic_card_vop_lock);
+	if (register_reboot_notifier(&mic_card_vop_reboot_nb))
+		dev_warn(&card->pdev->dev, "VOP: no reboot notifier: devices go at device shutdown\n");
 }
 
 /**
@@ -155,6 +180,8 @@ void mic_card_vop_attach(struct mic_card *card)
  */
 void mic_card_vop_detach(struct mic_card *card)
 {
+	/* Not registered (second call, or it failed): -ENOENT, harmless. */
+	unregister_reboot_notifier(&mic_card_vop_reboot_nb);
 	mutex_lock(&mic_card_vop_lock);
 	if (mic_card_vop_card == card) {
 		mic_card_vop_do_remove();

@@ -60,7 +60,6 @@ boot() {
 	timeout -k 5 240 "$QEMU" -machine pc -accel tcg \
 		-cpu qemu64,family=11,model=1 -m 512M -smp 2 -nodefaults "$@" \
 		-display none -no-reboot -serial "file:$log" \
-		-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu \
 		-kernel "$KBUILD/arch/x86/boot/bzImage" -initrd "$img" \
 		-append "console=ttyS0 panic=-1 $append" || true
 	grep 'VMTEST' "$log" | sed "s/^/$name: /"

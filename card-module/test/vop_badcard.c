@@ -22,6 +22,8 @@
  *   avail     the avail index jumps by num + 3
  *   used_addr a used ring address at the end of card memory
  *   rewrite   the entry's vring 0 address rewritten
+ *   rewrite_type  the entry's type rewritten (5)
+ *   rewrite_db    the entry's card-to-host doorbell rewritten (7)
  *
  * On unload it resets the device (vdev_reset, waits for host_ack), marks
  * the entry removed (type -1) as upstream's card driver does, and frees
@@ -312,6 +314,12 @@ static int bad_attack(void)
 		bad_ring();
 	} else if (!strcmp(attack, "rewrite")) {
 		writeq(0x1000, &bad.vq[0].address);
+		bad_ring();
+	} else if (!strcmp(attack, "rewrite_type")) {
+		iowrite8(5, &bad.d->type);
+		bad_ring();
+	} else if (!strcmp(attack, "rewrite_db")) {
+		iowrite8(7, &bad.dc->c2h_vdev_db);
 		bad_ring();
 	} else {
 		pr_err("unknown attack %s\n", attack);

@@ -156,6 +156,8 @@ static void vop_card_remove(struct vop_card *vop, struct vop_card_vdev *v,
 
 	list_del(&v->node);
 	strscpy(name, dev_name(&v->vdev.dev), sizeof(name));
+	/* Keep @v until we are done: unregistering drops the last reference. */
+	get_device(&v->vdev.dev);
 	unregister_virtio_device(&v->vdev);
 	hw->ops->free_db(hw, v->db_cookie);
 	iowrite8(-1, &dc->h2c_vdev_db);

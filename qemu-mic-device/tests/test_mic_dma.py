@@ -17,148 +17,34 @@ the upstream driver uses (facts §5.2) and check every copied byte.
 
 QEMU and micfw are found like test_mic_card.py does.
 """
-import base64
-import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mic_card_harness import (  # noqa: E402
-    MMIO_BASE, SBOX, SICE0, SIAC0, SICR0, SMPT, SMPT_BASE, SPAD, MXAR, RGCR,
-    DCR, FakeFw, HostRam, Msix, QTest, RegFile, find_micfw, find_qemu)
-from mic_card_harness import wait_for as harness_wait_for  # noqa: E402
+from micemu.build import find_micfw, find_qemu
+from micemu.dma import (ERR_ADDR, ERR_ALIGN, ERR_BUS, ERR_DESC, ERR_HEAD,
+                        ERR_RING, HALTED, IM0, IM1, OWNER_HOST, Channel,
+                        memcpy_desc, pack, status_desc)
+from micemu.link import FakeFw, HostRam
+from micemu.qmp import Qmp
+from micemu.qtest import Msix, QTest
+from micemu.regs import (CH, DCAR, DCHERR, DCHERRMSK, DCR, DHPR, DRAR_HI,
+                         DRAR_LO, DSTAT, DTPR, MMIO_BASE, MXAR, RGCR, SIAC0, SICE0, SICR0, SMPT, SMPT_BASE, SPAD, RegFile)
+from micemu.wait import wait_for as _wait_for
 
 QEMU = find_qemu()
 MiB = 1 << 20
 SIZES = [64, 1024, 4096, MiB, MiB + 64]
 
-# ---- DMA registers (facts §5.2) and micemu's choices (docs/dma.rst) ----
-DCAR, DHPR, DTPR, DRAR_LO, DRAR_HI, DSTAT, DCHERR, DCHERRMSK = (
-    0x00, 0x04, 0x08, 0x14, 0x18, 0x20, 0x2C, 0x30)
-IM0, IM1 = 1 << 24, 1 << 25
-SYSMEM = 1 << 26
-HALTED = 1 << 29
-ERR_RING, ERR_HEAD, ERR_DESC, ERR_ALIGN, ERR_ADDR, ERR_BUS = (
-    1, 2, 4, 8, 16, 32)
-
-
-def CH(n):
-    return SBOX + 0xA000 + 0x40 * n
-
-
-def OWNER_HOST(n):
-    return 1 << (2 * n)
-
-
-def ENABLE(n):
-    return 1 << (2 * n + 1)
-
-
-def memcpy_desc(src, dst, length):
-    return (src | (length // 64) << 46, 1 << 60 | dst)
-
-
-def status_desc(value, dst, intr):
-    return (value, 2 << 60 | (1 << 59 if intr else 0) | dst)
-
-
-def pack(desc):
-    return desc[0].to_bytes(8, "little") + desc[1].to_bytes(8, "little")
-
 
 def wait_for(pred, timeout=20.0, what="condition"):
-    """The harness's wait_for with this suite's longer timeout, finer poll."""
-    return harness_wait_for(pred, timeout=timeout, what=what, poll=0.005)
-
-
-class BulkQTest(QTest):
-    """QTest plus bulk memory access (b64read/b64write)."""
-
-    def raw(self, line, timeout=60):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        while True:
-            resp = self.p.stdout.readline()
-            if not resp:
-                raise RuntimeError("QEMU exited during: " + line[:80])
-            if resp.startswith("IRQ"):
-                continue
-            if not resp.startswith("OK"):
-                raise RuntimeError("%s -> %s" % (line[:80], resp[:200]))
-            return resp[2:].strip()
-
-    def put(self, addr, data):
-        for off in range(0, len(data), MiB):
-            part = data[off:off + MiB]
-            self.raw("b64write 0x%x 0x%x %s" % (
-                addr + off, len(part), base64.b64encode(part).decode()))
-
-    def get(self, addr, n):
-        out = b""
-        for off in range(0, n, MiB):
-            part = min(MiB, n - off)
-            out += base64.b64decode(self.raw("b64read 0x%x 0x%x" %
-                                             (addr + off, part)))
-        return out
-
-    def fill(self, addr, n, byte):
-        self.raw("memset 0x%x 0x%x 0x%x" % (addr, n, byte))
-
-
-class Channel:
-    """One DMA channel, programmed like the upstream driver does (§5.2).
-
-    rd/wr access the register window; ring_put(index, bytes) writes ring
-    slots; ring_card is the ring's card address."""
-
-    def __init__(self, rd, wr, n, ring_put):
-        self.rd, self.wr, self.n, self.ring_put = rd, wr, n, ring_put
-        self.head = 0
-        self.size = 0
-
-    def reg(self, sub):
-        return self.rd(CH(self.n) + sub)
-
-    def set(self, sub, val):
-        self.wr(CH(self.n) + sub, val)
-
-    def setup(self, ring_card, size, drar_hi_extra=None, mask=0):
-        """Disable, program the ring, head = DTPR, enable."""
-        self.wr(DCR, self.rd(DCR) & ~ENABLE(self.n))
-        self.set(DCAR, mask)
-        self.set(DCHERRMSK, 0)
-        if drar_hi_extra is None:
-            if ring_card >= SMPT_BASE:
-                off = ring_card - SMPT_BASE
-                drar_hi_extra = SYSMEM | (off >> 34) << 21 | (off >> 32) & 3
-            else:
-                drar_hi_extra = ring_card >> 32
-        self.set(DRAR_LO, ring_card & 0xFFFFFFFF)
-        self.set(DRAR_HI, size << 4 | drar_hi_extra)
-        self.size = size
-        self.head = self.reg(DTPR)
-        self.wr(DCR, self.rd(DCR) | ENABLE(self.n))
-
-    def submit(self, descs):
-        for d in descs:
-            self.ring_put(self.head, pack(d))
-            self.head = (self.head + 1) % self.size
-        self.set(DHPR, self.head)
-
-    def wait_idle(self, timeout=30):
-        """Until DTPR reaches the head or the channel halts: DSTAT."""
-        def done():
-            st = self.reg(DSTAT)
-            return (st & HALTED or self.reg(DTPR) == self.head) and \
-                (st | 1 << 31)
-        return wait_for(done, timeout, "DMA channel %d" % self.n) & ~(1 << 31)
+    """wait_for with this suite's longer timeout and finer poll."""
+    return _wait_for(pred, timeout=timeout, what=what, poll=0.005)
 
 
 # ---------------------------------------------------------------------------
@@ -184,7 +70,7 @@ class HostDmaBase(unittest.TestCase):
         if not os.access(QEMU, os.X_OK):
             self.skipTest("QEMU not built: " + QEMU)
         self._tmp = tempfile.TemporaryDirectory(prefix="mic-dma-test-")
-        q = BulkQTest(QEMU, [
+        q = QTest(QEMU, [
             "-M", "q35", "-m", "512M", "-d", "guest_errors,unimp",
             "-device", "mic-x100,addr=%d,mem-size=%d%s" % (
                 HOST_SLOT, CARD_MEM, self.DEVICE_ARGS)],
@@ -653,33 +539,6 @@ class HostDmaMsiTest(HostDmaBase):
         self.assertEqual(self.rd(SICR0), 0, "acknowledged")
 
 
-class Qmp:
-    """The smallest QMP client that can stop, migrate and continue."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        wait_for(lambda: os.path.exists(path), 10, "QMP socket")
-        self.s.connect(path)
-        self.f = self.s.makefile("rw")
-        json.loads(self.f.readline())               # greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.f.flush()
-        while True:
-            msg = json.loads(self.f.readline())
-            if "event" in msg:
-                continue
-            if "error" in msg:
-                raise RuntimeError("%s: %s" % (name, msg["error"]))
-            return msg["return"]
-
-    def close(self):
-        self.f.close()
-        self.s.close()
-
-
 class MigrationTest(unittest.TestCase):
     """A standalone mic-x100 migrates with DMA work pending: nothing runs
     while the VM is stopped, the destination finishes the job."""
@@ -698,7 +557,7 @@ class MigrationTest(unittest.TestCase):
     def start(self, name, *extra):
         tmp = self._tmp.name
         qmp = os.path.join(tmp, name + ".qmp")
-        q = BulkQTest(QEMU, [
+        q = QTest(QEMU, [
             "-M", "q35", "-m", "256M", "-qmp", "unix:%s,server=on,wait=off"
             % qmp, "-device", "mic-x100,addr=%d,mem-size=%d" % (
                 HOST_SLOT, 64 * MiB)] + list(extra),
@@ -758,7 +617,7 @@ class FailedHotplugTest(unittest.TestCase):
             old = os.environ.get("MALLOC_PERTURB_")
             os.environ["MALLOC_PERTURB_"] = "165"  # freed memory is garbage
             try:
-                q = BulkQTest(QEMU, ["-m", "128M", "-qmp",
+                q = QTest(QEMU, ["-m", "128M", "-qmp",
                                      "unix:%s,server=on,wait=off" % qmp_path],
                               os.path.join(tmp, "qemu.err"))
             finally:
@@ -802,7 +661,7 @@ class CardDmaTest(unittest.TestCase):
         self.rf = RegFile()
         self.ram = HostRam(BELOW, ABOVE)
         self.fw = FakeFw(os.path.join(tmp, "link.sock"), self.rf, self.ram)
-        self.q = BulkQTest(QEMU, [
+        self.q = QTest(QEMU, [
             "-m", "256M", "-d", "guest_errors,unimp",
             "-chardev", "socket,id=l,path=" + os.path.join(tmp, "link.sock"),
             "-device", "mic-card,chardev=l,addr=4.0"],
@@ -934,7 +793,7 @@ class ForwardTest(unittest.TestCase):
              os.path.join(tmp, "run"), "--ready-delay", "10",
              "--mem-size", "128M"], start_new_session=True)
         wait_for(lambda: os.path.exists(link), 10, "micfw link")
-        self.host = BulkQTest(QEMU, [
+        self.host = QTest(QEMU, [
             "-M", "q35,memory-backend=hostram", "-m", "512M", "-object",
             "memory-backend-memfd,id=hostram,size=512M,share=on",
             "-chardev", "socket,id=h,path=" + link, "-device",
@@ -953,7 +812,7 @@ class ForwardTest(unittest.TestCase):
             if "mic2-gddr" in os.readlink(path):
                 gddr = path
         self.assertIsNotNone(gddr, "micfw's card memory memfd")
-        self.card = BulkQTest(QEMU, [
+        self.card = QTest(QEMU, [
             "-m", "128M", "-object", "memory-backend-file,id=gddr,"
             "size=128M,share=on,mem-path=" + gddr, "-machine",
             "memory-backend=gddr", "-chardev", "socket,id=l,path=" + link,
@@ -1000,8 +859,4 @@ class ForwardTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if not os.access(QEMU, os.X_OK):
-        print("SKIP test_mic_dma: QEMU not built (%s; set MICEMU_QEMU)" %
-              QEMU)
-        sys.exit(0)
-    unittest.main()
+    unittest.main()         # a case whose QEMU or micfw is missing skips

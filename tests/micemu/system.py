@@ -6,19 +6,15 @@ the agent socket and to each card's firmware simulator through its control
 socket, and reads the consoles and event logs from the log directory.
 """
 
-import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import time
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(TOP, "scripts"))
-
-from micemu_agent import Agent  # noqa: E402
+from micemu.agent import Agent
+from micemu.build import TOP
+from micemu.fwctl import Control as FirmwareControl
 
 # Upstream's MIC sources (for the "upstream" host personality): the tree the
 # build uses, UPSTREAM_MIC_SRC or ../shared beside the checkout.
@@ -42,40 +38,10 @@ KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
 
 
-class FirmwareControl:
-    """Line-based JSON client of one card's firmware simulator."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(path)
-        self.file = self.sock.makefile("rwb")
-
-    def request(self, cmd, **args):
-        msg = dict(cmd=cmd, **args)
-        self.file.write(json.dumps(msg).encode() + b"\n")
-        self.file.flush()
-        return self.raw_reply()
-
-    def raw(self, line):
-        self.file.write(line + b"\n")
-        self.file.flush()
-        return self.raw_reply()
-
-    def raw_reply(self):
-        line = self.file.readline()
-        if not line:
-            raise ConnectionError("firmware simulator closed the control socket")
-        return json.loads(line)
-
-    def close(self):
-        self.file.close()
-        self.sock.close()
-
-
 class System:
     def __init__(self, logdir, cards=1, append="", ready_delay=500,
                  mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu",
-                 mpssd=False, mpssd_disk="64M"):
+                 mpssd=False, mpssd_disk="64M", trace=False):
         assert host_stack in HOST_STACKS, host_stack
         self.logdir = logdir
         self.cards = cards
@@ -89,6 +55,9 @@ class System:
         if mpssd:
             # VOP: upstream's mpssd in the host VM (run-vm.sh --mpssd)
             cmd += ["--mpssd", "--mpssd-disk", mpssd_disk]
+        if trace:
+            # mic_* trace events into the logs (tests/micemu/golden.py)
+            cmd.append("--trace")
         self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)

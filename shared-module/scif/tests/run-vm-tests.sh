@@ -5,7 +5,8 @@
 #                 [-o LOGDIR]
 #
 # Take scif.ko, scif_test.ko and scif_fakepeer.ko as `make modules` built
-# them (in MODDIR), build scif-pingpong and scif_api_test (static), boot
+# them (in MODDIR) and scif-pingpong as `make tools` built it, build this
+# suite's own scif_api_test (static), boot
 # one VM per mode with them in a private initramfs, run vm-tests.sh there
 # and report.
 # Exit 0 when every mode passed. Needs the kernel build and QEMU from the
@@ -17,6 +18,7 @@ top=$(cd "$here/../../.." && pwd)
 build=${MICEMU_BUILD:-$HOME/.cache/micemu}
 kbuild=$build/kernel-default
 moddir=${MODDIR:-$build/modules}
+tools=${TOOLS:-$build/tools}
 kernel=
 modes="host card"
 logdir=$PWD/logs/scif-vm-tests
@@ -33,7 +35,7 @@ while getopts "m:b:d:k:o:" opt; do
 	esac
 done
 kernel=${kernel:-$kbuild/arch/x86/boot/bzImage}
-for f in "$kernel" "$qemu" "$kbuild/usr/gen_init_cpio"; do
+for f in "$kernel" "$qemu" "$kbuild/usr/gen_init_cpio" "$tools/scif-pingpong"; do
 	[ -e "$f" ] || { echo "run-vm-tests: $f is missing" >&2; exit 2; }
 done
 
@@ -44,8 +46,6 @@ mod=$moddir/shared-module/scif
 for m in scif scif_test scif_fakepeer; do
 	[ -f "$mod/$m.ko" ] || { echo "run-vm-tests: no $mod/$m.ko (run make modules)" >&2; exit 2; }
 done
-cc -O2 -Wall -static -o "$tmp/scif-pingpong" "$top/tools/scif-pingpong.c" \
-	"$top/tools/libscif/libscif.c"
 cc -O2 -Wall -static -pthread -o "$tmp/scif_api_test" "$here/scif_api_test.c"
 
 cat >"$tmp/init" <<'INIT'
@@ -63,14 +63,13 @@ chmod +x "$tmp/init"
 "$top/images/mkinitramfs.sh" "$tmp/initrd.img" "$kbuild/usr/gen_init_cpio" \
 	"$tmp/init" /lib/scif.ko="$mod/scif.ko" /lib/scif_test.ko="$mod/scif_test.ko" \
 	/lib/scif_fakepeer.ko="$mod/scif_fakepeer.ko" \
-	/bin/scif-pingpong="$tmp/scif-pingpong" /bin/scif_api_test="$tmp/scif_api_test" \
+	/bin/scif-pingpong="$tools/scif-pingpong" /bin/scif_api_test="$tmp/scif_api_test" \
 	/bin/vm-tests.sh="$here/vm-tests.sh"
 
 rc=0
 for mode in $modes; do
 	log=$logdir/$mode.log
 	timeout -k 5 900 "$qemu" -M q35 -nodefaults -display none \
-		-L /usr/share/seabios -L /usr/lib/ipxe/qemu -L /usr/share/qemu \
 		-m 1G -smp 2 -kernel "$kernel" -initrd "$tmp/initrd.img" \
 		-append "console=ttyS0 panic=-1 scifmode=$mode" \
 		-serial stdio -no-reboot >"$log" 2>&1 || true
