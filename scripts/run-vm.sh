@@ -129,6 +129,9 @@ micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
 	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour images' first"
 done
+# The Makefile links Debian's firmware into QEMU's build tree (QEMU_FIRMWARE).
+[ -e "$(dirname "$qemu")/qemu-bundle/usr/local/share/qemu/bios-256k.bin" ] ||
+	die "QEMU finds no firmware in its build tree: run 'make images' (or 'make qemu')"
 # The card memory limits live in micfw: ask it before starting anything.
 "$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
 [ "${PIPESTATUS[0]}" = 0 ] || exit 2
