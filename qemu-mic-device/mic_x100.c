@@ -218,28 +218,27 @@ static const MicDmaOps mic_x100_dma_ops = {
  * a request nothing completes gives on PCIe: all ones, like the register
  * window's unsupported accesses; writes are dropped (docs/mic-x100.rst).
  */
+static void mic_x100_tail_log(MicX100State *s, hwaddr addr, unsigned size,
+                              bool is_write)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: %u-byte %s at BAR0 offset "
+                  "0x%" PRIx64 ", past the card's 0x%" PRIx64 " bytes of "
+                  "memory: %s\n", size, is_write ? "write" : "read",
+                  memory_region_size(&s->gddr) + addr,
+                  memory_region_size(&s->gddr),
+                  is_write ? "dropped" : "all ones");
+}
+
 static uint64_t mic_x100_tail_read(void *opaque, hwaddr addr, unsigned size)
 {
-    MicX100State *s = opaque;
-
-    qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: %u-byte read at BAR0 offset "
-                  "0x%" PRIx64 ", past the card's 0x%" PRIx64 " bytes of "
-                  "memory: all ones\n", size,
-                  memory_region_size(&s->gddr) + addr,
-                  memory_region_size(&s->gddr));
+    mic_x100_tail_log(opaque, addr, size, false);
     return MAKE_64BIT_MASK(0, size * 8);
 }
 
 static void mic_x100_tail_write(void *opaque, hwaddr addr, uint64_t val,
                                 unsigned size)
 {
-    MicX100State *s = opaque;
-
-    qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: %u-byte write at BAR0 offset "
-                  "0x%" PRIx64 ", past the card's 0x%" PRIx64 " bytes of "
-                  "memory: dropped\n", size,
-                  memory_region_size(&s->gddr) + addr,
-                  memory_region_size(&s->gddr));
+    mic_x100_tail_log(opaque, addr, size, true);
 }
 
 static const MemoryRegionOps mic_x100_tail_ops = {
