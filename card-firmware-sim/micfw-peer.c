@@ -113,16 +113,16 @@ static char *check_peer(struct micfw *fw, const struct mic_link_peer *d,
 {
 	char *why;
 
-	if (d->aper_size < MIC_CARD_MEM_MIN || d->aper_size > MIC_CARD_MEM_MAX ||
-	    (d->aper_size & (d->aper_size - 1)))
+	if (!mic_card_mem_ok(d->aper_size))
 		return g_strdup_printf("aperture size 0x%" G_GINT64_MODIFIER
-				       "x is not a power of two between 1 MiB and 1 TiB",
+				       "x is not whole MiB between 1 MiB and 1 TiB",
 				       d->aper_size);
 	if (d->mmio_size != MIC_MMIO_SIZE)
 		return g_strdup_printf("register BAR size 0x%" G_GINT64_MODIFIER
 				       "x is not 0x%x", d->mmio_size,
 				       MIC_MMIO_SIZE);
-	why = check_range(d->aper_base, d->aper_size, "aperture");
+	/* the BAR is the memory rounded up to a power of two (mic_hw.h) */
+	why = check_range(d->aper_base, mic_bar0_size(d->aper_size), "aperture");
 	if (!why)
 		why = check_range(d->mmio_base, d->mmio_size, "register BAR");
 	if (!why)

@@ -77,8 +77,8 @@ static uint64_t parse_mem_size(const char *s)
 		usage_error("--mem-size: '%s' is above the maximum %lluG", s,
 			    MICFW_MAX_MEM >> 30);
 	v <<= shift;
-	if (v & (v - 1) || v == 0)
-		usage_error("--mem-size: '%s' is not a power of two", s);
+	if ((v & (v - 1) || v == 0) && v != MICFW_3120_MEM)
+		usage_error("--mem-size: '%s' is neither a power of two nor 6G", s);
 	if (v < MICFW_MIN_MEM)
 		usage_error("--mem-size: '%s' is below the minimum %lluM", s,
 			    MICFW_MIN_MEM >> 20);
@@ -91,7 +91,7 @@ static void parse_cli(int argc, char **argv, struct cli *c)
 		{ "index", 0, 0, G_OPTION_ARG_INT, &c->index, "card index N of micN (0-127, required)", "N" },
 		{ "link", 0, 0, G_OPTION_ARG_FILENAME, &c->link, "listen for device links on this unix socket (required)", "PATH" },
 		{ "control", 0, 0, G_OPTION_ARG_FILENAME, &c->control, "listen for control clients on this unix socket (required)", "PATH" },
-		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory: a power of two up to 2G, or 4G, 8G, 16G (default 1G)", "SIZE" },
+		{ "mem-size", 0, 0, G_OPTION_ARG_STRING, &c->mem_size, "card memory: a power of two from 128M to 16G, or 6G (default 1G)", "SIZE" },
 		{ "qemu", 0, 0, G_OPTION_ARG_FILENAME, &c->qemu, "QEMU binary for the card VM (default qemu-system-x86_64 in PATH)", "PATH" },
 		{ "qemu-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &c->qemu_args, "extra card VM argument, repeatable (the mic-card device and its link are micfw's own)", "ARG" },
 		{ "accel", 0, 0, G_OPTION_ARG_STRING, &c->accel, "card VM accelerator: tcg (default) or kvm", "ACCEL" },

@@ -26,12 +26,16 @@
 #define MICFW_MAX_CARDS         MIC_MAX_CARDS
 #define MICFW_MIN_MEM           (2ull * MIC_DEFAULT_BOOT_ADDR)
 /*
- * Card memory sizes: powers of two up to 16 GiB (real cards: 6, 8 and
- * 16 GiB; 6 GiB would need a BAR0 larger than the memory).
- * Up to MICFW_CARDVM_LOWMEM the card VM's RAM is all below its PCI hole;
- * larger cards lose [MICFW_CARDVM_LOWMEM, 4 GiB) to it (micfw-cardvm.c).
+ * Card memory sizes, the one statement of the limit (run-vm.sh asks
+ * micfw --check): powers of two from MICFW_MIN_MEM to 16 GiB, and 6 GiB.
+ * Real cards have 6, 8 and 16 GiB (3120, 5110P, 7120); BAR0 is sized to
+ * the next power of two, what lies past the memory in it reads all ones
+ * (qemu-mic-device/docs/mic-x100.rst).  Up to MICFW_CARDVM_LOWMEM the
+ * card VM's RAM is all below its PCI hole; larger cards lose
+ * [MICFW_CARDVM_LOWMEM, 4 GiB) to it (micfw-cardvm.c).
  */
 #define MICFW_MAX_MEM           (16ull << 30)
+#define MICFW_3120_MEM          (6ull << 30)
 #define MICFW_CARDVM_LOWMEM     (3ull << 30)
 #define MICFW_DEFAULT_MEM       (1ull << 30)
 #define MICFW_DEFAULT_READY_MS  500u

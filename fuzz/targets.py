@@ -953,7 +953,7 @@ PEER_FDS = ["memfd_sealed", "regfile", "eventfd", "eventfd"]
 
 def gen_peer(rng, own_index):
     """A PEER message of random quality: mostly what the host device
-    sends (aperture a power of two, naturally aligned, the register BAR
+    sends (aperture whole MiB, its BAR naturally aligned, the register BAR
     128 KiB, four fds of the right kinds), sometimes anything."""
     index = rng.choice((0, 1, 2, 5, 127, own_index, 128, rng.getrandbits(32)))
     flags = rng.choice((1, 1, 1, 0, 3, rng.getrandbits(32)))

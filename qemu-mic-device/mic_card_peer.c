@@ -158,9 +158,8 @@ static bool check_overlaps(MicCardState *s, const struct mic_link_peer *d,
 static bool check_peer(MicCardState *s, const struct mic_link_peer *d,
                        int *fds, int nfds, Error **errp)
 {
-    if (d->aper_size < MIC_CARD_MEM_MIN || d->aper_size > MIC_CARD_MEM_MAX ||
-        !is_power_of_2(d->aper_size)) {
-        error_setg(errp, "aperture size 0x%" PRIx64 " is not a power of two "
+    if (!mic_card_mem_ok(d->aper_size)) {
+        error_setg(errp, "aperture size 0x%" PRIx64 " is not whole MiB "
                    "between 1 MiB and 1 TiB", d->aper_size);
         return false;
     }
@@ -169,7 +168,9 @@ static bool check_peer(MicCardState *s, const struct mic_link_peer *d,
                    d->mmio_size, MIC_MMIO_SIZE);
         return false;
     }
-    if (!check_range(d->aper_base, d->aper_size, "aperture", errp) ||
+    /* the BAR is the memory rounded up to a power of two (mic_hw.h) */
+    if (!check_range(d->aper_base, mic_bar0_size(d->aper_size), "aperture",
+                     errp) ||
         !check_range(d->mmio_base, d->mmio_size, "register BAR", errp) ||
         !check_overlaps(s, d, errp)) {
         return false;

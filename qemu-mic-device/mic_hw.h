@@ -11,6 +11,7 @@
 #ifndef MIC_HW_H
 #define MIC_HW_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "mic_regfile.h"                /* MIC_NUM_SMPT */
 
@@ -40,10 +41,26 @@ static inline uint64_t mic_smpt_bus_addr(uint32_t entry)
 #define MIC_MAX_CARDS           128
 
 /*
- * Card memory (= BAR0) sizes a device model accepts from its firmware
- * simulator or its mem-size property: a power of two, as a BAR is.
+ * Card memory sizes a device model accepts from its firmware simulator,
+ * its mem-size property or a PEER: whole MiB in [MIN, MAX].  (Which sizes
+ * a card can have is micfw's to say; this bounds hostile input.)  BAR0 is
+ * the next power of two, as a BAR must be: a 6 GiB card has an 8 GiB
+ * BAR0 whose last 2 GiB hold no memory (docs/mic-x100.rst).
  */
 #define MIC_CARD_MEM_MIN        (1ULL << 20)
 #define MIC_CARD_MEM_MAX        (1ULL << 40)
+#define MIC_CARD_MEM_ALIGN      (1ULL << 20)
+
+static inline bool mic_card_mem_ok(uint64_t size)
+{
+	return size >= MIC_CARD_MEM_MIN && size <= MIC_CARD_MEM_MAX &&
+	       !(size & (MIC_CARD_MEM_ALIGN - 1));
+}
+
+/* BAR0 size of a card with @mem bytes of memory (mic_card_mem_ok()). */
+static inline uint64_t mic_bar0_size(uint64_t mem)
+{
+	return mem & (mem - 1) ? 2ULL << (63 - __builtin_clzll(mem)) : mem;
+}
 
 #endif /* MIC_HW_H */

@@ -210,6 +210,59 @@ static const MicDmaOps mic_x100_dma_ops = {
     .kick_peer = mic_x100_dma_kick_card,
 };
 
+/* ---- BAR0 ---------------------------------------------------------------- */
+
+/*
+ * A BAR is a power of two; a card whose memory is not (6 GiB: a 3120)
+ * leaves the rest of BAR0 without memory.  What a host reads there is what
+ * a request nothing completes gives on PCIe: all ones, like the register
+ * window's unsupported accesses; writes are dropped (docs/mic-x100.rst).
+ */
+static void mic_x100_tail_log(MicX100State *s, hwaddr addr, unsigned size,
+                              bool is_write)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "mic-x100: %u-byte %s at BAR0 offset "
+                  "0x%" PRIx64 ", past the card's 0x%" PRIx64 " bytes of "
+                  "memory: %s\n", size, is_write ? "write" : "read",
+                  memory_region_size(&s->gddr) + addr,
+                  memory_region_size(&s->gddr),
+                  is_write ? "dropped" : "all ones");
+}
+
+static uint64_t mic_x100_tail_read(void *opaque, hwaddr addr, unsigned size)
+{
+    mic_x100_tail_log(opaque, addr, size, false);
+    return MAKE_64BIT_MASK(0, size * 8);
+}
+
+static void mic_x100_tail_write(void *opaque, hwaddr addr, uint64_t val,
+                                unsigned size)
+{
+    mic_x100_tail_log(opaque, addr, size, true);
+}
+
+static const MemoryRegionOps mic_x100_tail_ops = {
+    .read = mic_x100_tail_read,
+    .write = mic_x100_tail_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = MIC_ACCESS_ANY,
+    .impl = MIC_ACCESS_ANY,
+};
+
+static void mic_x100_bar0_init(MicX100State *s)
+{
+    uint64_t mem = memory_region_size(&s->gddr);
+    uint64_t bar = mic_bar0_size(mem);
+
+    memory_region_init(&s->bar0, OBJECT(s), "mic-x100.bar0", bar);
+    memory_region_add_subregion(&s->bar0, 0, &s->gddr);
+    if (bar > mem) {
+        memory_region_init_io(&s->bar0_tail, OBJECT(s), &mic_x100_tail_ops,
+                              s, "mic-x100.bar0-tail", bar - mem);
+        memory_region_add_subregion(&s->bar0, mem, &s->bar0_tail);
+    }
+}
+
 /* ---- realize / unrealize / reset ---------------------------------------- */
 
 static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
@@ -219,9 +272,8 @@ static bool mic_x100_standalone_init(MicX100State *s, Error **errp)
                    "simulator uses the host memory");
         return false;
     }
-    if (!is_power_of_2(s->mem_size) || s->mem_size < MIC_CARD_MEM_MIN ||
-        s->mem_size > MIC_CARD_MEM_MAX) {
-        error_setg(errp, "mem-size 0x%" PRIx64 " must be a power of two "
+    if (!mic_card_mem_ok(s->mem_size)) {
+        error_setg(errp, "mem-size 0x%" PRIx64 " must be whole MiB "
                    "between 1 MiB and 1 TiB", s->mem_size);
         return false;
     }
@@ -278,6 +330,13 @@ static bool mic_x100_init_irqs(MicX100State *s, Error **errp)
 
 static void mic_x100_release(MicX100State *s)
 {
+    /* out of BAR0 (no longer on the bus): finalize frees them in any order */
+    if (s->gddr.container) {
+        memory_region_del_subregion(&s->bar0, &s->gddr);
+    }
+    if (s->bar0_tail.container) {
+        memory_region_del_subregion(&s->bar0, &s->bar0_tail);
+    }
     mic_x100_peer_remove(s);
     mic_dma_exit(&s->dma);
     if (s->ready_timer) {
@@ -334,10 +393,11 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
                    pci_get_address_space(pdev));
     mic_regwin_init(&s->regs, OBJECT(s), "mic-x100.regs", TYPE_MIC_X100,
                     MIC_SIDE_HOST, s->rf, &mic_x100_regs_ops, s);
+    mic_x100_bar0_init(s);
     pci_register_bar(pdev, MIC_X100_GDDR_BAR,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64 |
-                     PCI_BASE_ADDRESS_MEM_PREFETCH, &s->gddr);
+                     PCI_BASE_ADDRESS_MEM_PREFETCH, &s->bar0);
     pci_register_bar(pdev, MIC_X100_MMIO_BAR,
                      PCI_BASE_ADDRESS_SPACE_MEMORY |
                      PCI_BASE_ADDRESS_MEM_TYPE_64, &s->regs.mr);
@@ -433,8 +493,8 @@ static void mic_x100_describe_props(ObjectClass *klass)
     object_class_property_set_description(klass, "revision",
         "PCI revision = stepping: 0x00 A0, 0x10 B0, 0x11 B1, 0x20 C0");
     object_class_property_set_description(klass, "mem-size",
-        "card memory (BAR0) size without chardev, a power of two; with "
-        "chardev the firmware simulator decides");
+        "card memory size without chardev, whole MiB (BAR0 is the next "
+        "power of two); with chardev the firmware simulator decides");
     object_class_property_set_description(klass, "chardev",
         "unix socket chardev to the card firmware simulator (micfw); "
         "without it the card stands alone and cannot boot");

@@ -52,7 +52,9 @@ struct MicX100State {
     HostMemoryBackend *host_mem;
 
     MicLink link;                   /* to micfw; chardev, link-timeout */
-    MemoryRegion gddr;              /* BAR0: card memory */
+    MemoryRegion bar0;              /* BAR0: card memory, a power of two */
+    MemoryRegion gddr;              /* the card memory in it, at 0 */
+    MemoryRegion bar0_tail;         /* past the memory: no memory there */
     MicRegWindow regs;              /* BAR4: register window */
     MicDma dma;                     /* runs the host-owned channels */
     MicRegFile *rf;                 /* link.rf, or g_malloc'ed standalone */

@@ -80,17 +80,16 @@ static bool make_hello(MicX100State *s, struct mic_link_hello *hello,
     return true;
 }
 
-/* The card memory becomes BAR0: a power of two of a plausible size. */
+/* The card memory becomes BAR0 (rounded up to a power of two there). */
 static bool mic_x100_link_welcome(void *opaque, Error **errp)
 {
     MicX100State *s = opaque;
     uint64_t size = s->link.welcome.card_mem_size;
     int fd;
 
-    if (!is_power_of_2(size) || size < MIC_CARD_MEM_MIN ||
-        size > MIC_CARD_MEM_MAX) {
+    if (!mic_card_mem_ok(size)) {
         error_setg(errp, "card memory size 0x%" PRIx64 " from the firmware "
-                   "simulator is not a power of two between 1 MiB and 1 TiB",
+                   "simulator is not whole MiB between 1 MiB and 1 TiB",
                    size);
         return false;
     }

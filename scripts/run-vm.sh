@@ -39,8 +39,8 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
   --exec CMD       run CMD in the host VM, print its output, exit with its code
   --serve          run until SIGTERM; sockets in DIR/run/ (for the tests)
   --timeout S      hard limit for the whole run with --exec (default 600)
-  --mem-size SIZE  card memory per card: a power of two from 128M to 2G,
-                   or 4G, 8G, 16G (default 1G)
+  --mem-size SIZE  card memory per card (default 1G); which sizes micfw
+                   runs: micfw --help (real cards: 6G, 8G, 16G)
   --host-mem SIZE  host VM RAM (default 1G)
   --append ARGS    extra host kernel arguments (e.g. mic_cosm.reset_poll_ms=100)
   --ready-delay MS firmware simulator's reset-to-ready delay (default 500)
@@ -131,6 +131,9 @@ micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
 	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour images' first"
 done
+# The Makefile links Debian's firmware into QEMU's build tree (QEMU_FIRMWARE).
+[ -e "$(dirname "$qemu")/qemu-bundle/usr/local/share/qemu/bios-256k.bin" ] ||
+	die "QEMU finds no firmware in its build tree: run 'make images' (or 'make qemu')"
 # The card memory limits live in micfw: ask it before starting anything.
 "$micfw" --check --mem-size "$mem_size" 2>&1 | sed -e 's/^micfw: /run-vm.sh: /' -e 's/ (see --help)$//' >&2
 [ "${PIPESTATUS[0]}" = 0 ] || exit 2

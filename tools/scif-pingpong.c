@@ -265,6 +265,9 @@ static int round_trip(scif_epd_t epd, const char *tx, char *rx, size_t size)
 				return die("recv");
 			got += n;
 		} else if (revents & (POLLHUP | POLLERR)) {
+			/* A receive tells why: ECONNRESET for a peer gone. */
+			if (scif_recv(epd, rx + got, size - got, 0) < 0)
+				return die("recv");
 			fprintf(stderr, "%s: connection lost\n", prog);
 			return 2;
 		}

@@ -125,12 +125,13 @@ class CliTest(unittest.TestCase):
 
 
     def test_check_accepts_the_card_sizes_it_can_run(self):
-        for size in ("128M", "256M", "1G", "2G", "4G", "8G", "16G"):
+        # real x100 cards: 6 GiB (3120), 8 GiB (5110P), 16 GiB (7120)
+        for size in ("128M", "256M", "1G", "2G", "4G", "6G", "8G", "16G"):
             r = self.run_micfw("--check", "--mem-size", size)
             self.assertEqual(r.returncode, 0, (size, r.stderr))
         r = self.run_micfw("--check", "--mem-size", "3G")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("not a power of two", r.stderr)
+        self.assertIn("neither a power of two nor 6G", r.stderr)
         r = self.run_micfw("--check", "--mem-size", "32G")
         self.assertEqual(r.returncode, 2)
         self.assertIn("above the maximum 16G", r.stderr)
@@ -146,7 +147,7 @@ class CliTest(unittest.TestCase):
                 base[:1] + ["x"] + base[2:],
                 base + ["--mem-size", "3G"],
                 base + ["--mem-size", "32G"],
-                ["--check", "--mem-size", "6G"],
+                ["--check", "--mem-size", "12G"],
                 base + ["--mem-size", "1X"],
                 base + ["--mem-size", ""],
                 base + ["--mem-size", "64K"],
@@ -533,8 +534,8 @@ class PeerTest(BoardTest):
             ("index beyond 127", good.payload(index=200), fds),
             ("no fds", good.payload(), []),
             ("three fds", good.payload(), fds[:3]),
-            ("aperture not a power of two", good.payload(
-                aper_size=48 * MB), fds),
+            ("aperture not whole MiB", good.payload(
+                aper_size=48 * MB + 4096), fds),
             ("aperture too small", good.payload(aper_size=4096), fds),
             ("aperture unaligned", good.payload(
                 aper_base=0x2_0010_0000), fds),
@@ -565,8 +566,8 @@ class PeerTest(BoardTest):
         why = {"short payload": "bytes", "itself": "cannot be a peer",
                "index beyond 127": "cannot be a peer",
                "no fds": "file descriptors", "three fds": "file descriptors",
-               "aperture not a power of two": "power of two",
-               "aperture too small": "power of two",
+               "aperture not whole MiB": "whole MiB",
+               "aperture too small": "whole MiB",
                "register BAR size": "register BAR size",
                "over host RAM": "host RAM",
                "registers over host RAM": "host RAM",

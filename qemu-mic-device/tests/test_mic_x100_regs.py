@@ -175,6 +175,27 @@ def test_register_smoke():
     assert not failures, "failed checks: " + ", ".join(failures)
 
 
+def test_bar0_of_a_6g_card(tmp_path):
+    """A 3120's 6 GiB: BAR0 is 8 GiB, the memory at its start; past the
+    memory reads give all ones and writes are dropped, logged
+    (docs/mic-x100.rst)."""
+    bar0 = 0x4_0000_0000
+    q = QTest(find_qemu(), ["-d", "guest_errors", "-device",
+                            "mic-x100,addr=%d.0,mem-size=6G" % SLOT],
+              str(tmp_path / "qemu.err"), machine="q35", card_cpu=False)
+    try:
+        assert bar_size(q, 0x10, True) == (8 << 30, 0xC)
+        q.map_bars({0x10: bar0})
+        q.wr(bar0 + (6 << 30) - 8, 0x1122334455667788, 64)
+        assert q.rd(bar0 + (6 << 30) - 8, 64) == 0x1122334455667788
+        q.wr(bar0 + (6 << 30), 0x5A5A5A5A)
+        assert q.rd(bar0 + (6 << 30)) == 0xFFFFFFFF
+        assert q.rd(bar0 + (8 << 30) - 1, 8) == 0xFF
+        assert "past the card's 0x180000000 bytes of memory" in q.stderr()
+    finally:
+        assert q.close() == 0
+
+
 def main():
     failures = run(sys.argv[1] if len(sys.argv) > 1 else find_qemu(),
                    sys.argv[2:])

@@ -318,6 +318,9 @@ void scif_qp_reset_inbound(struct scif_qp *qp);
 int scif_nodeqp_send(struct scif_dev *dev, struct scifmsg *msg);
 int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg);
 int scif_link_setup(struct scif_dev *dev, struct scif_hw_dev *sdev);
+int scif_link_arm_db(struct scif_dev *dev, const char *name);
+void scif_link_free_db(struct scif_dev *dev);
+void scif_link_free_qp(struct scif_dev *dev);
 void scif_link_set_state(struct scif_dev *dev, enum scif_link_state state);
 void scif_link_init_rcvd(struct scif_dev *dev);
 void scif_bootparam_publish(struct scif_dev *dev, bool clear);
@@ -330,6 +333,7 @@ void scif_handle_msg(struct scif_dev *dev, struct scifmsg *msg);
 void scif_exit_work(struct work_struct *work);
 void scif_link_destroy(struct scif_dev *dev);
 void scif_link_quiesce(struct scif_dev *dev);
+void scif_link_unmap_peer(struct scif_dev *dev);
 void scif_loopback_destroy(struct scif_dev *dev);
 
 /* scif_peer.c: peer devices and clients */

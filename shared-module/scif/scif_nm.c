@@ -193,8 +193,11 @@ static void scif_link_goodbye(struct scif_dev *dev)
 		pr_warn("node %u: no EXIT_ACK, going ahead\n", dev->node);
 }
 
-/* Last half: forget the peer's queue pair. */
-static void scif_link_unmap_peer(struct scif_dev *dev)
+/**
+ * scif_link_unmap_peer() - last half of a teardown: forget the peer's QP
+ * @dev: node, quiesced
+ */
+void scif_link_unmap_peer(struct scif_dev *dev)
 {
 	mutex_lock(&dev->rx_lock);
 	mutex_lock(&dev->send_lock);
@@ -253,7 +256,6 @@ unlock:
  */
 void scif_link_destroy(struct scif_dev *dev)
 {
-	struct scif_hw_dev *sdev = dev->sdev;
 	bool online;
 
 	mutex_lock(&dev->lock);
@@ -269,17 +271,14 @@ void scif_link_destroy(struct scif_dev *dev)
 	if (online)
 		pr_info("node %u offline\n", dev->node);
 
-	sdev->ops->free_db_irq(sdev, dev->irq, dev);
-	dev->irq = NULL;
+	scif_link_free_db(dev);
 	cancel_work_sync(&dev->rx_work);
 	cancel_work_sync(&dev->exit_work);
 	cancel_delayed_work_sync(&dev->poll_work);
 	cancel_work_sync(&dev->peer_work);
 	scif_peer_remove(dev);
 
-	scif_qp_unmap_local(dev, &dev->qp);
-	scif_qp_free(&dev->qp);
-	memset(&dev->qp, 0, sizeof(dev->qp));
+	scif_link_free_qp(dev);
 	mutex_lock(&dev->lock);
 	dev->sdev = NULL;
 	mutex_unlock(&dev->lock);

@@ -247,19 +247,49 @@ unlock:
  */
 int scif_link_setup(struct scif_dev *dev, struct scif_hw_dev *sdev)
 {
+	int err;
+
+	dev->sdev = sdev;
+	err = scif_link_arm_db(dev, "scif");
+	if (err) {
+		dev->sdev = NULL;
+		return err;
+	}
+	dev->init_rcvd = false;
+	dev->exit_rcvd = false;
+	dev->exit_acked = false;
+	scif_link_set_state(dev, SCIF_LINK_WAIT);
+	scif_bootparam_publish(dev, false);
+	schedule_delayed_work(&dev->poll_work, 0);
+	return 0;
+}
+
+/**
+ * scif_link_arm_db() - our half of a link: queue pair and doorbell
+ * @dev: link, down, with its hardware device set
+ * @name: name of the doorbell interrupt
+ *
+ * Creates @dev's queue pair and takes a doorbell with its interrupt, the
+ * same for the host link of a card and for a card-to-card link.  Undo
+ * with scif_link_free_db() and scif_link_free_qp().
+ *
+ * Return: 0 or a negative errno; on error nothing is left allocated.
+ */
+int scif_link_arm_db(struct scif_dev *dev, const char *name)
+{
+	struct scif_hw_dev *sdev = dev->sdev;
 	void *irq;
 	int err, db;
 
-	dev->sdev = sdev;
 	err = scif_qp_create(dev, &dev->qp, SCIF_NODE_QP_SIZE);
 	if (err)
-		goto clear;
+		return err;
 	db = sdev->ops->next_db(sdev);
 	if (db < 0 || db >= MIC_DB_UNSET) {
 		err = db < 0 ? db : -EINVAL;
 		goto free_qp;
 	}
-	irq = sdev->ops->request_db_irq(sdev, db, scif_db_irq, "scif", dev);
+	irq = sdev->ops->request_db_irq(sdev, db, scif_db_irq, name, dev);
 	if (IS_ERR(irq)) {
 		err = PTR_ERR(irq);
 		goto free_qp;
@@ -268,21 +298,33 @@ int scif_link_setup(struct scif_dev *dev, struct scif_hw_dev *sdev)
 	dev->irq = irq;
 	dev->rdb = MIC_DB_UNSET;
 	dev->tx_ready = false;
-	dev->init_rcvd = false;
-	dev->exit_rcvd = false;
-	dev->exit_acked = false;
 	dev->rx_stopped = false;
-	scif_link_set_state(dev, SCIF_LINK_WAIT);
-	scif_bootparam_publish(dev, false);
-	schedule_delayed_work(&dev->poll_work, 0);
 	return 0;
 
 free_qp:
+	scif_link_free_qp(dev);
+	return err;
+}
+
+/**
+ * scif_link_free_db() - give back the doorbell interrupt of a link
+ * @dev: link armed by scif_link_arm_db()
+ */
+void scif_link_free_db(struct scif_dev *dev)
+{
+	dev->sdev->ops->free_db_irq(dev->sdev, dev->irq, dev);
+	dev->irq = NULL;
+}
+
+/**
+ * scif_link_free_qp() - free our queue pair of a link
+ * @dev: link whose peer no longer reads the queue pair
+ */
+void scif_link_free_qp(struct scif_dev *dev)
+{
 	scif_qp_unmap_local(dev, &dev->qp);
 	scif_qp_free(&dev->qp);
-clear:
-	dev->sdev = NULL;
-	return err;
+	memset(&dev->qp, 0, sizeof(dev->qp));
 }
 
 /* Called from the rx path for INIT; rx_lock held. */

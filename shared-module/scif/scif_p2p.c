@@ -307,20 +307,12 @@ static void scif_p2p_down_locked(struct scif_dev *dev)
 		return;
 	scif_link_quiesce(dev);
 	pr_info("node %u offline\n", dev->node);
-	sdev->ops->free_db_irq(sdev, dev->irq, dev);
-	dev->irq = NULL;
+	scif_link_free_db(dev);
 	cancel_work_sync(&dev->rx_work);
-	mutex_lock(&dev->rx_lock);
-	mutex_lock(&dev->send_lock);
-	dev->tx_ready = false;
-	scif_qp_unmap_peer(dev, &dev->qp);
-	mutex_unlock(&dev->send_lock);
-	mutex_unlock(&dev->rx_lock);
+	scif_link_unmap_peer(dev);
 	cancel_work_sync(&dev->peer_work);
 	scif_peer_remove(dev);
-	scif_qp_unmap_local(dev, &dev->qp);
-	scif_qp_free(&dev->qp);
-	memset(&dev->qp, 0, sizeof(dev->qp));
+	scif_link_free_qp(dev);
 	sdev->ops->iounmap(sdev, dev->mmio, SCIF_P2P_MMIO_LEN);
 	dev->mmio = NULL;
 	mutex_lock(&dev->send_lock);
@@ -352,8 +344,7 @@ static int scif_p2p_setup(struct scif_dev *dev, struct scif_dev *host,
 {
 	struct scif_hw_dev *sdev = host->sdev;
 	void __iomem *mmio;
-	void *irq;
-	int err, db;
+	int err;
 
 	if (!sdev->ops->send_p2p_intr)
 		return -EOPNOTSUPP;
@@ -364,32 +355,12 @@ static int scif_p2p_setup(struct scif_dev *dev, struct scif_dev *host,
 	dev->p2p = true;
 	dev->mmio = mmio;
 	dev->base_addr = msg->payload[0];
-	err = scif_qp_create(dev, &dev->qp, SCIF_NODE_QP_SIZE);
+	err = scif_link_arm_db(dev, "scif-p2p");
 	if (err)
 		goto unmap;
-	db = sdev->ops->next_db(sdev);
-	if (db < 0 || db >= MIC_DB_UNSET) {
-		err = db < 0 ? db : -EINVAL;
-		goto free_qp;
-	}
-	irq = sdev->ops->request_db_irq(sdev, db, scif_db_irq, "scif-p2p",
-					dev);
-	if (IS_ERR(irq)) {
-		err = PTR_ERR(irq);
-		goto free_qp;
-	}
-	dev->db = db;
-	dev->irq = irq;
-	dev->rdb = MIC_DB_UNSET;
-	dev->tx_ready = false;
-	dev->rx_stopped = false;
 	scif_link_set_state(dev, SCIF_LINK_WAIT);
 	return 0;
 
-free_qp:
-	scif_qp_unmap_local(dev, &dev->qp);
-	scif_qp_free(&dev->qp);
-	memset(&dev->qp, 0, sizeof(dev->qp));
 unmap:
 	sdev->ops->iounmap(sdev, mmio, SCIF_P2P_MMIO_LEN);
 	dev->mmio = NULL;
