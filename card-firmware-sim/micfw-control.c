@@ -20,6 +20,10 @@
  *   {"cmd":"boot-stall","value":B}        card VMs start frozen
  *   {"cmd":"power-loss"}                  power cycle the board unasked
  *   {"cmd":"spurious-irq","sources":M}    raise host interrupt sources
+ *   {"cmd":"card-panic"}                  NMI into the card CPU: it panics
+ *   {"cmd":"spad-corrupt","spad":J,"value":V,"at":"now"|"boot"}
+ *                                         overwrite SPAD J (now or at the
+ *                                         next boot kick)
  *   {"cmd":"ready-delay","ms":N}          reset-to-ready delay
  */
 #include <errno.h>
@@ -83,6 +87,7 @@ static bool reply_status(struct micfw *fw, JsonObject *req, JsonObject *r,
 	json_object_set_boolean_member(r, "never_ready", fw->never_ready);
 	json_object_set_boolean_member(r, "refuse_image", fw->refuse_image);
 	json_object_set_boolean_member(r, "boot_stall", fw->boot_stall);
+	json_object_set_int_member(r, "spad_faults_armed", fw->spad_fault_mask);
 	json_object_set_int_member(r, "ready_delay_ms", fw->ready_delay_ms);
 	json_object_set_boolean_member(r, "host_connected", fw->host_conn != NULL);
 	json_object_set_boolean_member(r, "card_connected", fw->card_conn != NULL);
@@ -195,6 +200,74 @@ static bool do_power_loss(struct micfw *fw, JsonObject *req, JsonObject *r,
 	return true;
 }
 
+/*
+ * Card kernel panic: an NMI into the card CPU through the card VM's
+ * monitor.  The outcome is logged (card-vm-qmp); the card console shows
+ * the panic, and with panic=-1 the card VM exits right after it.
+ */
+static bool do_card_panic(struct micfw *fw, JsonObject *req, JsonObject *r,
+			  GError **err)
+{
+	(void)req;
+	if (!micfw_cardvm_nmi(fw, err))
+		return false;
+	json_object_set_string_member(r, "nmi", "sent");
+	return true;
+}
+
+/* An unsigned 32-bit integer member, or an error naming it. */
+static bool get_u32(JsonObject *req, const char *name, uint32_t *out,
+		    GError **err)
+{
+	JsonNode *v = json_object_get_member(req, name);
+	gint64 x;
+
+	if (!v || !JSON_NODE_HOLDS_VALUE(v) ||
+	    json_node_get_value_type(v) != G_TYPE_INT64 ||
+	    (x = json_node_get_int(v)) < 0 || x > G_MAXUINT32) {
+		ctl_set_error(err, "\"%s\" must be an integer 0..%u", name,
+			      G_MAXUINT32);
+		return false;
+	}
+	*out = (uint32_t)x;
+	return true;
+}
+
+/*
+ * SPAD corruption: SPAD "spad" gets "value", "at" "now" (the default) or
+ * at the next boot kick ("boot"), after the host wrote its SPADs.
+ */
+static bool do_spad_corrupt(struct micfw *fw, JsonObject *req, JsonObject *r,
+			    GError **err)
+{
+	JsonNode *at = json_object_get_member(req, "at");
+	const char *when = "now";
+	uint32_t spad, value;
+
+	if (!get_u32(req, "spad", &spad, err) ||
+	    !get_u32(req, "value", &value, err))
+		return false;
+	if (spad >= MIC_NUM_SPAD) {
+		ctl_set_error(err, "\"spad\" must be 0..%u", MIC_NUM_SPAD - 1);
+		return false;
+	}
+	if (at) {
+		if (!JSON_NODE_HOLDS_VALUE(at) ||
+		    json_node_get_value_type(at) != G_TYPE_STRING ||
+		    (strcmp(json_node_get_string(at), "now") &&
+		     strcmp(json_node_get_string(at), "boot"))) {
+			ctl_set_error(err, "\"at\" must be \"now\" or \"boot\"");
+			return false;
+		}
+		when = json_node_get_string(at);
+	}
+	micfw_spad_corrupt(fw, spad, value, !strcmp(when, "boot"));
+	json_object_set_int_member(r, "spad", spad);
+	json_object_set_int_member(r, "value", value);
+	json_object_set_string_member(r, "at", when);
+	return true;
+}
+
 /* The bootstrap refuses the next images it is kicked to boot (POST E6). */
 static bool do_refuse_image(struct micfw *fw, JsonObject *req, JsonObject *r,
 			    GError **err)
@@ -246,6 +319,8 @@ static const struct {
 	{ "boot-stall", do_boot_stall },
 	{ "power-loss", do_power_loss },
 	{ "spurious-irq", do_spurious_irq },
+	{ "card-panic", do_card_panic },
+	{ "spad-corrupt", do_spad_corrupt },
 	{ "ready-delay", do_ready_delay },
 };
 

@@ -8,9 +8,36 @@ next boot works."""
 import re
 import time
 
+import pytest
+
+from micemu.system import CARD_NMI_PANIC, HOST_STACKS, upstream_missing
 from test_scif import start_server
 
 POST_CODE = "cat /sys/kernel/debug/mic_host/mic0/post_code"
+# micemu's stack with compressed timers: crash noticed within 5 s.
+FAST_HEARTBEAT = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
+                  "scif.alive_timeout_ms=5000")
+FAST_CARD = "'console=ttyS0 panic=-1 mic_cosm_client.heartbeat_send_sec=2'"
+# Upstream's fixed timers: 40 s without a heartbeat is a crash.
+UPSTREAM_HEARTBEAT_TIMEOUT = 40
+
+
+@pytest.fixture(params=HOST_STACKS)
+def stack_system(request, make_system):
+    """A system with one card, for each host stack."""
+    if request.param == "upstream" and upstream_missing():
+        pytest.skip(upstream_missing())
+    return make_system(host_stack=request.param)
+
+
+def force_reset(system, card=0):
+    """Reset a card whatever its state, ready included (debugfs
+    force_reset: micemu's takes a write, upstream's a read)."""
+    path = f"/sys/kernel/debug/mic_cosm/mic{card}/force_reset"
+    if system.host_stack == "upstream":
+        system.run_ok(f"cat {path}")
+    else:
+        system.run_ok(f"echo 1 > {path}")
 
 
 def recover(system):
@@ -120,3 +147,90 @@ def test_spurious_interrupts_are_harmless(system):
     out = system.run_ok("scif-pingpong -c 1 -p 2050 -n 20 -S 4096")
     assert re.search(r"20 x 4096 bytes to node 1 port 2050: ok", out), out
     assert not system.kernel_trouble()
+
+
+def test_card_kernel_panic_is_a_crash(make_system):
+    """card-panic: an NMI into the card CPU panics the card kernel (panic=-1:
+    its VM ends at once); to the host it is a card that stopped talking:
+    crashed after the heartbeat timeout (compressed here), reset to ready,
+    the next boot works."""
+    system = make_system(append=FAST_HEARTBEAT)
+    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system.boot_online(0)
+    system.card_panic(0)
+    system.wait_log("mic0-console.log", CARD_NMI_PANIC, 30)
+    system.wait_log("mic0-fw.log", r"card-vm-exit pid=\d+ exit=0", 30)
+    assert "card-vm-qmp command=inject-nmi result=ok" in system.fw_log()
+    system.wait_state(0, "shutting_down", 60)
+    assert system.sysfs(0, "shutdown_status") == "crashed"
+    recover(system)
+
+
+def test_card_kernel_panic_upstream_host(make_system):
+    """The same panic under upstream's host stack: crashed once its fixed
+    40 s pass without a heartbeat; its reset brings the card back."""
+    if upstream_missing():
+        pytest.skip(upstream_missing())
+    system = make_system(host_stack="upstream")
+    system.boot_online(0)
+    system.card_panic(0)
+    system.wait_log("mic0-console.log", CARD_NMI_PANIC, 30)
+    t0 = time.monotonic()
+    system.wait_state(0, "shutting_down", UPSTREAM_HEARTBEAT_TIMEOUT + 40)
+    print(f"upstream host: panic noticed after {time.monotonic() - t0:.1f} s")
+    assert system.sysfs(0, "shutdown_status") == "crashed"
+    assert re.search(r"node alive timeout", system.run_ok("dmesg"))
+    recover(system)
+
+
+def test_device_page_address_corrupted_at_boot(stack_system):
+    """spad-corrupt at the boot kick of SPAD14/15 (the device page address
+    the host wrote for the card): the card driver finds no device page and
+    stays down, logged in the card's console; the host waits at booting,
+    no oops on either side, and its reset and the next boot work."""
+    system = stack_system
+    system.spad_corrupt(0, 14, 0xDEAD0000, at="boot")
+    system.spad_corrupt(0, 15, 0x00000001, at="boot")
+    system.run_ok("micctrl boot mic0")
+    system.wait_log("mic0-fw.log", r"spad-corrupt spad=15 old=\S+ new=0x00000001 at=boot", 60)
+    system.wait_log("mic0-console.log", r"device page address 0x1dead0000 \(SPAD14/15\) "
+                    r"is outside the SMPT window", 120)
+    system.wait_log("mic0-console.log", r"micemu-card: ready", 60)
+    time.sleep(3)
+    assert system.state(0) == "booting"
+    assert system.fw().request("status")["spad_faults_armed"] == 0
+    recover(system)
+
+
+def test_boot_address_corrupted_when_ready(stack_system):
+    """spad-corrupt of SPAD2 while the card is ready: ready bit set, boot
+    address 0xFFFFF000 (above 2 GiB).  The host refuses to boot, says why,
+    keeps the card ready and loads nothing; a forced reset makes the
+    bootstrap post SPAD2 again and the card boots."""
+    system = stack_system
+    system.spad_corrupt(0, 2, 0xFFFFF001)
+    rc, out = system.run("micctrl boot mic0")
+    assert rc != 0, out
+    dmesg = system.run_ok("dmesg")
+    if system.host_stack == "upstream":
+        assert "incorrect bootaddr 0xfffff000" in dmesg
+    else:
+        assert re.search(r"SPAD2 0xfffff001: boot address 0xfffff000 above 2 GiB", dmesg)
+    assert system.state(0) == "ready"
+    status = system.fw().request("status")
+    assert status["boots"] == 0 and not status["card_vm_pid"]
+    force_reset(system)
+    system.wait_state(0, "ready", 60)
+    system.wait_log("mic0-fw.log", r"reset source=", 30)
+    assert system.fw().request("status")["spad2"] & 1
+    system.boot_online(0)
+    assert not system.kernel_trouble()
+
+
+def test_spad2_not_ready_garbage_is_reset_first(stack_system):
+    """SPAD2 garbage without the ready bit: the host resets the card before
+    it boots it (facts 4.2 step 2) and the boot goes through."""
+    system = stack_system
+    system.spad_corrupt(0, 2, 0xDEADBEEE)
+    system.boot_online(0)
+    assert system.fw().request("status")["resets"] == 1
