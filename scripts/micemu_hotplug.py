@@ -203,7 +203,9 @@ def add(run, index, timeout=60):
                 backend={"type": "socket", "data": {
                     "addr": {"type": "unix", "data": {"path": card.link}},
                     "server": False}})
-        opts = dict(kv.split("=", 1) for kv in card.device.split(",")[1:])
+        # QMP wants typed values: numbers as numbers
+        opts = {k: int(v) if v.isdigit() else v for k, v in
+                (kv.split("=", 1) for kv in card.device.split(",")[1:])}
         qmp.cmd("device_add", driver=card.device.split(",")[0], **opts)
     finally:
         qmp.close()
