@@ -872,6 +872,63 @@ class SpadCorruptTest(BoardTest):
         self.assertEqual(self.fw.status()["spad_faults_armed"], 0)
 
 
+# Fault words after the register image (MicRegFile, mic_regfile.h).
+FAULT_LINK_DOWN = REGFILE_MAGIC_OFF + 52
+FAULT_DB_DROP = REGFILE_MAGIC_OFF + 56           # [to card, to host]
+FAULT_DB_DUP = REGFILE_MAGIC_OFF + 64
+FAULT_DMA_ERROR = REGFILE_MAGIC_OFF + 80
+
+
+class FaultWordTest(BoardTest):
+    """link-down, doorbell-fault, dma-error: micfw sets the fault words the
+    device models act on, says so in status, refuses bad requests."""
+
+    def test_link_down(self):
+        link, welcome, fds, rf = self.host()
+        self.assertEqual(self.fw.ctl("link-down"), {"ok": True, "link_down": True})
+        self.assertEqual(rf.read(FAULT_LINK_DOWN), 1)
+        self.assertTrue(self.fw.status()["link_down"])
+        self.assertEqual(self.fw.ctl("link-down", value=False)["link_down"], False)
+        self.assertEqual(rf.read(FAULT_LINK_DOWN), 0)
+        self.assertFalse(self.fw.ctl("link-down", value=1)["ok"])
+
+    def test_doorbell_fault(self):
+        link, welcome, fds, rf = self.host()
+        r = self.fw.ctl("doorbell-fault", to="card", drop=3, dup=2)
+        self.assertEqual(r, {"ok": True, "to": "card", "drop": 3, "dup": 2})
+        r = self.fw.ctl("doorbell-fault", to="host", dup=5)
+        self.assertEqual((r["drop"], r["dup"]), (0, 5))
+        self.assertEqual([rf.read(FAULT_DB_DROP), rf.read(FAULT_DB_DROP + 4),
+                          rf.read(FAULT_DB_DUP), rf.read(FAULT_DB_DUP + 4)],
+                         [3, 0, 2, 5])
+        st = self.fw.status()
+        self.assertEqual((st["doorbells_to_card_drop"], st["doorbells_to_card_dup"],
+                          st["doorbells_to_host_drop"], st["doorbells_to_host_dup"]),
+                         (3, 2, 0, 5))
+        for args, text in (({"drop": 1}, '"to" must be'),
+                           ({"to": "peer", "drop": 1}, '"to" must be'),
+                           ({"to": "card", "drop": -1}, '"drop" must be'),
+                           ({"to": "card", "dup": 10 ** 7}, '"dup" must be'),
+                           ({"to": "card", "drop": "1"}, '"drop" must be')):
+            with self.subTest(args):
+                r = self.fw.ctl("doorbell-fault", **args)
+                self.assertFalse(r["ok"])
+                self.assertIn(text, r["error"])
+        self.assertEqual(rf.read(FAULT_DB_DROP), 3)
+
+    def test_dma_error(self):
+        link, welcome, fds, rf = self.host()
+        self.assertEqual(self.fw.ctl("dma-error", channel=2),
+                         {"ok": True, "channel": 2})
+        self.assertEqual(self.fw.ctl("dma-error", channel=7)["channel"], 7)
+        self.assertEqual(rf.read(FAULT_DMA_ERROR), 0x84)
+        self.assertEqual(self.fw.status()["dma_errors_armed"], 0x84)
+        for ch in (8, -1, "1", None):
+            r = self.fw.ctl("dma-error", channel=ch)
+            self.assertFalse(r["ok"], ch)
+        self.assertEqual(rf.read(FAULT_DMA_ERROR), 0x84)
+
+
 class CardVmTest(BoardTest):
     """The card VM's life, with tests/fake-qemu.py standing in for QEMU."""
 
