@@ -234,3 +234,101 @@ def test_spad2_not_ready_garbage_is_reset_first(stack_system):
     system.spad_corrupt(0, 2, 0xDEADBEEE)
     system.boot_online(0)
     assert system.fw().request("status")["resets"] == 1
+
+
+# --- faults the device models act on (fault words in the register file) ------
+
+def mic0_pci(system):
+    out = system.run_ok("grep -l 0x2250 /sys/bus/pci/devices/*/device")
+    return out.split()[0].rsplit("/", 1)[0]
+
+
+def test_link_down_while_online(make_system):
+    """link-down: the card falls off the host's bus while online.  The host
+    reads all ones from BAR4 and config space and gets no interrupts: the
+    card is crashed once the heartbeat timeout passes, a reset ends in
+    reset_failed (SPAD2 reads all ones) instead of hanging; once the link
+    is back, a reset and a boot work."""
+    system = make_system(append=FAST_HEARTBEAT + " mic_cosm.reset_poll_ms=200")
+    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system.boot_online(0)
+    dev = mic0_pci(system)
+    system.link_down(0)
+    spad2 = system.run_ok(f"mic-regpoke {dev} read 0x1AB28").strip()
+    assert spad2 == "0xffffffff", spad2
+    cfg = system.run_ok(f"od -An -tx1 -N4 {dev}/config").split()
+    assert cfg == ["ff"] * 4, cfg
+    system.wait_state(0, "shutting_down", 60)
+    assert system.sysfs(0, "shutdown_status") == "crashed"
+    system.run_ok("echo reset > /sys/class/mic/mic0/state")
+    system.wait_state(0, "reset_failed", 60)
+    assert "card not responding" in system.run_ok("dmesg")
+    system.link_down(0, False)
+    assert system.run_ok(f"mic-regpoke {dev} read 0x1AB28").strip() != "0xffffffff"
+    recover(system)
+
+
+def test_dma_error_on_the_next_descriptor(make_system):
+    """dma-error: the next descriptor of a host channel (1) and of a card
+    channel (6) fails with a bus error (DCHERR bit 5): the copy reports an
+    error, each driver logs the channel error and recovers the channel,
+    and the next copies on it are byte-exact."""
+    from test_dma import Dma, copy_checked
+    system = make_system()
+    system.boot_online(0)
+    dma = Dma(system)
+    for owner, ch in (("host", 1), ("card", 2)):
+        hw = ch if owner == "host" else ch + 4
+        system.dma_error(0, hw)
+        side = dma.side(owner)
+        dma.other(owner).ok("fill 5 65536")
+        rc, out = side.raw(f"copy to_peer 65536 {ch}")
+        assert rc != 0 or "error" in out, out
+        assert system.fw().request("status")["dma_errors_armed"] == 0
+        console = system.host_console() if owner == "host" else system.card_console(0)
+        assert re.search(rf"dma ch{hw}: channel error, DCHERR 0x0*20\b", console), \
+            f"no bus error reported for ch{hw}"
+        copy_checked(dma, owner, True, 1048576 + 64, seed=7, chan=ch)
+        copy_checked(dma, owner, False, 1048576 + 64, seed=8, chan=ch)
+    assert system.state(0) == "online"
+
+
+@pytest.mark.parametrize("to", ["card", "host"])
+def test_dropped_doorbells(make_system, to):
+    """doorbell-fault drop: the next doorbell towards the card or the host
+    vanishes, and with it the notice of the message it announced.  A
+    connection request caught by it is refused once SCIF's answer timeout
+    passes (or is answered late, when the heartbeat's doorbell comes
+    first); the retry connects and moves data byte-exact, and the card
+    stays online."""
+    system = make_system(append=FAST_HEARTBEAT)
+    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system.boot_online(0)
+    start_server(lambda c: system.card_run_ok(0, c), 2070)
+    system.doorbell_fault(0, to, drop=1)
+    out = system.run_ok("for i in 1 2 3; do echo attempt $i; "
+                        "scif-pingpong -c 1 -p 2070 -n 20 -S 4096 && exit 0; "
+                        "sleep 2; done; exit 1", timeout=180)
+    print(f"doorbell to {to} dropped: {out.count('attempt')} attempt(s)")
+    assert re.search(r"20 x 4096 bytes to node 1 port 2070: ok", out), out
+    st = system.fw().request("status")
+    assert st[f"doorbells_to_{to}_drop"] == 0, st
+    assert system.state(0) == "online"
+
+
+@pytest.mark.parametrize("to", ["card", "host"])
+def test_doubled_doorbells(make_system, to):
+    """doorbell-fault dup: the next doorbells ring twice; the second
+    interrupt finds no new work.  Nothing is delivered twice, the card
+    stays online."""
+    system = make_system(append=FAST_HEARTBEAT)
+    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system.boot_online(0)
+    start_server(lambda c: system.card_run_ok(0, c), 2071)
+    system.doorbell_fault(0, to, dup=20)
+    out = system.run_ok("scif-pingpong -c 1 -p 2071 -n 50 -S 4096", timeout=120)
+    assert re.search(r"50 x 4096 bytes to node 1 port 2071: ok", out), out
+    st = system.fw().request("status")
+    assert st[f"doorbells_to_{to}_dup"] == 0, st
+    time.sleep(5)
+    assert system.state(0) == "online"

@@ -182,6 +182,22 @@ class System:
         assert reply["ok"], reply
         return reply
 
+    def link_down(self, card=0, down=True):
+        """Card CARD falls off the host's bus (or comes back)."""
+        reply = self.fw(card).request("link-down", value=down)
+        assert reply["ok"], reply
+
+    def doorbell_fault(self, card, to, drop=0, dup=0):
+        """Swallow the next DROP doorbells towards TO ("card" or "host"),
+        ring the DUP after them twice."""
+        reply = self.fw(card).request("doorbell-fault", to=to, drop=drop, dup=dup)
+        assert reply["ok"], reply
+
+    def dma_error(self, card, channel):
+        """The next descriptor of DMA channel CHANNEL fails (bus error)."""
+        reply = self.fw(card).request("dma-error", channel=channel)
+        assert reply["ok"], reply
+
     def expect_trouble(self, log, pattern):
         """Lines matching PATTERN in console LOG are the scenario's doing."""
         self._expected_trouble.setdefault(log, []).append(re.compile(pattern))
