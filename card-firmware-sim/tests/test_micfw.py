@@ -873,10 +873,10 @@ class SpadCorruptTest(BoardTest):
 
 
 # Fault words after the register image (MicRegFile, mic_regfile.h).
-FAULT_LINK_DOWN = REGFILE_MAGIC_OFF + 52
-FAULT_DB_DROP = REGFILE_MAGIC_OFF + 56           # [to card, to host]
-FAULT_DB_DUP = REGFILE_MAGIC_OFF + 64
-FAULT_DMA_ERROR = REGFILE_MAGIC_OFF + 80
+FAULT_LINK_DOWN = RF_MAGIC_OFF + 52
+FAULT_DB_DROP = RF_MAGIC_OFF + 56           # [to card, to host]
+FAULT_DB_DUP = RF_MAGIC_OFF + 64
+FAULT_DMA_ERROR = RF_MAGIC_OFF + 80
 
 
 class FaultWordTest(BoardTest):
