@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from micemu.system import CARD_NMI_PANIC, HOST_STACKS, upstream_missing
+from micemu.system import CARD_NMI_PANIC, upstream_missing
 from test_scif import start_server
 
 POST_CODE = "cat /sys/kernel/debug/mic_host/mic0/post_code"
@@ -22,12 +22,10 @@ FAST_CARD = "'console=ttyS0 panic=-1 mic_cosm_client.heartbeat_send_sec=2'"
 UPSTREAM_HEARTBEAT_TIMEOUT = 40
 
 
-@pytest.fixture(params=HOST_STACKS)
-def stack_system(request, make_system):
-    """A system with one card, for each host stack."""
-    if request.param == "upstream" and upstream_missing():
-        pytest.skip(upstream_missing())
-    return make_system(host_stack=request.param)
+@pytest.fixture
+def stack_system(host_stack, make_system):
+    """A system with one card, on each host stack (conftest's host_stack)."""
+    return make_system()
 
 
 def force_reset(system, card=0):

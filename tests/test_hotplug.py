@@ -14,17 +14,15 @@ import time
 
 import pytest
 
-from micemu.system import HOST_STACKS, upstream_missing
 from test_scif import start_server
 
 X100_DEVICE_ID = "0x2250"
 
 
-@pytest.fixture(params=HOST_STACKS)
-def stack_system(request, make_system):
-    if request.param == "upstream" and upstream_missing():
-        pytest.skip(upstream_missing())
-    return make_system(host_stack=request.param)
+@pytest.fixture
+def stack_system(host_stack, make_system):
+    """A system with one card, on each host stack (conftest's host_stack)."""
+    return make_system()
 
 
 def pid_alive(pid):
