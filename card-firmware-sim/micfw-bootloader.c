@@ -225,6 +225,7 @@ void micfw_boot_kick(struct micfw *fw)
 		return;
 	}
 	micfw_post(fw, "BK", "boot kick");
+	micfw_spad_faults_apply(fw);
 	if (fw->refuse_image) {
 		boot_error(fw, "E6", "image refused (fault injection: refuse-image)");
 		return;

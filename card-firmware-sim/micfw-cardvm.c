@@ -11,17 +11,28 @@
  *
  * QEMU's stdout and stderr come back through pipes and go into the event
  * log line by line, so a card VM that fails to start says why.
+ *
+ * The card VM also gets a QMP monitor (CARDVM_QMP in the run directory):
+ * the board's wires into the card CPU that a process cannot reach by
+ * signals, today only the NMI of the "card-panic" fault knob.
  */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <json-glib/json-glib.h>
 
 #include "micfw.h"
 
 #define OUTPUT_LINE_MAX 4096
+#define CARDVM_QMP      "card-qmp.sock"
+#define QMP_LINE_MAX    65536
+#define QMP_TIMEOUT_S   10
 
 struct micfw_output {
 	struct micfw *fw;
@@ -97,6 +108,219 @@ static void output_open(struct micfw *fw, struct micfw_output **owner,
 	o->src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
 			       output_ready, o);
 	*owner = o;
+}
+
+/* ---- the card VM's monitor ---------------------------------------------- */
+
+/*
+ * One request on the card VM's QMP socket: capabilities, then COMMAND.
+ * Both go out at once; the replies are read from the main loop and the
+ * outcome goes into the event log as card-vm-qmp.  The control client is
+ * answered when the request is sent, not when QEMU answers: a stopped
+ * (hung) card VM never answers, and the connection gives up after
+ * QMP_TIMEOUT_S.
+ */
+struct micfw_qmp {
+	struct micfw *fw;
+	const char *command;
+	int fd;
+	guint src;
+	guint timer;
+	GString *in;
+	unsigned int replies;           /* answers to our two commands */
+};
+
+static void qmp_close(struct micfw_qmp *q, const char *result,
+		      const char *text)
+{
+	g_autofree char *qt = micfw_quote(text ? text : "");
+
+	micfw_event("card-vm-qmp command=%s result=%s text=%s", q->command,
+		    result, qt);
+	if (q->src)
+		g_source_remove(q->src);
+	if (q->timer)
+		g_source_remove(q->timer);
+	close(q->fd);
+	g_string_free(q->in, TRUE);
+	q->fw->vm_qmp = NULL;
+	g_free(q);
+}
+
+/*
+ * One line from QEMU.  Returns false once the request is finished (and
+ * @q freed).  Events and the greeting are skipped; the first reply is
+ * qmp_capabilities', the second COMMAND's.
+ */
+static bool qmp_line(struct micfw_qmp *q, const char *line, gssize len)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *o;
+
+	if (!json_parser_load_from_data(parser, line, len, NULL) ||
+	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser))) {
+		qmp_close(q, "garbage", line);
+		return false;
+	}
+	o = json_node_get_object(json_parser_get_root(parser));
+	if (json_object_has_member(o, "error")) {
+		JsonNode *e = json_object_get_member(o, "error");
+		const char *desc = NULL;
+
+		if (JSON_NODE_HOLDS_OBJECT(e))
+			desc = json_object_get_string_member_with_default(
+				json_node_get_object(e), "desc", NULL);
+		qmp_close(q, "error", desc ? desc : "error without desc");
+		return false;
+	}
+	if (json_object_has_member(o, "return") && ++q->replies == 2) {
+		qmp_close(q, "ok", NULL);
+		return false;
+	}
+	return true;
+}
+
+/* Read what is there; returns false once @q is gone. */
+static bool qmp_read(struct micfw_qmp *q)
+{
+	char buf[4096], *nl;
+	ssize_t n;
+
+	for (;;) {
+		n = recv(q->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return true;
+		if (n <= 0) {
+			qmp_close(q, "closed", n < 0 ? g_strerror(errno) :
+				  "card VM closed its monitor");
+			return false;
+		}
+		g_string_append_len(q->in, buf, n);
+		while ((nl = memchr(q->in->str, '\n', q->in->len))) {
+			gssize len = nl - q->in->str;
+			g_autofree char *line = g_strndup(q->in->str, len);
+
+			g_string_erase(q->in, 0, len + 1);
+			g_strchomp(line);
+			if (*line && !qmp_line(q, line, -1))
+				return false;
+		}
+		if (q->in->len > QMP_LINE_MAX) {
+			qmp_close(q, "garbage", "monitor line too long");
+			return false;
+		}
+	}
+}
+
+static gboolean qmp_readable(int fd, GIOCondition cond, gpointer data)
+{
+	struct micfw_qmp *q = data;
+
+	(void)fd;
+	(void)cond;
+	/* once the request is finished, qmp_close() has removed us already */
+	return qmp_read(q) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static gboolean qmp_timeout(gpointer data)
+{
+	struct micfw_qmp *q = data;
+
+	q->timer = 0;
+	qmp_close(q, "timeout", "no answer from the card VM's monitor");
+	return G_SOURCE_REMOVE;
+}
+
+/* The card VM is gone: take what it answered before it died. */
+static void qmp_vm_gone(struct micfw *fw)
+{
+	if (fw->vm_qmp && qmp_read(fw->vm_qmp))
+		qmp_close(fw->vm_qmp, "closed", "card VM gone");
+}
+
+static char *qmp_path(struct micfw *fw)
+{
+	g_autofree char *p = g_build_filename(fw->run_dir, CARDVM_QMP, NULL);
+
+	if (strlen(p) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		g_autofree char *qp = micfw_quote(p);
+
+		micfw_event("card-vm-qmp-unavailable reason=\"path too long\" path=%s",
+			    qp);
+		return NULL;
+	}
+	return g_steal_pointer(&p);
+}
+
+static bool qmp_request(struct micfw *fw, const char *command, GError **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	g_autofree char *out = NULL;
+	struct micfw_qmp *q;
+	size_t len;
+	int fd;
+
+	if (!fw->vm_pid) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+			    "no card VM is running");
+		return false;
+	}
+	if (!fw->vm_qmp_path) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "the card VM has no monitor (run dir path too long)");
+		return false;
+	}
+	if (fw->vm_qmp) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_BUSY,
+			    "a monitor request (%s) is still in flight",
+			    fw->vm_qmp->command);
+		return false;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_strlcpy(sa.sun_path, fw->vm_qmp_path, sizeof(sa.sun_path));
+	/* a local listener: connect does not wait for the VM to run */
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(errno),
+			    "cannot reach the card VM's monitor: %s",
+			    g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	out = g_strdup_printf("{\"execute\":\"qmp_capabilities\"}\r\n"
+			      "{\"execute\":\"%s\"}\r\n", command);
+	len = strlen(out);
+	if (send(fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "cannot send to the card VM's monitor: %s",
+			    g_strerror(errno));
+		close(fd);
+		return false;
+	}
+	q = g_new0(struct micfw_qmp, 1);
+	q->fw = fw;
+	q->command = command;
+	q->fd = fd;
+	q->in = g_string_new(NULL);
+	q->src = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR,
+			       qmp_readable, q);
+	q->timer = g_timeout_add_seconds(QMP_TIMEOUT_S, qmp_timeout, q);
+	fw->vm_qmp = q;
+	micfw_event("card-vm-qmp-sent command=%s pid=%d", command,
+		    (int)fw->vm_pid);
+	return true;
+}
+
+/*
+ * An NMI into the card CPU (fault knob "card-panic"): the card image sets
+ * kernel.unknown_nmi_panic, so the card kernel panics on it, as on any
+ * fatal error it cannot recover from.
+ */
+bool micfw_cardvm_nmi(struct micfw *fw, GError **err)
+{
+	return qmp_request(fw, "inject-nmi", err);
 }
 
 /* ---- starting ------------------------------------------------------------ */
@@ -236,6 +460,11 @@ static GPtrArray *build_argv(struct micfw *fw, const struct micfw_boot_files *bf
 	ADD("chardev:con");
 	add_card_device(a, fw);
 	add_agent(a, fw);
+	if (fw->vm_qmp_path) {
+		/* relative: the card VM runs in the run directory */
+		ADD("-qmp");
+		ADD("unix:" CARDVM_QMP ",server=on,wait=off");
+	}
 	for (char **p = fw->qemu_args; p && *p; p++)
 		ADD(*p);
 	g_ptr_array_add(a, NULL);
@@ -304,6 +533,9 @@ static char *describe_status(int status)
 
 static void vm_forget(struct micfw *fw)
 {
+	qmp_vm_gone(fw);
+	if (fw->vm_qmp_path)
+		unlink(fw->vm_qmp_path);
 	g_spawn_close_pid(fw->vm_pid);
 	fw->vm_pid = 0;
 	fw->vm_watch = 0;
@@ -329,12 +561,17 @@ static void vm_exited(GPid pid, int status, gpointer data)
 bool micfw_cardvm_start(struct micfw *fw, const struct micfw_boot_files *bf,
 			GError **err)
 {
-	g_autoptr(GPtrArray) argv = build_argv(fw, bf);
+	g_autoptr(GPtrArray) argv = NULL;
 	pid_t parent = getpid();
 	int fds[1] = { fw->mem_fd };
 	int out_fd = -1, err_fd = -1;
 	GPid pid;
 
+	g_free(fw->vm_qmp_path);
+	fw->vm_qmp_path = qmp_path(fw);
+	if (fw->vm_qmp_path)
+		unlink(fw->vm_qmp_path);        /* one a killed VM left */
+	argv = build_argv(fw, bf);
 	log_cmdline(argv);
 	if (!g_spawn_async_with_pipes_and_fds(fw->run_dir,
 					      (const char *const *)argv->pdata,

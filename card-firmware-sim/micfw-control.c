@@ -20,6 +20,14 @@
  *   {"cmd":"boot-stall","value":B}        card VMs start frozen
  *   {"cmd":"power-loss"}                  power cycle the board unasked
  *   {"cmd":"spurious-irq","sources":M}    raise host interrupt sources
+ *   {"cmd":"card-panic"}                  NMI into the card CPU: it panics
+ *   {"cmd":"spad-corrupt","spad":J,"value":V,"at":"now"|"boot"}
+ *                                         overwrite SPAD J (now or at the
+ *                                         next boot kick)
+ *   {"cmd":"link-down","value":B}         the card leaves the host's bus
+ *   {"cmd":"doorbell-fault","to":"card"|"host","drop":N,"dup":N}
+ *                                         swallow / ring twice doorbells
+ *   {"cmd":"dma-error","channel":N}       channel N's next descriptor fails
  *   {"cmd":"ready-delay","ms":N}          reset-to-ready delay
  */
 #include <errno.h>
@@ -83,6 +91,22 @@ static bool reply_status(struct micfw *fw, JsonObject *req, JsonObject *r,
 	json_object_set_boolean_member(r, "never_ready", fw->never_ready);
 	json_object_set_boolean_member(r, "refuse_image", fw->refuse_image);
 	json_object_set_boolean_member(r, "boot_stall", fw->boot_stall);
+	json_object_set_int_member(r, "spad_faults_armed", fw->spad_fault_mask);
+	json_object_set_boolean_member(r, "link_down",
+				       mic_regfile_fault_link_down(fw->rf));
+	for (int dir = MIC_FAULT_TO_CARD; dir <= MIC_FAULT_TO_HOST; dir++) {
+		uint32_t drop, dup;
+
+		mic_regfile_fault_doorbells_left(fw->rf, dir, &drop, &dup);
+		json_object_set_int_member(r, dir == MIC_FAULT_TO_CARD ?
+					   "doorbells_to_card_drop" :
+					   "doorbells_to_host_drop", drop);
+		json_object_set_int_member(r, dir == MIC_FAULT_TO_CARD ?
+					   "doorbells_to_card_dup" :
+					   "doorbells_to_host_dup", dup);
+	}
+	json_object_set_int_member(r, "dma_errors_armed",
+				   mic_regfile_fault_dma_error_armed(fw->rf));
 	json_object_set_int_member(r, "ready_delay_ms", fw->ready_delay_ms);
 	json_object_set_boolean_member(r, "host_connected", fw->host_conn != NULL);
 	json_object_set_boolean_member(r, "card_connected", fw->card_conn != NULL);
@@ -195,6 +219,170 @@ static bool do_power_loss(struct micfw *fw, JsonObject *req, JsonObject *r,
 	return true;
 }
 
+/*
+ * Card kernel panic: an NMI into the card CPU through the card VM's
+ * monitor.  The outcome is logged (card-vm-qmp); the card console shows
+ * the panic, and with panic=-1 the card VM exits right after it.
+ */
+static bool do_card_panic(struct micfw *fw, JsonObject *req, JsonObject *r,
+			  GError **err)
+{
+	(void)req;
+	if (!micfw_cardvm_nmi(fw, err))
+		return false;
+	json_object_set_string_member(r, "nmi", "sent");
+	return true;
+}
+
+/* An unsigned 32-bit integer member, or an error naming it. */
+static bool get_u32(JsonObject *req, const char *name, uint32_t *out,
+		    GError **err)
+{
+	JsonNode *v = json_object_get_member(req, name);
+	gint64 x;
+
+	if (!v || !JSON_NODE_HOLDS_VALUE(v) ||
+	    json_node_get_value_type(v) != G_TYPE_INT64 ||
+	    (x = json_node_get_int(v)) < 0 || x > G_MAXUINT32) {
+		ctl_set_error(err, "\"%s\" must be an integer 0..%u", name,
+			      G_MAXUINT32);
+		return false;
+	}
+	*out = (uint32_t)x;
+	return true;
+}
+
+/*
+ * SPAD corruption: SPAD "spad" gets "value", "at" "now" (the default) or
+ * at the next boot kick ("boot"), after the host wrote its SPADs.
+ */
+static bool do_spad_corrupt(struct micfw *fw, JsonObject *req, JsonObject *r,
+			    GError **err)
+{
+	JsonNode *at = json_object_get_member(req, "at");
+	const char *when = "now";
+	uint32_t spad, value;
+
+	if (!get_u32(req, "spad", &spad, err) ||
+	    !get_u32(req, "value", &value, err))
+		return false;
+	if (spad >= MIC_NUM_SPAD) {
+		ctl_set_error(err, "\"spad\" must be 0..%u", MIC_NUM_SPAD - 1);
+		return false;
+	}
+	if (at) {
+		if (!JSON_NODE_HOLDS_VALUE(at) ||
+		    json_node_get_value_type(at) != G_TYPE_STRING ||
+		    (strcmp(json_node_get_string(at), "now") &&
+		     strcmp(json_node_get_string(at), "boot"))) {
+			ctl_set_error(err, "\"at\" must be \"now\" or \"boot\"");
+			return false;
+		}
+		when = json_node_get_string(at);
+	}
+	micfw_spad_corrupt(fw, spad, value, !strcmp(when, "boot"));
+	json_object_set_int_member(r, "spad", spad);
+	json_object_set_int_member(r, "value", value);
+	json_object_set_string_member(r, "at", when);
+	return true;
+}
+
+/*
+ * Link down: the card falls off the host's bus (the host device reads all
+ * ones and drops writes on both BARs and config space, no interrupts; the
+ * card's window onto host memory and its DMA engine's host-bus accesses
+ * fail) while the card runs on; false puts it back.  Both devices are
+ * rung so that they look at once.
+ */
+static bool do_link_down(struct micfw *fw, JsonObject *req, JsonObject *r,
+			 GError **err)
+{
+	bool down;
+
+	if (!set_knob(req, r, "link-down", "link_down", &down, err))
+		return false;
+	mic_regfile_fault_set_link_down(fw->rf, down);
+	micfw_kick_host(fw);
+	/* the card device cuts (or restores) its window onto host memory */
+	if (write(fw->efd_to_card, &(uint64_t){ 1 }, sizeof(uint64_t)) !=
+	    sizeof(uint64_t))
+		micfw_event("to-card-kick-failed error=\"%s\"", g_strerror(errno));
+	return true;
+}
+
+/* An optional count member 0..1000000 (absent: 0). */
+static bool get_count(JsonObject *req, const char *name, uint32_t *out,
+		      GError **err)
+{
+	JsonNode *v = json_object_get_member(req, name);
+	gint64 x;
+
+	*out = 0;
+	if (!v)
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(v) ||
+	    json_node_get_value_type(v) != G_TYPE_INT64 ||
+	    (x = json_node_get_int(v)) < 0 || x > 1000000) {
+		ctl_set_error(err, "\"%s\" must be 0..1000000", name);
+		return false;
+	}
+	*out = (uint32_t)x;
+	return true;
+}
+
+/*
+ * Doorbell faults in one direction ("to": "card" = APICICR/RDMASR rung by
+ * the host or a peer, "host" = SDBIC rung by the card): the next "drop"
+ * doorbells are swallowed, the "dup" after them are rung twice.  Replaces
+ * what was left of an earlier request; 0 and 0 disarm.
+ */
+static bool do_doorbell_fault(struct micfw *fw, JsonObject *req,
+			      JsonObject *r, GError **err)
+{
+	JsonNode *to = json_object_get_member(req, "to");
+	uint32_t drop, dup;
+	MicFaultDir dir;
+
+	if (!to || !JSON_NODE_HOLDS_VALUE(to) ||
+	    json_node_get_value_type(to) != G_TYPE_STRING ||
+	    (strcmp(json_node_get_string(to), "card") &&
+	     strcmp(json_node_get_string(to), "host"))) {
+		ctl_set_error(err, "\"to\" must be \"card\" or \"host\"");
+		return false;
+	}
+	dir = strcmp(json_node_get_string(to), "card") ? MIC_FAULT_TO_HOST :
+							  MIC_FAULT_TO_CARD;
+	if (!get_count(req, "drop", &drop, err) ||
+	    !get_count(req, "dup", &dup, err))
+		return false;
+	mic_regfile_fault_doorbells(fw->rf, dir, drop, dup);
+	micfw_event("control-doorbell-fault to=%s drop=%u dup=%u",
+		    json_node_get_string(to), drop, dup);
+	json_object_set_string_member(r, "to", json_node_get_string(to));
+	json_object_set_int_member(r, "drop", drop);
+	json_object_set_int_member(r, "dup", dup);
+	return true;
+}
+
+/* The next descriptor of DMA channel "channel" (0-7) fails (bus error). */
+static bool do_dma_error(struct micfw *fw, JsonObject *req, JsonObject *r,
+			 GError **err)
+{
+	uint32_t ch;
+
+	if (!get_u32(req, "channel", &ch, err))
+		return false;
+	if (ch >= MIC_NUM_DMA_CH) {
+		ctl_set_error(err, "\"channel\" must be 0..%u",
+			      MIC_NUM_DMA_CH - 1);
+		return false;
+	}
+	mic_regfile_fault_dma_error(fw->rf, 1u << ch);
+	micfw_event("control-dma-error channel=%u", ch);
+	json_object_set_int_member(r, "channel", ch);
+	return true;
+}
+
 /* The bootstrap refuses the next images it is kicked to boot (POST E6). */
 static bool do_refuse_image(struct micfw *fw, JsonObject *req, JsonObject *r,
 			    GError **err)
@@ -246,6 +434,11 @@ static const struct {
 	{ "boot-stall", do_boot_stall },
 	{ "power-loss", do_power_loss },
 	{ "spurious-irq", do_spurious_irq },
+	{ "card-panic", do_card_panic },
+	{ "spad-corrupt", do_spad_corrupt },
+	{ "link-down", do_link_down },
+	{ "doorbell-fault", do_doorbell_fault },
+	{ "dma-error", do_dma_error },
 	{ "ready-delay", do_ready_delay },
 };
 

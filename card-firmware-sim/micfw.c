@@ -288,6 +288,7 @@ static void free_config(struct micfw *fw, struct cli *c)
 	g_free(fw->console_log);
 	g_free(fw->event_log);
 	g_free(fw->run_dir);
+	g_free(fw->vm_qmp_path);
 	g_free(c->mem_size);
 }
 

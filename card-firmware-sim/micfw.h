@@ -67,6 +67,7 @@ struct micfw_link_conn;
 struct micfw_peer;
 struct micfw_ctl_client;
 struct micfw_output;
+struct micfw_qmp;
 
 struct micfw {
 	/* configuration (CLI, some changeable over the control socket) */
@@ -88,6 +89,9 @@ struct micfw {
 	bool never_ready;
 	bool refuse_image;      /* fault: the bootstrap refuses every image */
 	bool boot_stall;        /* fault: the card VM starts frozen */
+	/* fault: SPADs the board overwrites at the next boot kick */
+	uint32_t spad_fault_mask;
+	uint32_t spad_fault_value[MIC_NUM_SPAD];
 
 	/* resources handed out over the link */
 	int mem_fd;
@@ -117,6 +121,8 @@ struct micfw {
 	bool vm_stopped;
 	struct micfw_output *vm_out;
 	struct micfw_output *vm_err;
+	char *vm_qmp_path;      /* the card VM's QMP socket */
+	struct micfw_qmp *vm_qmp;       /* a monitor request in flight */
 
 	/* sockets */
 	int link_listen_fd;
@@ -168,7 +174,13 @@ bool micfw_cardvm_start(struct micfw *fw, const struct micfw_boot_files *bf,
 			GError **err);
 void micfw_cardvm_kill(struct micfw *fw, const char *why);
 bool micfw_cardvm_signal(struct micfw *fw, int sig, GError **err);
+bool micfw_cardvm_nmi(struct micfw *fw, GError **err);
 void micfw_cardvm_linked(struct micfw *fw);
+
+/* micfw-fault.c: fault knobs that act on the board itself */
+bool micfw_spad_corrupt(struct micfw *fw, unsigned int spad, uint32_t value,
+			bool at_boot);
+void micfw_spad_faults_apply(struct micfw *fw);
 
 /* micfw-link.c */
 bool micfw_link_start(struct micfw *fw, GError **err);

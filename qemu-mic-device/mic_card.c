@@ -69,6 +69,16 @@ void mic_card_deliver(MicCardState *s)
             msix_notify(pdev, v);
         }
     }
+    /* doorbells the firmware simulator's fault knob rings twice */
+    src &= mic_regfile_fault_take_dup(s->rf, MIC_FAULT_TO_CARD);
+    if (src) {
+        trace_mic_card_irq_doubled(src);
+        for (v = 0; v < MIC_CARD_MSIX_VECTORS; v++) {
+            if (src & (1u << v)) {
+                msix_notify(pdev, v);
+            }
+        }
+    }
 }
 
 static void mic_card_write_config(PCIDevice *pdev, uint32_t addr,

@@ -75,6 +75,7 @@ struct MicCardState {
     MemoryRegion host_low;          /* alias: below-4G RAM at bus 0 */
     MemoryRegion host_high;         /* alias: above-4G RAM at bus 4 GiB */
     bool smpt_mapped;
+    bool link_down;                 /* fault injection: host memory gone */
     bool host_ram_ready;
     uint32_t smpt_val[MIC_NUM_SMPT];    /* values the aliases reflect */
     QEMUTimer *smpt_timer;

@@ -18,6 +18,10 @@
  * RAM falls through to smpt-unbacked.  Card CPU accesses to host RAM are
  * plain memory accesses.
  *
+ * While the firmware simulator's link-down knob is set, the entries are
+ * disabled: the whole window reads all ones and drops writes, as host
+ * memory does for a card that fell off the bus.
+ *
  * Nobody tells this process synchronously when the host writes an SMPT
  * register (the register file is shared memory), so the aliases are
  * re-synchronised at realize and reset, before every register window
@@ -39,7 +43,7 @@ static void unbacked_log(MicCardState *s, hwaddr addr, unsigned size,
     uint64_t off = addr & (MIC_SMPT_PAGE - 1);
 
     trace_mic_card_smpt_unbacked(addr, size, is_write);
-    if (i >= MIC_NUM_SMPT) {
+    if (i >= MIC_NUM_SMPT || s->link_down) {
         return;                     /* the memory core never sends these */
     }
     if (now < s->unbacked_next_ms) {
@@ -178,6 +182,18 @@ void mic_card_smpt_sync(MicCardState *s)
         s->smpt_val[i] = v;
         trace_mic_card_smpt_map(i, v, mic_smpt_bus_addr(v));
         memory_region_set_alias_offset(&s->smpt_alias[i], mic_smpt_bus_addr(v));
+    }
+    v = mic_regfile_fault_link_down(s->rf);
+    if (v != s->link_down) {
+        if (!changed) {
+            memory_region_transaction_begin();
+            changed = true;
+        }
+        s->link_down = v;
+        trace_mic_card_smpt_link(v, v ? "gone" : "back");
+        for (i = 0; i < MIC_NUM_SMPT; i++) {
+            memory_region_set_enabled(&s->smpt_alias[i], !v);
+        }
     }
     if (changed) {
         memory_region_transaction_commit();

@@ -101,10 +101,17 @@ static bool target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
     return true;
 }
 
-/* Host bus: only its RAM answers (facts §10.3). */
+/*
+ * Host bus: only its RAM answers (facts §10.3), and nothing while the
+ * link is down (fault injection: the engine sits on the card).
+ */
 static MemTxResult mic_dma_host_bus_rw(MicDma *d, uint64_t bus, void *buf,
                                        uint64_t len, bool is_write)
 {
+    if (mic_regfile_fault_link_down(d->rf)) {
+        trace_mic_dma_link_down(d->name, bus, len);
+        return MEMTX_DECODE_ERROR;
+    }
     if (!d->host_as || !target_is_ram(d->host_as, bus, len, is_write)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA %s host bus 0x%" PRIx64
                       "+0x%" PRIx64 ", which is not RAM: bus error\n",
@@ -174,8 +181,7 @@ static void mic_dma_irq(MicDma *d, unsigned int n)
 }
 
 /* Halt channel n at its current tail (docs/dma.rst, "Errors"). */
-static void mic_dma_error(MicDma *d, unsigned int n, uint32_t err,
-                          const char *why)
+static void mic_dma_halt(MicDma *d, unsigned int n, uint32_t err)
 {
     uint32_t tail = REG(d, n, MIC_DMA_DTPR);
 
@@ -183,11 +189,19 @@ static void mic_dma_error(MicDma *d, unsigned int n, uint32_t err,
     SET(d, n, MIC_DMA_DSTAT, REG(d, n, MIC_DMA_DSTAT) | MIC_DMA_DSTAT_HALTED);
     d->ch[n].done = 0;
     trace_mic_dma_error(d->name, n, tail, err);
-    qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA channel %u halted at descriptor "
-                  "%u: %s (DCHERR 0x%x)\n", d->name, n, tail, why, err);
     if (!(REG(d, n, MIC_DMA_DCHERRMSK) & err)) {
         mic_dma_irq(d, n);
     }
+}
+
+/* A descriptor or ring the guest got wrong. */
+static void mic_dma_error(MicDma *d, unsigned int n, uint32_t err,
+                          const char *why)
+{
+    qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA channel %u halted at descriptor "
+                  "%u: %s (DCHERR 0x%x)\n", d->name, n,
+                  REG(d, n, MIC_DMA_DTPR), why, err);
+    mic_dma_halt(d, n, err);
 }
 
 /* Ring base address from DRAR (docs/dma.rst, DRAR_HI). */
@@ -410,6 +424,15 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
     trace_mic_dma_run(d->name, n, tail, head);
     while (tail != head) {
         if (!budget_left(b)) {
+            return;
+        }
+        /*
+         * Fault injection (the firmware simulator's dma-error knob): the
+         * next descriptor fails as on a bus error, before it moves data.
+         */
+        if (!c->done && mic_regfile_fault_take_dma_error(d->rf, n)) {
+            trace_mic_dma_fault(d->name, n, tail);
+            mic_dma_halt(d, n, MIC_DMA_ERR_BUS);
             return;
         }
         irq = false;

@@ -248,6 +248,11 @@ void mic_regfile_reset_card(MicRegFile *rf)
     reg_set(rf, MIC_REG_SICR0, 0);
     __atomic_store_n(&rf->host_raised, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&rf->card_raised, 0, __ATOMIC_RELEASE);
+    /* doorbells of the card that was reset are not rung again */
+    __atomic_store_n(&rf->fault_dup_pending[MIC_FAULT_TO_CARD], 0,
+                     __ATOMIC_RELEASE);
+    __atomic_store_n(&rf->fault_dup_pending[MIC_FAULT_TO_HOST], 0,
+                     __ATOMIC_RELEASE);
     for (i = 0; i < MIC_NUM_APICICR; i++) {
         reg_set(rf, MIC_REG_APICICR_LO(i), 0);
         reg_set(rf, MIC_REG_APICICR_HI(i), 0);
@@ -311,8 +316,43 @@ static void guest_err(MicRegEvents *ev, const char *text)
     ev->error = text;
 }
 
+/* Decrement *counter if it is above zero; true if it was. */
+static bool take_one(uint32_t *counter)
+{
+    uint32_t v = __atomic_load_n(counter, __ATOMIC_ACQUIRE);
+
+    while (v) {
+        if (__atomic_compare_exchange_n(counter, &v, v - 1, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A doorbell is being rung towards DIR: false if a fault swallows it.
+ * A doubled one has its sources raised again after their delivery.
+ */
+static bool doorbell_passes(MicRegFile *rf, MicFaultDir dir, uint32_t src,
+                            MicRegEvents *ev)
+{
+    if (take_one(&rf->fault_db_drop[dir])) {
+        ev->flags |= MIC_EV_DB_DROPPED;
+        return false;
+    }
+    if (take_one(&rf->fault_db_dup[dir])) {
+        __atomic_fetch_or(&rf->fault_dup_pending[dir], src, __ATOMIC_ACQ_REL);
+        ev->flags |= MIC_EV_DB_DOUBLED;
+    }
+    return true;
+}
+
 static void raise_card(MicRegFile *rf, MicRegEvents *ev, uint32_t src)
 {
+    if (!doorbell_passes(rf, MIC_FAULT_TO_CARD, src, ev)) {
+        return;
+    }
     mic_regfile_card_raise(rf, src);
     ev->flags |= MIC_EV_CARD_IRQ;
     ev->card_sources |= src;
@@ -393,8 +433,11 @@ static void write_doorbell(MicRegFile *rf, MicRegSide side, MicRegDecode d,
         } else if (!(value & MIC_SDBIC_DBREQ)) {
             break;
         } else if (d.idx < 4) {
-            mic_regfile_host_raise(rf, MIC_SRC_DB(d.idx));
-            ev->flags |= MIC_EV_HOST_IRQ;
+            if (doorbell_passes(rf, MIC_FAULT_TO_HOST, MIC_SRC_DB(d.idx),
+                                ev)) {
+                mic_regfile_host_raise(rf, MIC_SRC_DB(d.idx));
+                ev->flags |= MIC_EV_HOST_IRQ;
+            }
         } else {
             guest_err(ev, "SDBIC doorbell 4-8 has no SICR0 source; "
                       "dropped");
@@ -667,4 +710,57 @@ const char *mic_regfile_name(uint32_t offset, char *buf, unsigned int len)
         break;
     }
     return buf;
+}
+
+/* ---- fault injection ----------------------------------------------------- */
+
+void mic_regfile_fault_set_link_down(MicRegFile *rf, bool down)
+{
+    __atomic_store_n(&rf->fault_link_down, down, __ATOMIC_RELEASE);
+}
+
+bool mic_regfile_fault_link_down(MicRegFile *rf)
+{
+    return __atomic_load_n(&rf->fault_link_down, __ATOMIC_ACQUIRE) != 0;
+}
+
+void mic_regfile_fault_doorbells(MicRegFile *rf, MicFaultDir dir,
+                                 uint32_t drop, uint32_t dup)
+{
+    __atomic_store_n(&rf->fault_db_drop[dir], drop, __ATOMIC_RELEASE);
+    __atomic_store_n(&rf->fault_db_dup[dir], dup, __ATOMIC_RELEASE);
+}
+
+void mic_regfile_fault_doorbells_left(MicRegFile *rf, MicFaultDir dir,
+                                      uint32_t *drop, uint32_t *dup)
+{
+    *drop = __atomic_load_n(&rf->fault_db_drop[dir], __ATOMIC_ACQUIRE);
+    *dup = __atomic_load_n(&rf->fault_db_dup[dir], __ATOMIC_ACQUIRE);
+}
+
+uint32_t mic_regfile_fault_take_dup(MicRegFile *rf, MicFaultDir dir)
+{
+    return __atomic_exchange_n(&rf->fault_dup_pending[dir], 0,
+                               __ATOMIC_ACQ_REL);
+}
+
+void mic_regfile_fault_dma_error(MicRegFile *rf, uint32_t channels)
+{
+    __atomic_fetch_or(&rf->fault_dma_error,
+                      channels & ((1u << MIC_NUM_DMA_CH) - 1),
+                      __ATOMIC_ACQ_REL);
+}
+
+uint32_t mic_regfile_fault_dma_error_armed(MicRegFile *rf)
+{
+    return __atomic_load_n(&rf->fault_dma_error, __ATOMIC_ACQUIRE);
+}
+
+bool mic_regfile_fault_take_dma_error(MicRegFile *rf, unsigned int n)
+{
+    uint32_t bit = 1u << n;
+
+    return n < MIC_NUM_DMA_CH &&
+           (__atomic_fetch_and(&rf->fault_dma_error, ~bit,
+                               __ATOMIC_ACQ_REL) & bit);
 }

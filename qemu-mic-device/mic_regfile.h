@@ -126,8 +126,28 @@ typedef struct MicRegFile {
 					    * new ring or is reset (atomic) */
 	uint32_t dma_same_head;         /* channels whose DHPR was rewritten
 					 * with the value it held (atomic) */
-	uint32_t reserved[1011];        /* pads the control part to 4 KiB */
+	/*
+	 * Fault injection, set by the firmware simulator (its control
+	 * socket), read by the register file and the devices (atomic).
+	 */
+	uint32_t fault_link_down;       /* nonzero: the card is off the host's
+					 * bus (host side reads all ones) */
+	uint32_t fault_db_drop[2];      /* doorbells still to swallow, per
+					 * MicFaultDir */
+	uint32_t fault_db_dup[2];       /* doorbells still to ring twice */
+	uint32_t fault_dup_pending[2];  /* sources to raise once more after
+					 * their delivery (host: SICR0 bits,
+					 * card: MIC_CARD_SRC_*) */
+	uint32_t fault_dma_error;       /* channels whose next descriptor
+					 * fails */
+	uint32_t reserved[1003];        /* pads the control part to 4 KiB */
 } MicRegFile;
+
+/* Doorbell direction of a doorbell fault. */
+typedef enum MicFaultDir {
+	MIC_FAULT_TO_CARD,              /* APICICR, RDMASR */
+	MIC_FAULT_TO_HOST,              /* SDBIC */
+} MicFaultDir;
 
 /* Who performs an access: semantics differ per side (e.g. SDBIC). */
 typedef enum MicRegSide {
@@ -145,6 +165,8 @@ enum {
 	MIC_EV_SMPT       = 1u << 4,    /* SMPT entries changed (smpt_mask) */
 	MIC_EV_DMA        = 1u << 5,    /* DHPR written (dma_mask) */
 	MIC_EV_PBA_CLEAR  = 1u << 6,    /* MSIXPBACR written with bit 0 */
+	MIC_EV_DB_DROPPED = 1u << 7,    /* a doorbell swallowed (fault) */
+	MIC_EV_DB_DOUBLED = 1u << 8,    /* a doorbell to ring twice (fault) */
 	MIC_EV_GUEST_ERR  = 1u << 31,   /* error describes a guest mistake */
 };
 
@@ -220,6 +242,26 @@ void mic_regfile_set_postcode(MicRegFile *rf, uint32_t code);
 void mic_regfile_post_ready(MicRegFile *rf, uint32_t boot_addr,
 			    uint32_t apic_id);
 uint32_t mic_regfile_spad(MicRegFile *rf, unsigned int j);
+
+/*
+ * Fault injection (the firmware simulator sets, the devices act).
+ * link down: the host side of the card reads all ones and drops writes,
+ * no interrupt reaches the host.  Doorbells: the next DROP doorbells in
+ * direction DIR are swallowed, the DUP after them rung twice.  DMA: the
+ * next descriptor of each channel in MASK fails.
+ */
+void mic_regfile_fault_set_link_down(MicRegFile *rf, bool down);
+bool mic_regfile_fault_link_down(MicRegFile *rf);
+void mic_regfile_fault_doorbells(MicRegFile *rf, MicFaultDir dir,
+				 uint32_t drop, uint32_t dup);
+void mic_regfile_fault_doorbells_left(MicRegFile *rf, MicFaultDir dir,
+				      uint32_t *drop, uint32_t *dup);
+/* Sources delivered that must be raised again, once (taken). */
+uint32_t mic_regfile_fault_take_dup(MicRegFile *rf, MicFaultDir dir);
+void mic_regfile_fault_dma_error(MicRegFile *rf, uint32_t channels);
+uint32_t mic_regfile_fault_dma_error_armed(MicRegFile *rf);
+/* Does channel N's next descriptor fail?  (Disarms it.) */
+bool mic_regfile_fault_take_dma_error(MicRegFile *rf, unsigned int n);
 
 /* A printable name for the register at offset ("SICR0", "SPAD5", ...). */
 const char *mic_regfile_name(uint32_t offset, char *buf, unsigned int len);

@@ -24,13 +24,27 @@ static bool access_ok(MicRegWindow *w, hwaddr addr, unsigned size,
     return false;
 }
 
+/*
+ * A card whose link is down (fault injection) is gone from the host's
+ * bus: the host side's accesses end like ones to an absent function.
+ */
+static bool link_down(MicRegWindow *w, hwaddr addr, bool is_write)
+{
+    if (w->side != MIC_SIDE_HOST || !w->rf ||
+        !mic_regfile_fault_link_down(w->rf)) {
+        return false;
+    }
+    trace_mic_regwin_link_down(w->who, addr, is_write);
+    return true;
+}
+
 static uint64_t mic_regwin_read(void *opaque, hwaddr addr, unsigned size)
 {
     MicRegWindow *w = opaque;
     char name[32];
     uint32_t val;
 
-    if (!access_ok(w, addr, size, false)) {
+    if (link_down(w, addr, false) || !access_ok(w, addr, size, false)) {
         return MAKE_64BIT_MASK(0, size * 8);
     }
     if (w->ops->sync) {
@@ -56,7 +70,7 @@ static void mic_regwin_write(void *opaque, hwaddr addr, uint64_t val,
     MicRegEvents ev;
     char name[32];
 
-    if (!access_ok(w, addr, size, true)) {
+    if (link_down(w, addr, true) || !access_ok(w, addr, size, true)) {
         return;
     }
     if (w->ops->sync) {

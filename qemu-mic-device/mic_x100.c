@@ -32,29 +32,95 @@
 #include "mic_x100.h"
 #include "trace.h"
 
+/* ---- link down (fault injection) ----------------------------------------- */
+
+/*
+ * The firmware simulator's link-down knob takes the card off the host's
+ * bus: BAR4 (mic_regwin.c) and BAR0 read all ones and drop writes, config
+ * space too, and no interrupt reaches the host.  The card itself runs on.
+ * Called whenever micfw rings the host, which it does after the change.
+ */
+static void mic_x100_link_fault_sync(MicX100State *s)
+{
+    bool down = s->rf && mic_regfile_fault_link_down(s->rf);
+
+    if (down != s->link_down) {
+        s->link_down = down;
+        trace_mic_x100_link_fault(down);
+        memory_region_set_enabled(&s->gddr_off_bus, down);
+    }
+}
+
+static uint64_t mic_x100_off_bus_read(void *opaque, hwaddr addr,
+                                      unsigned size)
+{
+    return MAKE_64BIT_MASK(0, size * 8);
+}
+
+static void mic_x100_off_bus_write(void *opaque, hwaddr addr, uint64_t val,
+                                   unsigned size)
+{
+}
+
+static const MemoryRegionOps mic_x100_off_bus_ops = {
+    .read = mic_x100_off_bus_read,
+    .write = mic_x100_off_bus_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid = MIC_ACCESS_ANY,
+    .impl = {
+        .min_access_size = 1,
+        .max_access_size = 8,
+        .unaligned = true,
+    },
+};
+
+static uint32_t mic_x100_read_config(PCIDevice *pdev, uint32_t addr, int len)
+{
+    MicX100State *s = MIC_X100(pdev);
+
+    mic_x100_link_fault_sync(s);
+    if (s->link_down) {
+        return MAKE_64BIT_MASK(0, len * 8);
+    }
+    return pci_default_read_config(pdev, addr, len);
+}
+
 /* ---- interrupts --------------------------------------------------------- */
 
 /*
  * Send whatever the register file says is due, in the mode the guest
- * enabled: MSI-X (MXAR routing), MSI (MXAR0) or INTx (level).
+ * enabled: MSI-X (MXAR routing), MSI (MXAR0) or INTx (level).  Doorbells
+ * the doorbell-fault knob doubles are raised and sent once more.
  */
 void mic_x100_deliver(MicX100State *s)
 {
     PCIDevice *pdev = PCI_DEVICE(s);
-    uint32_t vectors;
+    uint32_t vectors, dup;
     bool level;
-    unsigned int v;
+    unsigned int v, pass;
 
     if (!s->rf) {
         return;
     }
+    mic_x100_link_fault_sync(s);
+    if (s->link_down) {
+        return;                     /* nothing reaches the host now */
+    }
     if (msix_enabled(pdev)) {
-        vectors = mic_regfile_host_deliver(s->rf, true, &level);
-        for (v = 0; v < MIC_X100_MSIX_VECTORS; v++) {
-            if (vectors & (1u << v)) {
-                trace_mic_x100_irq_msix(v);
-                msix_notify(pdev, v);
+        for (pass = 0; pass < 2; pass++) {
+            vectors = mic_regfile_host_deliver(s->rf, true, &level);
+            for (v = 0; v < MIC_X100_MSIX_VECTORS; v++) {
+                if (vectors & (1u << v)) {
+                    trace_mic_x100_irq_msix(v);
+                    msix_notify(pdev, v);
+                }
             }
+            dup = mic_regfile_fault_take_dup(s->rf, MIC_FAULT_TO_HOST);
+            if (!dup) {
+                break;
+            }
+            trace_mic_x100_irq_doubled(dup);
+            mic_regfile_host_raise(s->rf, dup);
         }
         level = false;
     } else if (msi_enabled(pdev)) {
@@ -76,6 +142,12 @@ void mic_x100_deliver(MicX100State *s)
 static void mic_x100_write_config(PCIDevice *pdev, uint32_t addr,
                                   uint32_t val, int len)
 {
+    MicX100State *s = MIC_X100(pdev);
+
+    mic_x100_link_fault_sync(s);
+    if (s->link_down) {
+        return;
+    }
     pci_default_write_config(pdev, addr, val, len);
     /* the interrupt mode may have changed: move INTx/MSI state along */
     mic_x100_deliver(MIC_X100(pdev));
@@ -261,6 +333,11 @@ static void mic_x100_bar0_init(MicX100State *s)
                               s, "mic-x100.bar0-tail", bar - mem);
         memory_region_add_subregion(&s->bar0, mem, &s->bar0_tail);
     }
+    /* fault injection: the card off the bus (mic_x100_link_fault_sync) */
+    memory_region_init_io(&s->gddr_off_bus, OBJECT(s), &mic_x100_off_bus_ops,
+                          s, "mic-x100.gddr-off-bus", bar);
+    memory_region_set_enabled(&s->gddr_off_bus, false);
+    memory_region_add_subregion_overlap(&s->bar0, 0, &s->gddr_off_bus, 1);
 }
 
 /* ---- realize / unrealize / reset ---------------------------------------- */
@@ -336,6 +413,9 @@ static void mic_x100_release(MicX100State *s)
     }
     if (s->bar0_tail.container) {
         memory_region_del_subregion(&s->bar0, &s->bar0_tail);
+    }
+    if (s->gddr_off_bus.container) {
+        memory_region_del_subregion(&s->bar0, &s->gddr_off_bus);
     }
     mic_x100_peer_remove(s);
     mic_dma_exit(&s->dma);
@@ -517,6 +597,7 @@ static void mic_x100_class_init(ObjectClass *klass, void *data)
     k->realize = mic_x100_realize;
     k->exit = mic_x100_exit;
     k->config_write = mic_x100_write_config;
+    k->config_read = mic_x100_read_config;
     k->vendor_id = PCI_VENDOR_ID_INTEL;
     k->device_id = MIC_X100_DEFAULT_DEVID;
     k->revision = MIC_X100_DEFAULT_REV;

@@ -55,6 +55,9 @@ struct MicX100State {
     MemoryRegion bar0;              /* BAR0: card memory, a power of two */
     MemoryRegion gddr;              /* the card memory in it, at 0 */
     MemoryRegion bar0_tail;         /* past the memory: no memory there */
+    MemoryRegion gddr_off_bus;      /* over all of BAR0 while the link is
+                                     * down (fault injection): all ones */
+    bool link_down;                 /* fault injection, as last seen */
     MicRegWindow regs;              /* BAR4: register window */
     MicDma dma;                     /* runs the host-owned channels */
     MicRegFile *rf;                 /* link.rf, or g_malloc'ed standalone */

@@ -11,6 +11,12 @@
 # on a virtio-serial port (run/micN-agent.sock) and the logs.  QEMU finds
 # its firmware in its build tree, where the Makefile links it (QEMU_FIRMWARE).
 #
+# Each card is a mic-x100 "micN" behind its own PCIe root port "rpN" of the
+# q35 host VM, so it can be hot-removed and hot-added while the system runs
+# (scripts/micemu_hotplug.py, which restarts micN's micfw from the command
+# line recorded in run/micN-fw.argv and adds the device recorded in
+# run/micN-device).
+#
 # Without --exec you get the host VM's console on this terminal (Ctrl-A x
 # quits).  With --exec CMD, CMD runs in the host VM's shell through the
 # agent, its output is printed, everything is shut down and the script exits
@@ -186,8 +192,15 @@ if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu max); else cpu=(-accel tcg); fi
 # every way out, including Ctrl-C during start-up.
 pids=()
 cleanup() {
-	local p
+	local p f
 	trap - EXIT INT TERM
+	# micfws started again by a hot-add are not our children
+	for f in "$run"/mic*-fw.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f" 2>/dev/null) || continue
+		[[ "$p" =~ ^[0-9]+$ ]] || continue
+		[[ " ${pids[*]} " = *" $p "* ]] || pids+=("$p")
+	done
 	for p in "${pids[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -220,16 +233,22 @@ card_args=()
 for ((i = 0; i < cards; i++)); do
 	card_qlog=$logdir/mic$i-qemu.log
 	[ $trace = 1 ] && card_qlog=$logdir/mic$i-qemu-%d.log
-	start_group "$micfw" --index "$i" \
-		--link "$run/mic$i-link.sock" --control "$run/mic$i-ctl.sock" \
-		--mem-size "$mem_size" --qemu "$qemu" --accel "$accel" \
-		--dma-rate "$dma_rate" --qemu-log "$card_qlog" "${card_trace[@]}" \
-		--agent "$run/mic$i-agent.sock" \
-		--console-log "$logdir/mic$i-console.log" \
-		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i" \
-		--ready-delay "$ready_delay"
-	card_args+=(-chardev "socket,id=mic$i,path=$run/mic$i-link.sock"
-		    -device "mic-x100,chardev=mic$i,host-mem=hostram,dma-rate=$dma_rate")
+	fw=("$micfw" --index "$i"
+		--link "$run/mic$i-link.sock" --control "$run/mic$i-ctl.sock"
+		--mem-size "$mem_size" --qemu "$qemu" --accel "$accel"
+		--dma-rate "$dma_rate" --qemu-log "$card_qlog" "${card_trace[@]}"
+		--agent "$run/mic$i-agent.sock"
+		--console-log "$logdir/mic$i-console.log"
+		--event-log "$logdir/mic$i-fw.log" --run-dir "$run/mic$i"
+		--ready-delay "$ready_delay")
+	start_group "${fw[@]}"
+	echo "${pids[-1]}" >"$run/mic$i-fw.pid"
+	printf '%s\0' "${fw[@]}" >"$run/mic$i-fw.argv"
+	dev="mic-x100,id=mic$i,bus=rp$i,chardev=mic$i,host-mem=hostram,dma-rate=$dma_rate"
+	echo "$dev" >"$run/mic$i-device"
+	card_args+=(-device "pcie-root-port,id=rp$i,bus=pcie.0,chassis=$((i + 1))"
+		    -chardev "socket,id=mic$i,path=$run/mic$i-link.sock"
+		    -device "$dev")
 done
 for ((i = 0; i < cards; i++)); do
 	for _ in $(seq 100); do

@@ -8,12 +8,19 @@ It checks what micfw hands a card VM and reports it: the argv, whether
 It writes a marker into card memory through that fd (proving the memory is
 shared), a line to the console chardev file and one to stderr, then waits
 to be killed.  "fake.poweroff" in -append makes it exit 3 after a moment,
-like a card OS powering off.
+like a card OS powering off.  With -qmp it serves a minimal QMP monitor
+(greeting, qmp_capabilities, inject-nmi, anything else an error); an NMI
+writes "fake-qemu: NMI" to the console and, with "fake.nmi_panic" in
+-append, exits 0 like a panicking card kernel with panic=-1 and
+-no-reboot.  With "fake.qmp_silent" the monitor accepts and never
+answers.
 """
 import json
 import mmap
 import os
+import socket
 import sys
+import threading
 import time
 
 MARKER_OFF = 0x1000
@@ -65,6 +72,49 @@ def inherited():
     return fds, int(sig.get("SigIgn", "-1"), 16), int(sig.get("SigBlk", "-1"), 16)
 
 
+def serve_qmp(spec, console, append):
+    """A QMP monitor on "unix:PATH,server=on,wait=off" (PATH relative to
+    the working directory, as micfw passes it)."""
+    path = qemu_opts(spec[len("unix:"):])
+    path = next(iter(path))
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    srv.bind(path)
+    srv.listen(4)
+
+    def client(conn):
+        f = conn.makefile("rwb")
+        if "fake.qmp_silent" in append:
+            f.read()
+            return
+        f.write(b'{"QMP": {"version": {}, "capabilities": []}}\r\n')
+        f.flush()
+        for line in f:
+            cmd = json.loads(line).get("execute")
+            if cmd == "qmp_capabilities":
+                f.write(b'{"return": {}}\r\n')
+            elif cmd == "inject-nmi":
+                with open(console, "a") as c:
+                    c.write("fake-qemu: NMI\n")
+                f.write(b'{"return": {}}\r\n')
+                f.flush()
+                if "fake.nmi_panic" in append:
+                    time.sleep(0.1)
+                    os._exit(0)
+            else:
+                f.write(b'{"error": {"class": "CommandNotFound", '
+                        b'"desc": "fake-qemu knows no such command"}}\r\n')
+            f.flush()
+
+    def loop():
+        while True:
+            conn, _ = srv.accept()
+            threading.Thread(target=client, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 def main():
     argv = sys.argv
     fds, ign, blk = inherited()
@@ -88,6 +138,10 @@ def main():
     report["console"] = con["path"]
     with open(con["path"], "a") as f:
         f.write("fake-qemu: booting %s\n" % report["append"])
+    qmp = opt(argv, "-qmp")
+    report["qmp"] = qmp
+    if qmp:
+        serve_qmp(qmp, con["path"], report["append"] or "")
     out = os.environ.get("FAKE_QEMU_REPORT")
     if out:
         with open(out + ".tmp", "w") as f:

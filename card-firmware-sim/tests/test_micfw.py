@@ -822,6 +822,113 @@ class BootKickGarbageTest(BoardTest):
         self.assertTrue(self.fw.alive())
 
 
+class SpadCorruptTest(BoardTest):
+    """spad-corrupt: the board overwrites a scratchpad now or at the next
+    boot kick; what the host wrote before the kick is what gets spoilt."""
+
+    extra = ("--qemu", FAKE_QEMU)
+
+    def test_now(self):
+        link, welcome, fds, rf = self.host()
+        rf.write(SPAD(14), 0x1000)
+        r = self.fw.ctl("spad-corrupt", spad=14, value=0xDEADBEEF)
+        self.assertEqual(r, {"ok": True, "spad": 14, "value": 0xDEADBEEF,
+                             "at": "now"})
+        self.assertEqual(rf.spad(14), 0xDEADBEEF)
+        ev = self.fw.wait_event("spad-corrupt")
+        self.assertIn("spad=14 old=0x00001000 new=0xdeadbeef at=now", ev[0][1])
+
+    def test_at_boot_is_one_shot(self):
+        link, welcome, fds, rf = self.host()
+        mem = self.card_mem(fds, welcome)
+        self.wait_ready(rf)
+        r = self.fw.ctl("spad-corrupt", spad=5, value=0, at="boot")
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(self.fw.status()["spad_faults_armed"], 1 << 5)
+        image = self.load_boot(mem, rf, make_bzimage(), "console=ttyS0")
+        self.assertEqual(rf.spad(5), len(image))       # not yet
+        link.send(BOOT_KICK)
+        ev = self.fw.wait_event("boot-error")
+        self.assertIn("code=E1", ev[0][1])
+        self.assertIn("at=boot", self.fw.wait_event("spad-corrupt")[0][1])
+        self.assertEqual(self.fw.status()["spad_faults_armed"], 0)
+        rf.write(SPAD(5), len(image))                  # the next kick boots
+        link.send(BOOT_KICK)
+        self.fw.wait_event("card-vm-start")
+
+    def test_bad_requests(self):
+        for args, text in (({"value": 1}, '"spad" must be'),
+                           ({"spad": 16, "value": 1}, '"spad" must be 0..15'),
+                           ({"spad": -1, "value": 1}, '"spad" must be'),
+                           ({"spad": 2}, '"value" must be'),
+                           ({"spad": 2, "value": 1 << 32}, '"value" must be'),
+                           ({"spad": 2, "value": "1"}, '"value" must be'),
+                           ({"spad": 2, "value": 1, "at": "later"}, '"at" must be'),
+                           ({"spad": 2, "value": 1, "at": 1}, '"at" must be')):
+            with self.subTest(args):
+                r = self.fw.ctl("spad-corrupt", **args)
+                self.assertFalse(r["ok"])
+                self.assertIn(text, r["error"])
+        self.assertEqual(self.fw.status()["spad_faults_armed"], 0)
+
+
+# Fault words after the register image (MicRegFile, mic_regfile.h).
+FAULT_LINK_DOWN = RF_MAGIC_OFF + 52
+FAULT_DB_DROP = RF_MAGIC_OFF + 56           # [to card, to host]
+FAULT_DB_DUP = RF_MAGIC_OFF + 64
+FAULT_DMA_ERROR = RF_MAGIC_OFF + 80
+
+
+class FaultWordTest(BoardTest):
+    """link-down, doorbell-fault, dma-error: micfw sets the fault words the
+    device models act on, says so in status, refuses bad requests."""
+
+    def test_link_down(self):
+        link, welcome, fds, rf = self.host()
+        self.assertEqual(self.fw.ctl("link-down"), {"ok": True, "link_down": True})
+        self.assertEqual(rf.read(FAULT_LINK_DOWN), 1)
+        self.assertTrue(self.fw.status()["link_down"])
+        self.assertEqual(self.fw.ctl("link-down", value=False)["link_down"], False)
+        self.assertEqual(rf.read(FAULT_LINK_DOWN), 0)
+        self.assertFalse(self.fw.ctl("link-down", value=1)["ok"])
+
+    def test_doorbell_fault(self):
+        link, welcome, fds, rf = self.host()
+        r = self.fw.ctl("doorbell-fault", to="card", drop=3, dup=2)
+        self.assertEqual(r, {"ok": True, "to": "card", "drop": 3, "dup": 2})
+        r = self.fw.ctl("doorbell-fault", to="host", dup=5)
+        self.assertEqual((r["drop"], r["dup"]), (0, 5))
+        self.assertEqual([rf.read(FAULT_DB_DROP), rf.read(FAULT_DB_DROP + 4),
+                          rf.read(FAULT_DB_DUP), rf.read(FAULT_DB_DUP + 4)],
+                         [3, 0, 2, 5])
+        st = self.fw.status()
+        self.assertEqual((st["doorbells_to_card_drop"], st["doorbells_to_card_dup"],
+                          st["doorbells_to_host_drop"], st["doorbells_to_host_dup"]),
+                         (3, 2, 0, 5))
+        for args, text in (({"drop": 1}, '"to" must be'),
+                           ({"to": "peer", "drop": 1}, '"to" must be'),
+                           ({"to": "card", "drop": -1}, '"drop" must be'),
+                           ({"to": "card", "dup": 10 ** 7}, '"dup" must be'),
+                           ({"to": "card", "drop": "1"}, '"drop" must be')):
+            with self.subTest(args):
+                r = self.fw.ctl("doorbell-fault", **args)
+                self.assertFalse(r["ok"])
+                self.assertIn(text, r["error"])
+        self.assertEqual(rf.read(FAULT_DB_DROP), 3)
+
+    def test_dma_error(self):
+        link, welcome, fds, rf = self.host()
+        self.assertEqual(self.fw.ctl("dma-error", channel=2),
+                         {"ok": True, "channel": 2})
+        self.assertEqual(self.fw.ctl("dma-error", channel=7)["channel"], 7)
+        self.assertEqual(rf.read(FAULT_DMA_ERROR), 0x84)
+        self.assertEqual(self.fw.status()["dma_errors_armed"], 0x84)
+        for ch in (8, -1, "1", None):
+            r = self.fw.ctl("dma-error", channel=ch)
+            self.assertFalse(r["ok"], ch)
+        self.assertEqual(rf.read(FAULT_DMA_ERROR), 0x84)
+
+
 class CardVmTest(BoardTest):
     """The card VM's life, with tests/fake-qemu.py standing in for QEMU."""
 
@@ -977,6 +1084,39 @@ class CardVmTest(BoardTest):
         self.assertFalse(os.path.exists(self.fw.ctl_path))
         self.assertFalse(os.path.exists(self.fw.run_dir))
         self.assertTrue(link.closed())
+
+    def test_card_panic_is_an_nmi_through_the_monitor(self):
+        link, mem, rf, image, rep = self.boot(cmdline="fake.nmi_panic")
+        self.assertEqual(rep["qmp"], "unix:card-qmp.sock,server=on,wait=off")
+        qmp = os.path.join(self.fw.run_dir, "card-qmp.sock")
+        wait_for(lambda: os.path.exists(qmp), what="card VM monitor")
+        self.assertEqual(self.fw.ctl("card-panic"), {"ok": True, "nmi": "sent"})
+        ev = self.fw.wait_event("card-vm-qmp")
+        self.assertIn("command=inject-nmi result=ok", ev[0][1])
+        ev = self.fw.wait_event("card-vm-exit")
+        self.assertIn("exit=0", ev[0][1])
+        with open(rep["console"]) as f:
+            self.assertIn("fake-qemu: NMI", f.read())
+        self.assertFalse(os.path.exists(qmp))
+        r = self.fw.ctl("card-panic")
+        self.assertFalse(r["ok"])
+        self.assertIn("no card VM", r["error"])
+
+    def test_card_panic_on_a_silent_monitor(self):
+        """A card VM that never answers: one request at a time, and the
+        request ends when the VM does."""
+        link, mem, rf, image, rep = self.boot(cmdline="fake.qmp_silent")
+        qmp = os.path.join(self.fw.run_dir, "card-qmp.sock")
+        wait_for(lambda: os.path.exists(qmp), what="card VM monitor")
+        self.assertTrue(self.fw.ctl("card-panic")["ok"])
+        r = self.fw.ctl("card-panic")
+        self.assertFalse(r["ok"])
+        self.assertIn("in flight", r["error"])
+        self.assertTrue(self.fw.ctl("crash")["ok"])
+        ev = self.fw.wait_event("card-vm-qmp")
+        self.assertIn("result=closed", ev[0][1])
+        self.assertTrue(self.fw.alive())
+        self.assertEqual(self.fw.status()["state"], "off")
 
     def test_micfw_killed_takes_card_vm(self):
         link, mem, rf, image, rep = self.boot()

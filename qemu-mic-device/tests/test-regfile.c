@@ -827,6 +827,74 @@ static void test_concurrent(void)
 
 /* -------------------------------------------------------------------------- */
 
+/* ---- fault injection ----------------------------------------------------- */
+
+static void test_fault_doorbell_drop_dup(void)
+{
+    uint32_t drop, dup;
+
+    /* host to card: drop 2, then ring 1 twice, then normal again */
+    mic_regfile_fault_doorbells(rf, MIC_FAULT_TO_CARD, 2, 1);
+    WR(H, MIC_REG_RDMASR(0), 0);
+    CHECK_EQ(ev.flags, MIC_EV_DB_DROPPED);
+    WR(H, MIC_REG_APICICR_LO(3), 0x40 | MIC_APICICR_SEND);
+    CHECK_EQ(ev.flags, MIC_EV_DB_DROPPED);
+    CHECK_EQ(mic_regfile_card_take(rf), 0);
+    mic_regfile_fault_doorbells_left(rf, MIC_FAULT_TO_CARD, &drop, &dup);
+    CHECK_EQ(drop, 0);
+    CHECK_EQ(dup, 1);
+    WR(H, MIC_REG_RDMASR(5), 0);
+    CHECK_EQ(ev.flags, MIC_EV_CARD_IRQ | MIC_EV_DB_DOUBLED);
+    CHECK_EQ(mic_regfile_card_take(rf), MIC_CARD_SRC_RDMASR(5));
+    CHECK_EQ(mic_regfile_fault_take_dup(rf, MIC_FAULT_TO_CARD),
+             MIC_CARD_SRC_RDMASR(5));
+    CHECK_EQ(mic_regfile_fault_take_dup(rf, MIC_FAULT_TO_CARD), 0);
+    WR(H, MIC_REG_RDMASR(5), 0);
+    CHECK_EQ(ev.flags, MIC_EV_CARD_IRQ);
+    mic_regfile_card_take(rf);
+    /* the boot kick is not a doorbell */
+    mic_regfile_fault_doorbells(rf, MIC_FAULT_TO_CARD, 1, 0);
+    WR(H, MIC_REG_APICICR_LO(7), MIC_BOOT_VECTOR | MIC_APICICR_SEND);
+    CHECK_EQ(ev.flags, MIC_EV_BOOT_KICK);
+
+    /* card to host: the other direction's counters are separate */
+    mic_regfile_fault_doorbells(rf, MIC_FAULT_TO_HOST, 1, 1);
+    WR(C, MIC_REG_SDBIC(2), MIC_SDBIC_DBREQ);
+    CHECK_EQ(ev.flags, MIC_EV_DB_DROPPED);
+    CHECK_EQ(RD(H, MIC_REG_SICR0), 0);
+    CHECK_EQ(rf->host_raised, 0);
+    WR(C, MIC_REG_SDBIC(1), MIC_SDBIC_DBREQ);
+    CHECK_EQ(ev.flags, MIC_EV_HOST_IRQ | MIC_EV_DB_DOUBLED);
+    CHECK_EQ(RD(H, MIC_REG_SICR0), MIC_SRC_DB(1));
+    CHECK_EQ(mic_regfile_fault_take_dup(rf, MIC_FAULT_TO_HOST),
+             MIC_SRC_DB(1));
+    mic_regfile_fault_doorbells_left(rf, MIC_FAULT_TO_CARD, &drop, &dup);
+    CHECK_EQ(drop, 1);                      /* untouched by SDBIC */
+    /* a card reset forgets doorbells still to be doubled */
+    mic_regfile_fault_doorbells(rf, MIC_FAULT_TO_HOST, 0, 1);
+    WR(C, MIC_REG_SDBIC(0), MIC_SDBIC_DBREQ);
+    mic_regfile_reset_card(rf);
+    CHECK_EQ(mic_regfile_fault_take_dup(rf, MIC_FAULT_TO_HOST), 0);
+}
+
+static void test_fault_link_dma(void)
+{
+    CHECK(!mic_regfile_fault_link_down(rf));
+    mic_regfile_fault_set_link_down(rf, true);
+    CHECK(mic_regfile_fault_link_down(rf));
+    mic_regfile_reset_card(rf);             /* a board fault, not reset */
+    CHECK(mic_regfile_fault_link_down(rf));
+    mic_regfile_fault_set_link_down(rf, false);
+    CHECK(!mic_regfile_fault_link_down(rf));
+
+    mic_regfile_fault_dma_error(rf, 0x1FF);         /* 8 channels only */
+    CHECK_EQ(mic_regfile_fault_dma_error_armed(rf), 0xFF);
+    CHECK(mic_regfile_fault_take_dma_error(rf, 3));
+    CHECK(!mic_regfile_fault_take_dma_error(rf, 3));    /* one shot */
+    CHECK(!mic_regfile_fault_take_dma_error(rf, 8));
+    CHECK_EQ(mic_regfile_fault_dma_error_armed(rf), 0xF7);
+}
+
 #define T(fn) { #fn, fn }
 
 int main(void)
@@ -844,7 +912,8 @@ int main(void)
         T(test_reset_card), T(test_deliver_msix),
         T(test_deliver_no_autoclear), T(test_deliver_disabled_then_enabled),
         T(test_deliver_cleared_before_delivery), T(test_deliver_unrouted),
-        T(test_deliver_msi), T(test_fuzz), T(test_concurrent),
+        T(test_deliver_msi), T(test_fault_doorbell_drop_dup),
+        T(test_fault_link_dma), T(test_fuzz), T(test_concurrent),
     };
     unsigned int i;
     int before;

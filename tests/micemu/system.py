@@ -10,11 +10,16 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 from micemu.agent import Agent
 from micemu.build import TOP
 from micemu.fwctl import Control as FirmwareControl
+
+# scripts/micemu_hotplug.py is a command for users and the harness's hot-plug
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+import micemu_hotplug  # noqa: E402
 
 # Upstream's MIC sources (for the "upstream" host personality): the tree the
 # build uses, UPSTREAM_MIC_SRC or ../shared beside the checkout.
@@ -36,6 +41,8 @@ def upstream_missing():
 # Lines that mean a kernel went wrong, in either console.
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
+# What a card kernel prints when micfw's card-panic knob hits it.
+CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
 
 
 class System:
@@ -76,6 +83,7 @@ class System:
         # card -> time.monotonic() of the boot that brought it online; a
         # scenario that leaves a card online but disturbed drops it here
         self.online_since = {}
+        self._expected_trouble = {}     # console log name -> [regex]
 
     def _wait_for(self, cond, timeout, what):
         deadline = time.monotonic() + timeout
@@ -155,6 +163,64 @@ class System:
                 os.path.join(self.run_dir, f"mic{card}-ctl.sock"))
         return self._fw[card]
 
+    def _drop_fw(self, card):
+        fw = self._fw.pop(card, None)
+        if fw:
+            fw.close()
+
+    # --- fault knobs (micfw's control socket) ---------------------------------
+    def card_panic(self, card=0):
+        """NMI into card CARD's CPU: its kernel panics (the panic lines in
+        its console are expected from now on)."""
+        reply = self.fw(card).request("card-panic")
+        assert reply["ok"], reply
+        self.expect_trouble(f"mic{card}-console.log", CARD_NMI_PANIC)
+
+    def spad_corrupt(self, card, spad, value, at="now"):
+        """Overwrite SPAD SPAD of card CARD, now or at its next boot kick."""
+        reply = self.fw(card).request("spad-corrupt", spad=spad, value=value, at=at)
+        assert reply["ok"], reply
+        return reply
+
+    def link_down(self, card=0, down=True):
+        """Card CARD falls off the host's bus (or comes back)."""
+        reply = self.fw(card).request("link-down", value=down)
+        assert reply["ok"], reply
+
+    def doorbell_fault(self, card, to, drop=0, dup=0):
+        """Swallow the next DROP doorbells towards TO ("card" or "host"),
+        ring the DUP after them twice."""
+        reply = self.fw(card).request("doorbell-fault", to=to, drop=drop, dup=dup)
+        assert reply["ok"], reply
+
+    def dma_error(self, card, channel):
+        """The next descriptor of DMA channel CHANNEL fails (bus error)."""
+        reply = self.fw(card).request("dma-error", channel=channel)
+        assert reply["ok"], reply
+
+    def expect_trouble(self, log, pattern):
+        """Lines matching PATTERN in console LOG are the scenario's doing."""
+        self._expected_trouble.setdefault(log, []).append(re.compile(pattern))
+
+    # --- hot-plug (scripts/micemu_hotplug.py) -----------------------------------
+    def hot_remove(self, card, surprise=False, timeout=60):
+        """QMP device_del of micCARD, then its micfw stops (with surprise,
+        micfw is killed first)."""
+        self._drop_fw(card)
+        micemu_hotplug.remove(self.run_dir, card, surprise, timeout)
+
+    def hot_add(self, card, timeout=60):
+        """A new micfw for card CARD and device_add of its mic-x100."""
+        self._drop_fw(card)
+        micemu_hotplug.add(self.run_dir, card, timeout)
+
+    def configure_cards(self):
+        """What the host's init (and mpssd) does for every card it finds."""
+        self.run_ok("for c in /sys/class/mic/mic*; do "
+                    "echo linux >$c/bootmode; echo mic/uos.img >$c/firmware; "
+                    "echo mic/initramfs.img >$c/ramdisk; "
+                    "echo 'console=ttyS0 panic=-1' >$c/cmdline; done")
+
     def log_path(self, name):
         return os.path.join(self.logdir, name)
 
@@ -193,8 +259,10 @@ class System:
         found = []
         names = ["host-console.log"] + [f"mic{i}-console.log" for i in range(self.cards)]
         for name in names:
+            expected = self._expected_trouble.get(name, [])
             for line in self.read_log(name).splitlines():
-                if KERNEL_TROUBLE.search(line):
+                if KERNEL_TROUBLE.search(line) and not any(
+                        rx.search(line) for rx in expected):
                     found.append(f"{name}: {line}")
         return found
 
