@@ -2,8 +2,8 @@
 """Register-level golden traces: the host stack's conversation with the card.
 
 One traced system per host stack (run-vm.sh --trace) goes through a card's
-life: boot to online, reset, boot and shutdown, boot and crash (then
-reset); the trace is cut at quiet points into those four scenarios,
+life: boot to online, reset, boot and shutdown (the card powers off, then
+reset), boot and crash (then reset); the trace is cut at quiet points into those four scenarios,
 normalised (tests/micemu/golden.py) and compared with
 tests/golden/<host stack>/<scenario>.trace.  A difference fails with a
 unified diff; the raw logs and the normalised parts stay in
@@ -87,11 +87,22 @@ def lifecycle(logdir, host_stack, upto="crash"):
         s.wait_state(0, "ready", 120)
         if cut("reset"):
             return parts
-        # shutdown: boot, online, micctrl shutdown (shutdown, then reset)
+        # shutdown: boot, online, shutdown, the card powers off, reset ->
+        # ready (micctrl shutdown's steps, but waiting for the card VM to
+        # be gone before the reset: whether the reset or the card's own
+        # poweroff ends the VM first is timing)
         s.boot_online(0)
         settle(s, mark)
-        s.run_ok("micctrl shutdown mic0 --timeout 120", timeout=150)
-        assert s.state(0) == "ready"
+        fw_start = len(s.fw_log(0))
+        s.run_ok("echo shutdown > /sys/class/mic/mic0/state")
+        s.wait_log("mic0-fw.log", r"card-vm-exit pid=\d+ exit=0 ", 120, start=fw_start)
+        for _ in range(120):
+            if s.sysfs(0, "shutdown_status") in ("poweroff", "halted"):
+                break
+            time.sleep(0.5)
+        assert s.sysfs(0, "shutdown_status") in ("poweroff", "halted")
+        s.run_ok("echo reset > /sys/class/mic/mic0/state")
+        s.wait_state(0, "ready", 120)
         if cut("shutdown"):
             return parts
         # crash: boot, online, the card VM dies, crashed, reset -> ready
