@@ -105,6 +105,8 @@ struct mic_dma_txd {
  * @broken: the channel could not be programmed; it fails everything
  * @drar_faulted: fault injection changed DRAR_HI on purpose: do not take
  *	that for a reset until the channel is programmed again
+ * @drar_fault_end: until then (jiffies), a faulted DRAR without an error
+ *	yet means the engine has not run: DSTAT holds the new ring's index 0
  * @tasklet: completion processing and callbacks
  * @watchdog: polls progress, errors and resets while work is outstanding
  * @stats: counters
@@ -137,6 +139,7 @@ struct mic_dma_chan {
 	bool dead;
 	bool broken;
 	bool drar_faulted;
+	unsigned long drar_fault_end;
 	struct tasklet_struct tasklet;
 	struct timer_list watchdog;
 	struct mic_dma_stats stats;

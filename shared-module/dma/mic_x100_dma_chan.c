@@ -410,6 +410,15 @@ static void mic_dma_update(struct mic_dma_chan *ch)
 		ch->broken = true;
 		return;
 	}
+	/*
+	 * Writing DRAR set DSTAT's index to 0; the engine (in the other
+	 * process for a forwarded channel) reports the bad ring when it
+	 * runs. Wait for that a while instead of reading index 0 as a
+	 * completion.
+	 */
+	if (ch->drar_faulted && !err && !(dstat & MIC_DMA_DSTAT_ERROR) &&
+	    time_before(jiffies, ch->drar_fault_end))
+		return;
 	/* An error first: a channel halted on one keeps its registers. */
 	if (!err && !(dstat & MIC_DMA_DSTAT_ERROR) && !ch->drar_faulted &&
 	    mic_dma_regs_lost(ch)) {
