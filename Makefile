@@ -24,6 +24,11 @@
 # kmemleak: guest-kernel/debug.config) with its own modules and images,
 # e.g. `make FLAVOUR=debug test`.
 #
+# KERNEL=6.12 builds and uses Debian's linux-source-6.12 (bookworm-security)
+# instead of linux-source-6.1 for the host VM and the card VMs (one kernel
+# serves both), with its own kernel, module and image directories in
+# $(BUILD); `make test-matrix` runs the suite on each kernel in turn.
+#
 # Everything built or downloaded goes to $(BUILD), outside the source tree,
 # so a second make is incremental and a fresh clone reuses a warm cache.
 
@@ -41,17 +46,28 @@ export MICEMU_FLAVOUR := $(FLAVOUR)
 SUFFIX  := $(if $(filter debug,$(FLAVOUR)),-debug)
 KFRAGS  := guest-kernel/micemu.config $(if $(SUFFIX),guest-kernel/debug.config)
 
+# The guest kernel version. 6.1 keeps the paths it always had; any other
+# version gets its own source, kernel, module and image directories
+# (KTAG), so the two live side by side in one cache.
+KERNELS := 6.1 6.12
+KERNEL  ?= 6.1
+ifeq ($(filter $(KERNELS),$(KERNEL)),)
+$(error KERNEL must be one of $(KERNELS), not '$(KERNEL)')
+endif
+export MICEMU_KERNEL_VERSION := $(KERNEL)
+KTAG    := $(if $(filter-out 6.1,$(KERNEL)),-$(KERNEL))
+
 STAMPS  := $(BUILD)/stamps
-KSRC    := $(BUILD)/linux-source-6.1
-KBUILD  := $(BUILD)/kernel-$(FLAVOUR)
+KSRC    := $(BUILD)/linux-source-$(KERNEL)
+KBUILD  := $(BUILD)/kernel$(KTAG)-$(FLAVOUR)
 BZIMAGE := $(KBUILD)/arch/x86/boot/bzImage
 QSRC    := $(BUILD)/qemu-src
 QBUILD  := $(BUILD)/qemu-build
 QEMU    := $(QBUILD)/qemu-system-x86_64
 MICFW   := $(BUILD)/card-firmware-sim/micfw
 TOOLS   := $(BUILD)/tools
-MODDIR  := $(BUILD)/modules$(SUFFIX)
-IMAGES  := $(BUILD)/images$(SUFFIX)
+MODDIR  := $(BUILD)/modules$(KTAG)$(SUFFIX)
+IMAGES  := $(BUILD)/images$(KTAG)$(SUFFIX)
 HOST_INITRD := $(IMAGES)/host-initramfs.img
 CARD_INITRD := $(IMAGES)/card-initramfs.img
 
@@ -81,14 +97,14 @@ export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
 	upstream-kernel upstream-modules mpssd checkpatch unit-test check soak clean \
-	distclean fuzz qemu-sanitize micfw-sanitize golden-update FORCE
+	test-matrix distclean fuzz qemu-sanitize micfw-sanitize golden-update FORCE
 
 all: images
 
 # --- Debian packages --------------------------------------------------------
 # Re-checked on every make; quick when everything is installed.
 deps:
-	@$(TOP)/scripts/install-deps.sh
+	@MICEMU_KERNELS=$(KERNEL) $(TOP)/scripts/install-deps.sh
 
 # --- inputs keyed by content -------------------------------------------------
 # A fresh clone gives every file a new mtime; these copies change only when
@@ -102,7 +118,7 @@ $(INPUTS)/qemu-configure: FORCE
 $(INPUTS)/qemu-dirs: FORCE
 	@mkdir -p $(@D)
 	@echo '$(QSRC) $(QBUILD)' | cmp -s - $@ || echo '$(QSRC) $(QBUILD)' >$@
-$(INPUTS)/kernel-$(FLAVOUR).config: FORCE
+$(INPUTS)/kernel$(KTAG)-$(FLAVOUR).config: FORCE
 	@mkdir -p $(@D)
 	@cat $(KFRAGS) | cmp -s - $@ || cat $(KFRAGS) >$@
 
@@ -126,13 +142,13 @@ qemu: $(STAMPS)/qemu-configured
 	$(call link-qemu-firmware,$(QBUILD))
 
 # --- guest kernel -------------------------------------------------------------
-$(STAMPS)/kernel-src: | deps
+$(STAMPS)/kernel-src$(KTAG): | deps
 	@mkdir -p $(STAMPS)
 	rm -rf $(KSRC)
-	tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(BUILD)
+	tar -xJf /usr/src/linux-source-$(KERNEL).tar.xz -C $(BUILD)
 	touch $@
 
-$(KBUILD)/.config: $(INPUTS)/kernel-$(FLAVOUR).config $(STAMPS)/kernel-src
+$(KBUILD)/.config: $(INPUTS)/kernel$(KTAG)-$(FLAVOUR).config $(STAMPS)/kernel-src$(KTAG)
 	mkdir -p $(KBUILD)
 	$(MAKE) -C $(KSRC) O=$(KBUILD) tinyconfig >/dev/null
 	$(KSRC)/scripts/kconfig/merge_config.sh -m -O $(KBUILD) \
@@ -258,7 +274,7 @@ endif
 run: images
 	$(TOP)/scripts/run-vm.sh --cards 1 --host-stack $(HOST_STACK)
 
-checkpatch: deps $(STAMPS)/kernel-src
+checkpatch: deps $(STAMPS)/kernel-src$(KTAG)
 	$(TOP)/scripts/checkpatch-modules.sh $(KSRC)/scripts/checkpatch.pl $(MODULE_TREES)
 
 # The C unit tests; micfw's and the device models' Python suites run under
@@ -274,7 +290,17 @@ TEST_JOBS := $(if $(filter command line,$(origin JOBS)),$(JOBS),1)
 test: images unit-test
 	cd $(TOP) && MICEMU_NO_SKIP=1 $(PYTHON) -m pytest $(PYTEST_ARGS) \
 		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) \
-		--junitxml=$(TOP)/logs/junit.xml
+		--junitxml=$(TOP)/logs/junit$(KTAG).xml
+
+# The whole suite once per guest kernel (KERNELS), one after the other;
+# each kernel's per-test logs go to logs/tests$(KTAG)/. Fails if any
+# kernel's run failed, after running them all.
+test-matrix:
+	@fail=; for k in $(KERNELS); do \
+		echo "make test-matrix: KERNEL=$$k"; \
+		$(MAKE) KERNEL=$$k test || fail="$$fail $$k"; \
+	done; \
+	if [ -n "$$fail" ]; then echo "make test-matrix: failed on$$fail" >&2; exit 1; fi
 
 bench: images
 	cd $(TOP) && $(PYTHON) tests/bench.py

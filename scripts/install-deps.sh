@@ -6,6 +6,10 @@
 # The mirror is taken from the machine's own apt configuration; this script
 # never names a package registry itself.  It adds bookworm-backports (binary
 # and source entries) because QEMU 10.0 and a recent meson come from there.
+#
+# MICEMU_KERNELS (default "6.1"): the guest kernel versions to build, each
+# installed as Debian's linux-source-VERSION (6.12 comes from
+# bookworm-security, which the machine's sources already carry).
 set -euo pipefail
 
 STAMP=${1:-}
@@ -18,7 +22,7 @@ pkgs=(
 	# QEMU run time: BIOS and option ROMs
 	seabios ipxe-qemu qemu-system-data
 	# guest kernel
-	linux-source-6.1 bc flex bison libelf-dev libssl-dev cpio kmod
+	bc flex bison libelf-dev libssl-dev cpio kmod
 	# images
 	busybox-static
 	# firmware simulator
@@ -26,6 +30,12 @@ pkgs=(
 	# tests
 	python3-pytest python3-pytest-xdist
 )
+for k in ${MICEMU_KERNELS:-6.1}; do
+	case "$k" in
+	6.1|6.12) pkgs+=("linux-source-$k") ;;
+	*) echo "install-deps: no guest kernel $k (6.1 or 6.12)" >&2; exit 1 ;;
+	esac
+done
 bpo_pkgs=(meson/bookworm-backports python3-pycotap/bookworm-backports)
 
 die() { echo "install-deps: $*" >&2; exit 1; }

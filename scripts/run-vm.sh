@@ -34,9 +34,9 @@ usage() {
 usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--exec 'CMD' | --serve] [--timeout S] [--mem-size SIZE]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
-                 [--flavour default|debug] [--dma-rate MBPS]
-                 [--host-stack micemu|upstream] [--mpssd] [--mpssd-disk SIZE]
-                 [--trace]
+                 [--flavour default|debug] [--kernel-version 6.1|6.12]
+                 [--dma-rate MBPS] [--host-stack micemu|upstream] [--mpssd]
+                 [--mpssd-disk SIZE] [--trace]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -55,6 +55,9 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                    default 0: as fast as the host copies
   --flavour F      guest kernel: default, or debug (KASAN, lockdep, kmemleak;
                    built by 'make FLAVOUR=debug'); default \$MICEMU_FLAVOUR
+  --kernel-version V  guest kernel version for the host VM (micemu stack)
+                   and the cards: 6.1 or 6.12 (built by 'make KERNEL=6.12');
+                   default \$MICEMU_KERNEL_VERSION, else 6.1
   --host-stack S   the host VM's personality: micemu (our kernel and host
                    modules, default) or upstream (Debian bullseye's 5.10
                    kernel with upstream's MIC host stack, built by 'make
@@ -79,6 +82,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
 flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M trace=0
+kver=${MICEMU_KERNEL_VERSION:-6.1}
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--cards) cards=${2:?--cards needs a value}; shift 2 ;;
@@ -92,6 +96,7 @@ while [ $# -gt 0 ]; do
 	--append) append=${2?--append needs a value}; shift 2 ;;
 	--ready-delay) ready_delay=${2:?--ready-delay needs a value}; shift 2 ;;
 	--flavour) flavour=${2:?--flavour needs a value}; shift 2 ;;
+	--kernel-version) kver=${2:?--kernel-version needs a value}; shift 2 ;;
 	--dma-rate) dma_rate=${2:?--dma-rate needs a value}; shift 2 ;;
 	--host-stack) host_stack=${2:?--host-stack needs a value}; shift 2 ;;
 	--mpssd) mpssd=1; shift ;;
@@ -113,16 +118,22 @@ if [ "$mpssd" = 1 ]; then
 	append="micemu.mpssd=1 micemu.mpssd_disk=$mpssd_disk $append"
 fi
 [ $have_exec = 1 ] && [ $serve = 1 ] && die "--exec and --serve exclude each other"
+# 6.1 keeps the directories it always had; 6.12 has its own (see Makefile).
+case "$kver" in
+6.1) ktag= ;;
+6.12) ktag=-$kver ;;
+*) die "--kernel-version must be 6.1 or 6.12, not '$kver'" ;;
+esac
 case "$flavour" in
-default) images=$build/images ;;
-debug) images=$build/images-debug ;;
+default) images=$build/images$ktag ;;
+debug) images=$build/images$ktag-debug ;;
 *) die "--flavour must be default or debug, not '$flavour'" ;;
 esac
 
 qemu=$build/qemu-build/qemu-system-x86_64
 case "$host_stack" in
 micemu)
-	kernel=$build/kernel-$flavour/arch/x86/boot/bzImage
+	kernel=$build/kernel$ktag-$flavour/arch/x86/boot/bzImage
 	initrd=$images/host-initramfs.img ;;
 upstream)
 	release=$(cat "$build/upstream-host/kernel-release" 2>/dev/null) ||
@@ -135,7 +146,8 @@ upstream)
 esac
 micfw=$build/card-firmware-sim/micfw
 for f in "$qemu" "$kernel" "$initrd" "$micfw"; do
-	[ -x "$f" ] || [ -f "$f" ] || die "$f is missing: run 'make FLAVOUR=$flavour images' first"
+	[ -x "$f" ] || [ -f "$f" ] ||
+		die "$f is missing: run 'make FLAVOUR=$flavour KERNEL=$kver images' first"
 done
 # The Makefile links Debian's firmware into QEMU's build tree (QEMU_FIRMWARE).
 [ -e "$(dirname "$qemu")/qemu-bundle/usr/local/share/qemu/bios-256k.bin" ] ||
@@ -184,7 +196,7 @@ probe_kvm() {
 if [ "$accel" = auto ]; then
 	if [ -w /dev/kvm ]; then accel=$(probe_kvm); else accel=tcg; fi
 fi
-log "acceleration: $accel, kernel flavour: $flavour, host stack: $host_stack"
+log "acceleration: $accel, kernel $kver, flavour: $flavour, host stack: $host_stack"
 if [ "$accel" = kvm ]; then cpu=(-accel kvm -cpu max); else cpu=(-accel tcg); fi
 
 # --- process bookkeeping --------------------------------------------------

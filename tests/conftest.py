@@ -16,9 +16,11 @@ import shutil
 
 import pytest
 
+from micemu.build import KTAG
 from micemu.system import HOST_STACKS, TOP, System, upstream_missing
 
-LOGROOT = os.path.join(TOP, "logs", "tests")
+# One log tree per guest kernel, so `make test-matrix` keeps both runs' logs.
+LOGROOT = os.path.join(TOP, "logs", "tests" + KTAG)
 
 
 def pytest_configure(config):

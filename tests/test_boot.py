@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from micemu.build import KERNEL_VERSION
 from micemu.stacks import micemu_only
 
 pytestmark = pytest.mark.usefixtures("host_stack")
@@ -104,3 +105,18 @@ def test_never_ready_ends_in_reset_failed(make_system):
     assert system.fw().request("never-ready", value=False)["ok"]
     system.run_ok("echo reset > /sys/class/mic/mic0/state")
     system.wait_state(0, "ready", timeout=60)
+
+
+def test_cards_run_the_selected_kernel(two, host_stack):
+    """make KERNEL=V (MICEMU_KERNEL_VERSION): the card VMs run Linux V with
+    micemu's card modules on either host stack, and so does micemu's host
+    VM (upstream's host runs its own 5.10)."""
+    s = two
+    release = re.compile(re.escape(KERNEL_VERSION) + r"\.\d+\S*-micemu$")
+    s.boot_online(0)
+    card = s.card_run_ok(0, "uname -r").strip()
+    assert release.match(card), card
+    assert "mic_card " in s.card_run_ok(0, "cat /proc/modules")
+    if host_stack == "micemu":
+        assert s.run_ok("uname -r").strip() == card
+        assert "mic_x100 " in s.run_ok("cat /proc/modules")

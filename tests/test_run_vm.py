@@ -28,7 +28,8 @@ def test_exec_returns_command_exit_code(logdir):
 def test_bad_options_are_refused(logdir):
     for args in (["--cards", "x"], ["--accel", "warp"], ["--frob"],
                  ["--exec", "true", "--serve"], ["--dma-rate", "fast"],
-                 ["--mem-size", "32G"], ["--mem-size", "3G"], ["--mem-size", "64M"]):
+                 ["--mem-size", "32G"], ["--mem-size", "3G"], ["--mem-size", "64M"],
+                 ["--kernel-version", "5.4"]):
         r = subprocess.run([RUN_VM, "--logdir", logdir] + args,
                            capture_output=True, text=True, timeout=30)
         assert r.returncode == 2, (args, r.stderr)

@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import unittest
 
+from micemu.build import find_kernel
 from micemu.fwctl import Micfw, kill_leftovers
 from micemu.qtest import QTest
 from micemu.link import BOOT_KICK, ROLE_CARD, Link, host_link
@@ -43,8 +44,7 @@ def find_artifacts():
                            os.path.expanduser("~/.cache/micemu"))
     qemu = os.environ.get("MICEMU_QEMU",
                           os.path.join(build, "qemu-build/qemu-system-x86_64"))
-    kernel = os.environ.get("MICEMU_KERNEL", os.path.join(
-        build, "kernel-default/arch/x86/boot/bzImage"))
+    kernel = find_kernel()
     missing = [p for p in (qemu, kernel, "/usr/bin/busybox")
                if not os.path.isfile(p)]
     return qemu, kernel, missing

@@ -16,6 +16,7 @@
 #include <linux/sysfs.h>
 
 #include "cosm_main.h"
+#include "mic_compat.h"
 
 static unsigned int reset_poll_count = 45;
 module_param(reset_poll_count, uint, 0644);
@@ -600,7 +601,7 @@ static int __init cosm_init(void)
 {
 	int rc;
 
-	cosm_class = class_create(THIS_MODULE, "mic");
+	cosm_class = mic_class_create("mic");
 	if (IS_ERR(cosm_class)) {
 		pr_err("mic_cosm: cannot create class mic: %ld\n",
 		       PTR_ERR(cosm_class));

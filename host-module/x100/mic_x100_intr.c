@@ -10,6 +10,7 @@
 #include <linux/interrupt.h>
 #include <linux/slab.h>
 
+#include "mic_compat.h"
 #include "mic_x100.h"
 
 struct mic_x100_src_group {
@@ -352,7 +353,7 @@ static int mic_x100_setup_shared(struct mic_x100_dev *mdev,
 	int rc;
 
 	rc = pci_alloc_irq_vectors(mdev->pdev, 1, 1,
-				   msi ? PCI_IRQ_MSI : PCI_IRQ_LEGACY);
+				   msi ? PCI_IRQ_MSI : PCI_IRQ_INTX);
 	if (rc < 0)
 		return rc;
 	rc = request_threaded_irq(pci_irq_vector(mdev->pdev, 0),

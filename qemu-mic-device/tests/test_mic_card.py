@@ -28,7 +28,7 @@ import tempfile
 import time
 import unittest
 
-from micemu.build import find_micfw, find_qemu
+from micemu.build import find_kernel, find_micfw, find_qemu
 from micemu.link import (ERROR, HDR, HELLO, HELLO_S, LINK_MAGIC, ROLE_CARD,
                          WELCOME_S, FakeFw, HostRam, recv_msg)
 from micemu.qtest import NUM_VECTORS, Msix, QTest
@@ -1027,10 +1027,7 @@ class CardVmBootTest(CardTestBase):
 
     def setUp(self):
         super().setUp()
-        build = os.environ.get("MICEMU_BUILD",
-                               os.path.expanduser("~/.cache/micemu"))
-        self.kernel = os.environ.get("MICEMU_KERNEL", os.path.join(
-            build, "kernel-default/arch/x86/boot/bzImage"))
+        self.kernel = find_kernel()
         self.micfw = find_micfw()
         missing = [p for p in (self.kernel, "/usr/bin/busybox")
                    if not os.path.isfile(p)]

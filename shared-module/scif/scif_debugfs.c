@@ -69,7 +69,6 @@ static const struct file_operations scif_inject_fops = {
 	.owner = THIS_MODULE,
 	.open = simple_open,
 	.write = scif_inject_write,
-	.llseek = no_llseek,
 };
 
 /**

@@ -542,7 +542,6 @@ static const struct file_operations scif_fd_fops = {
 	.unlocked_ioctl = scif_fd_ioctl,
 	.poll = scif_fd_poll,
 	.mmap = scif_fd_mmap_op,
-	.llseek = no_llseek,
 };
 
 /* Any user may open it: ports below 1024 still need CAP_SYS_ADMIN. */

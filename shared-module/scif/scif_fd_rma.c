@@ -18,6 +18,7 @@
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 
+#include "mic_compat.h"
 #include "scif_main.h"
 
 static long scif_fd_reg(struct scif_endpt *ep, struct scifioctl_reg __user *u)
@@ -250,8 +251,8 @@ int scif_fd_mmap(struct file *file, struct scif_endpt *ep,
 	up_read(&ep->rma.sem);
 	if (err)
 		return err;
-	vma->vm_flags |= VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
-			 VM_DONTCOPY;
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
+		     VM_DONTCOPY);
 	vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 	vma->vm_ops = &scif_vm_ops;
 	vma->vm_private_data = ep;

@@ -237,7 +237,7 @@ static long scift_kapi(struct scift_kapi __user *uarg)
 	struct scift_kapi a;
 	scif_pinned_pages_t pin;
 	struct scif_range *r;
-	struct fd f;
+	struct file *file;
 	scif_epd_t epd;
 	long ret;
 
@@ -245,10 +245,10 @@ static long scift_kapi(struct scift_kapi __user *uarg)
 		return -EFAULT;
 	if (a.slot < 0 || a.slot >= SCIFT_KAPI_SLOTS)
 		return -EINVAL;
-	f = fdget(a.fd);
-	if (!f.file)
+	file = fget(a.fd);
+	if (!file)
 		return -EBADF;
-	epd = scif_file_epd(f.file);
+	epd = scif_file_epd(file);
 	ret = epd ? 0 : -EINVAL;
 	mutex_lock(&scift_ranges_lock);
 	r = scift_ranges[a.slot];
@@ -289,7 +289,7 @@ static long scift_kapi(struct scift_kapi __user *uarg)
 		ret = -EINVAL;
 	}
 	mutex_unlock(&scift_ranges_lock);
-	fdput(f);
+	fput(file);
 	if (!ret && copy_to_user(uarg, &a, sizeof(a)))
 		ret = -EFAULT;
 	return ret;

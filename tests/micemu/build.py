@@ -7,9 +7,21 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 BUILD = os.environ.get("MICEMU_BUILD", os.path.expanduser("~/.cache/micemu"))
 FLAVOUR = os.environ.get("MICEMU_FLAVOUR", "default")
-KBUILD = os.path.join(BUILD, "kernel-" + FLAVOUR)
-MODDIR = os.path.join(BUILD, "modules" + ("-debug" if FLAVOUR == "debug"
-                                          else ""))
+# The guest kernel version (make KERNEL=V exports it; run-vm.sh
+# --kernel-version defaults to it): 6.1 keeps the build directories it
+# always had, another version has its own, tagged "-V".
+KERNEL_VERSION = os.environ.get("MICEMU_KERNEL_VERSION", "6.1")
+KTAG = "" if KERNEL_VERSION == "6.1" else "-" + KERNEL_VERSION
+KBUILD = os.path.join(BUILD, "kernel" + KTAG + "-" + FLAVOUR)
+MODDIR = os.path.join(BUILD, "modules" + KTAG +
+                      ("-debug" if FLAVOUR == "debug" else ""))
+
+
+def find_kernel():
+    """$MICEMU_KERNEL, else the default flavour's bzImage of the chosen
+    kernel version (what the bare card VMs of the device suites boot)."""
+    return os.environ.get("MICEMU_KERNEL") or os.path.join(
+        BUILD, "kernel" + KTAG + "-default", "arch", "x86", "boot", "bzImage")
 
 
 def find_qemu():
