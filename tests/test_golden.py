@@ -26,11 +26,12 @@ import time
 
 import pytest
 
+from micemu.build import KTAG
 from micemu.golden import normalise, snapshot
 from micemu.system import HOST_STACKS, TOP, System, upstream_missing
 
 GOLDEN = os.path.join(TOP, "tests", "golden")
-LOGROOT = os.path.join(TOP, "logs", "tests")
+LOGROOT = os.path.join(TOP, "logs", "tests" + KTAG)
 UPDATE = os.environ.get("MICEMU_GOLDEN_UPDATE") == "1"
 SCENARIOS = ("boot", "reset", "shutdown", "crash")
 
@@ -219,28 +220,30 @@ def build_reordered(build):
         "mic_x100_write_dp_addr() changed: update DP_LO/DP_HI in this test"
     with open(boot_c, "w") as f:
         f.write(src.replace(DP_LO + DP_HI, DP_HI + DP_LO))
-    kbuild = os.path.join(build, f"kernel-{flavour}")
+    kname = f"kernel{KTAG}-{flavour}"
+    kbuild = os.path.join(build, kname)
     _run(["nice", "-n", "10", "make", "-s", "-C", kbuild, f"M={moddir}", "W=1",
-          "KBUILD_EXTRA_SYMBOLS=" + os.path.join(build, f"modules{suffix}", "Module.symvers"),
+          "KBUILD_EXTRA_SYMBOLS=" + os.path.join(build, f"modules{KTAG}{suffix}",
+                                                 "Module.symvers"),
           "modules"])
     ko = os.path.join(moddir, "host-module", "x100", "mic_x100.ko")
     # The host image: BUILD's, with a second cpio archive appended that
     # replaces /lib/micemu/mic_x100.ko (the kernel unpacks both in turn).
-    images = os.path.join(scratch, f"images{suffix}")
+    images = os.path.join(scratch, f"images{KTAG}{suffix}")
     os.makedirs(images)
     listing = os.path.join(scratch, "cpio.list")
     with open(listing, "w") as f:
         f.write(f"dir /lib 0755 0 0\ndir /lib/micemu 0755 0 0\n"
                 f"file /lib/micemu/mic_x100.ko {ko} 0644 0 0\n")
     cpio = _run([os.path.join(kbuild, "usr", "gen_init_cpio"), listing])
-    with open(os.path.join(build, f"images{suffix}", "host-initramfs.img"), "rb") as f:
+    with open(os.path.join(build, f"images{KTAG}{suffix}", "host-initramfs.img"), "rb") as f:
         image = f.read()
     with open(os.path.join(images, "host-initramfs.img"), "wb") as f:
         f.write(image + b"\0" * (-len(image) % 4) + cpio)
     # Everything else from BUILD.
-    for name in ("qemu-build", f"kernel-{flavour}", "card-firmware-sim", "tools"):
+    for name in ("qemu-build", kname, "card-firmware-sim", "tools"):
         os.symlink(os.path.join(build, name), os.path.join(scratch, name))
-    os.symlink(os.path.join(build, f"images{suffix}", "card-initramfs.img"),
+    os.symlink(os.path.join(build, f"images{KTAG}{suffix}", "card-initramfs.img"),
                os.path.join(images, "card-initramfs.img"))
     return scratch
 

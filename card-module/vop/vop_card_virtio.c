@@ -32,6 +32,7 @@
 #include <linux/virtio_ring.h>
 #include <asm/pgtable.h>
 
+#include "mic_compat.h"
 #include "vop_card.h"
 
 /* How long we wait for the host's answers, as upstream: 100 x 100 ms. */
@@ -343,8 +344,7 @@ free_used:
 
 static int vop_card_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 			     struct virtqueue *vqs[],
-			     vq_callback_t *callbacks[],
-			     const char * const names[], const bool *ctx,
+			     struct virtqueue_info vqs_info[],
 			     struct irq_affinity *desc)
 {
 	struct vop_card_vdev *v = to_vop_vdev(vdev);
@@ -354,13 +354,13 @@ static int vop_card_find_vqs(struct virtio_device *vdev, unsigned int nvqs,
 	if (nvqs > v->num_vq)
 		return -ENOENT;
 	for (i = 0; i < nvqs; i++) {
-		if (!names[i]) {
+		if (!vqs_info[i].name) {
 			vqs[i] = NULL;
 			continue;
 		}
 		v->nr_vqs = idx + 1;
-		vqs[i] = vop_card_find_vq(v, idx, callbacks[i], names[i],
-					  ctx ? ctx[i] : false);
+		vqs[i] = vop_card_find_vq(v, idx, vqs_info[i].callback,
+					  vqs_info[i].name, vqs_info[i].ctx);
 		if (IS_ERR(vqs[i])) {
 			err = PTR_ERR(vqs[i]);
 			goto del;
@@ -384,6 +384,24 @@ del:
 	return err;
 }
 
+#ifdef MIC_FIND_VQS_ARRAYS
+static int vop_card_find_vqs_arrays(struct virtio_device *vdev,
+				    unsigned int nvqs, struct virtqueue *vqs[],
+				    vq_callback_t *callbacks[],
+				    const char * const names[],
+				    const bool *ctx, struct irq_affinity *desc)
+{
+	struct virtqueue_info *info = mic_vqs_info(nvqs, callbacks, names, ctx);
+	int err;
+
+	if (!info)
+		return -ENOMEM;
+	err = vop_card_find_vqs(vdev, nvqs, vqs, info, desc);
+	kfree(info);
+	return err;
+}
+#endif
+
 static const char *vop_card_bus_name(struct virtio_device *vdev)
 {
 	return "mic_card_vop";
@@ -395,7 +413,11 @@ const struct virtio_config_ops vop_card_config_ops = {
 	.get_status = vop_card_get_status,
 	.set_status = vop_card_set_status,
 	.reset = vop_card_reset,
+#ifdef MIC_FIND_VQS_ARRAYS
+	.find_vqs = vop_card_find_vqs_arrays,
+#else
 	.find_vqs = vop_card_find_vqs,
+#endif
 	.del_vqs = vop_card_del_vqs,
 	.get_features = vop_card_get_features,
 	.finalize_features = vop_card_finalize_features,

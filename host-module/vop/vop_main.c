@@ -30,6 +30,7 @@
 #include <linux/uaccess.h>
 #include <linux/virtio_config.h>
 
+#include "mic_compat.h"
 #include "vop_host.h"
 
 static unsigned int remove_wait_ms = 3000;
@@ -693,7 +694,7 @@ static int vop_mmap(struct file *f, struct vm_area_struct *vma)
 
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;
-	vma->vm_flags &= ~VM_MAYWRITE;
+	vm_flags_clear(vma, VM_MAYWRITE);
 	mutex_lock(&vdev->lock);
 	if (vdev->state != VOP_VDEV_LIVE && vdev->state != VOP_VDEV_BROKEN) {
 		rc = -EINVAL;
