@@ -32,6 +32,17 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
+/*
+ * 6.12's driver core takes const bus types (bus_register(), device.bus,
+ * subsys_interface.subsys); 6.1's does not. A bus is defined as a
+ * MIC_BUS_TYPE.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define MIC_BUS_TYPE const struct bus_type
+#else
+#define MIC_BUS_TYPE struct bus_type
+#endif
+
 /* 6.8 renamed PCI_IRQ_LEGACY. */
 #ifndef PCI_IRQ_INTX
 #define PCI_IRQ_INTX PCI_IRQ_LEGACY

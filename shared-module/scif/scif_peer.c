@@ -14,9 +14,10 @@
 #include <linux/printk.h>
 #include <linux/slab.h>
 
+#include "mic_compat.h"
 #include "scif_main.h"
 
-static struct bus_type scif_peer_bus = {
+static MIC_BUS_TYPE scif_peer_bus = {
 	.name = "scif_peer",
 };
 
