@@ -59,18 +59,9 @@ static uint32_t fnv1a(const uint8_t *p, size_t n)
 	return h;
 }
 
-/* The vring layout of the virtio spec, 4096-aligned avail/used split. */
-static size_t vring_bytes(unsigned int num)
-{
-	size_t s = 16 * num + 2 * (3 + num);
-
-	s = (s + 4095) & ~(size_t)4095;
-	return s + 2 * 3 + 8 * num;
-}
-
 static size_t ring_len(unsigned int num)
 {
-	size_t info = (vring_bytes(num) + 3) & ~(size_t)3;
+	size_t info = mic_vop_vring_info_offset(num);
 
 	return (info + sizeof(struct mic_vop_vring_info) + PAGE - 1) &
 	       ~(size_t)(PAGE - 1);
@@ -90,14 +81,14 @@ static int check_mapping(const uint8_t *map, int type, int nvq,
 		d = (const void *)(map + off);
 		if (d->type == 0)
 			break;
-		size = sizeof(*d) + d->num_vq * sizeof(struct mic_vop_vqconfig) +
-		       d->feature_len * 2 + d->config_len;
+		size = mic_vop_entry_size(d->num_vq, d->feature_len,
+					  d->config_len);
 		if (d->type == type) {
 			printf("mmap: entry type %d at %u, %u vrings\n", type,
 			       off, d->num_vq);
 			for (i = 0; i < nvq; i++) {
 				info = (const void *)(map + pos +
-						      ((vring_bytes(num) + 3) & ~3UL));
+						      mic_vop_vring_info_offset(num));
 				if (info->magic != MIC_VOP_VRING_MAGIC + type + i) {
 					printf("mmap: vring %d magic %#x, want %#x\n",
 					       i, info->magic,
@@ -109,7 +100,7 @@ static int check_mapping(const uint8_t *map, int type, int nvq,
 			printf("mmap: vring magics ok\n");
 			return 0;
 		}
-		off += ((size + 7) & ~7U) + sizeof(struct mic_vop_ctrl);
+		off += size;
 	}
 	printf("mmap: no entry of type %d in the device page\n", type);
 	return -1;

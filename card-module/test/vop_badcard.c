@@ -162,22 +162,22 @@ static int bad_find_entry(void)
 		t = ioread8(&d->type);
 		if (!t)
 			break;
-		size = sizeof(*d) +
-		       ioread8(&d->num_vq) * sizeof(struct mic_vop_vqconfig) +
-		       ioread8(&d->feature_len) * 2 + ioread8(&d->config_len);
-		if (o + ALIGN(size, 8) + sizeof(struct mic_vop_ctrl) > MIC_DP_SIZE)
+		size = mic_vop_entry_size(ioread8(&d->num_vq),
+					  ioread8(&d->feature_len),
+					  ioread8(&d->config_len));
+		if (o + size > MIC_DP_SIZE)
 			break;
 		if (t == type) {
 			bad.d = d;
 			bad.vq = (void __iomem *)(d + 1);
-			bad.dc = bad.dp + o + ALIGN(size, 8);
+			bad.dc = bad.dp + o + size - sizeof(struct mic_vop_ctrl);
 			bad.num_vq = min_t(int, ioread8(&d->num_vq),
 					   MIC_VOP_MAX_VRINGS);
 			pr_info("entry type %d at %u, %d vrings\n", t, o,
 				bad.num_vq);
 			return 0;
 		}
-		o += ALIGN(size, 8) + sizeof(struct mic_vop_ctrl);
+		o += size;
 	}
 	pr_err("no entry of type %d in the device page\n", type);
 	return -ENODEV;

@@ -25,6 +25,14 @@
 
 #include "vop_card.h"
 
+/* The host's VOP asserts the same: one layout, both ends. */
+static_assert(sizeof(struct mic_vop_desc) == 8);
+static_assert(sizeof(struct mic_vop_vqconfig) == 24);
+static_assert(sizeof(struct mic_vop_ctrl) == 16);
+static_assert(offsetof(struct mic_vop_ctrl, h2c_vdev_db) == 14);
+static_assert(sizeof(struct mic_vop_vring_info) == 8);
+static_assert(sizeof(struct mic_bootparam) == MIC_VOP_DESC_START);
+
 static const char *vop_card_type_name(s8 type)
 {
 	switch (type) {
@@ -37,17 +45,6 @@ static const char *vop_card_type_name(s8 type)
 	default:
 		return "other";
 	}
-}
-
-/* Bytes of an entry with its control block, padding included. */
-static unsigned int vop_card_entry_size(u8 num_vq, u8 feature_len,
-					u8 config_len)
-{
-	unsigned int len = sizeof(struct mic_vop_desc) +
-			   num_vq * sizeof(struct mic_vop_vqconfig) +
-			   2 * feature_len + config_len;
-
-	return ALIGN(len, 8) + sizeof(struct mic_vop_ctrl);
 }
 
 /**
@@ -98,9 +95,8 @@ static void vop_card_add(struct vop_card *vop, unsigned int offset, s8 type,
 	v->vop = vop;
 	v->offset = offset;
 	v->desc = d;
-	v->dc = (void __iomem *)d + vop_card_entry_size(num_vq, feature_len,
-						       config_len) -
-		sizeof(struct mic_vop_ctrl);
+	v->dc = (void __iomem *)d + mic_vop_ctrl_offset(num_vq, feature_len,
+						       config_len);
 	v->type = type;
 	v->num_vq = num_vq;
 	v->feature_len = feature_len;
@@ -196,7 +192,7 @@ static void vop_card_scan(struct vop_card *vop)
 		num_vq = ioread8(&d->num_vq);
 		feature_len = ioread8(&d->feature_len);
 		config_len = ioread8(&d->config_len);
-		size = vop_card_entry_size(num_vq, feature_len, config_len);
+		size = mic_vop_entry_size(num_vq, feature_len, config_len);
 		if (size > MIC_DP_SIZE - offset) {
 			dev_err_ratelimited(hw->dev, "VOP: entry at %u (%u bytes) runs past the device page: scan stopped\n",
 					    offset, size);

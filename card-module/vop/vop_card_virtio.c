@@ -272,7 +272,7 @@ static int vop_card_check_ring(struct vop_card_vdev *v, unsigned int i,
 			i, addr);
 		return -EINVAL;
 	}
-	ring_len = round_up(vring_size(num, MIC_VOP_RING_ALIGN), 4);
+	ring_len = mic_vop_vring_info_offset(num);
 	map_len = PAGE_ALIGN(ring_len + sizeof(*info));
 	va = hw->ops->ioremap(hw, addr, map_len);
 	if (!va)

@@ -87,8 +87,7 @@ static u8 *vop_features(struct mic_vop_desc *dd, u8 num_vq)
 
 static unsigned int vop_desc_size(const struct mic_vop_desc *dd)
 {
-	return sizeof(*dd) + dd->num_vq * sizeof(struct mic_vop_vqconfig) +
-	       dd->feature_len * 2 + dd->config_len;
+	return mic_vop_desc_size(dd->num_vq, dd->feature_len, dd->config_len);
 }
 
 /**
@@ -248,7 +247,7 @@ static int vop_ring_alloc(struct vop_vdev *vdev, int i, u16 num)
 {
 	struct mic_vop_hw_dev *hw = vdev->card->hw;
 	struct vop_vring *vr = &vdev->vr[i];
-	size_t info_off = ALIGN(vring_size(num, MIC_VOP_RING_ALIGN), 4);
+	size_t info_off = mic_vop_vring_info_offset(num);
 	struct vring vring;
 	int rc;
 
@@ -355,7 +354,8 @@ static int vop_vdev_add(struct vop_vdev *vdev, struct mic_vop_desc *new,
 	int rc, i, off;
 	s8 cfg_db;
 
-	vdev->size = ALIGN(desc_size, 8) + sizeof(struct mic_vop_ctrl);
+	vdev->size = mic_vop_entry_size(new->num_vq, new->feature_len,
+					new->config_len);
 	off = vop_find_slot(card, vdev->size);
 	if (off < 0) {
 		dev_err(hw->dev, "vop_virtio%d: no room for %u more bytes in the device page\n",
@@ -369,7 +369,9 @@ static int vop_vdev_add(struct vop_vdev *vdev, struct mic_vop_desc *new,
 	vdev->config_len = new->config_len;
 	dd = (void *)hw->dp + off;
 	vdev->dd = dd;
-	vdev->dc = (void *)dd + ALIGN(desc_size, 8);
+	vdev->dc = (void *)dd + mic_vop_ctrl_offset(new->num_vq,
+						    new->feature_len,
+						    new->config_len);
 
 	/* Hidden (type 0) until complete; the card stops its walk there. */
 	WRITE_ONCE(dd->type, 0);

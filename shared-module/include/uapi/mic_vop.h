@@ -28,6 +28,7 @@
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
+#include <linux/virtio_ring.h>
 
 /* First entry of the device page, after the 24-byte bootparam. */
 #define MIC_VOP_DESC_START	24
@@ -113,6 +114,48 @@ struct mic_vop_vring_info {
 	__u8 reserved[2];
 	__le32 magic;
 };
+
+/*
+ * Where things are within one device entry, as both ends compute them
+ * from the entry's num_vq, feature_len and config_len:
+ * mic_vop_desc_size() - bytes from struct mic_vop_desc to the end of the
+ *	config space;
+ * mic_vop_ctrl_offset() - offset of struct mic_vop_ctrl (8-byte aligned);
+ * mic_vop_entry_size() - the whole entry, ctrl included: the next entry
+ *	starts this far after it.
+ */
+static __inline__ unsigned int mic_vop_desc_size(unsigned int num_vq,
+						 unsigned int feature_len,
+						 unsigned int config_len)
+{
+	return sizeof(struct mic_vop_desc) +
+	       num_vq * sizeof(struct mic_vop_vqconfig) +
+	       2 * feature_len + config_len;
+}
+
+static __inline__ unsigned int mic_vop_ctrl_offset(unsigned int num_vq,
+						   unsigned int feature_len,
+						   unsigned int config_len)
+{
+	return (mic_vop_desc_size(num_vq, feature_len, config_len) + 7) & ~7U;
+}
+
+static __inline__ unsigned int mic_vop_entry_size(unsigned int num_vq,
+						  unsigned int feature_len,
+						  unsigned int config_len)
+{
+	return mic_vop_ctrl_offset(num_vq, feature_len, config_len) +
+	       sizeof(struct mic_vop_ctrl);
+}
+
+/*
+ * Offset of struct mic_vop_vring_info in a host vring of @num entries:
+ * after the vring layout (MIC_VOP_RING_ALIGN), rounded up to 4 bytes.
+ */
+static __inline__ unsigned long mic_vop_vring_info_offset(unsigned int num)
+{
+	return (vring_size(num, MIC_VOP_RING_ALIGN) + 3) & ~3UL;
+}
 
 /**
  * struct mic_vop_copy - MIC_VIRTIO_COPY_DESC
