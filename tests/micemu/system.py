@@ -65,21 +65,27 @@ class System:
         if trace:
             # mic_* trace events into the logs (tests/micemu/golden.py)
             cmd.append("--trace")
+        self._fw = {}
+        self.agent = None
         self.out = open(os.path.join(logdir, "run-vm.out"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self.started = time.monotonic()
-        link = os.path.join(logdir, "run")
-        self._wait_for(lambda: os.path.exists(os.path.join(link, "ready")),
-                       60, "run-vm.sh did not start the system")
-        # run/ links to a short directory: socket paths must stay short.
-        self.run_dir = os.path.realpath(link)
-        self.agent = Agent(os.path.join(self.run_dir, "agent.sock"))
-        # The first command completes once the guest's init has started the
-        # agent: that is the host VM's boot time.
-        self.run_ok("true", timeout=boot_timeout)
+        try:
+            link = os.path.join(logdir, "run")
+            self._wait_for(lambda: os.path.exists(os.path.join(link, "ready")),
+                           60, "run-vm.sh did not start the system")
+            # run/ links to a short directory: socket paths must stay short.
+            self.run_dir = os.path.realpath(link)
+            self.agent = Agent(os.path.join(self.run_dir, "agent.sock"))
+            # The first command completes once the guest's init has started
+            # the agent: that is the host VM's boot time.
+            self.run_ok("true", timeout=boot_timeout)
+        except BaseException:
+            # A system that did not come up must not stay running.
+            self.shutdown()
+            raise
         self.boot_seconds = time.monotonic() - self.started
-        self._fw = {}
         # card -> time.monotonic() of the boot that brought it online; a
         # scenario that leaves a card online but disturbed drops it here
         self.online_since = {}
@@ -271,7 +277,8 @@ class System:
             fw.close()
         self._fw = {}
         try:
-            self.agent.close()
+            if self.agent:
+                self.agent.close()
         except OSError:
             pass
         if self.proc.poll() is None:
