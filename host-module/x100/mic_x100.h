@@ -170,6 +170,14 @@ void mic_x100_add_card(struct mic_x100_dev *mdev);
 void mic_x100_remove_card(struct mic_x100_dev *mdev);
 int mic_x100_start_clients(struct mic_x100_dev *mdev);
 void mic_x100_stop_clients(struct mic_x100_dev *mdev);
+void *mic_x100_request_db_irq(struct mic_hw_dev *hw, int db,
+			      irq_handler_t handler, const char *name,
+			      void *data);
+void mic_x100_free_db_irq(void *cookie);
+int mic_x100_map_local(struct mic_x100_dev *mdev, void *va, size_t len,
+		       dma_addr_t *card_addr);
+void mic_x100_unmap_local(struct mic_x100_dev *mdev, dma_addr_t card_addr,
+			  size_t len);
 
 /* mic_x100_scif.c */
 int mic_x100_scif_init(void);

@@ -11,23 +11,8 @@
  * and the SMPT window for host memory.
  */
 #include <linux/dma-mapping.h>
-#include <linux/slab.h>
 
 #include "mic_x100.h"
-
-/**
- * struct mic_x100_scif_irq - a doorbell interrupt handed to SCIF
- * @hw: the card
- * @irq: the interrupt source taken with mic_hw_ops.request_irq
- * @handler: SCIF's handler
- * @data: SCIF's cookie for @handler
- */
-struct mic_x100_scif_irq {
-	struct mic_hw_dev *hw;
-	struct mic_hw_irq *irq;
-	irq_handler_t handler;
-	void *data;
-};
 
 static struct mic_x100_dev *sdev_to_x100(struct scif_hw_dev *sdev)
 {
@@ -41,48 +26,18 @@ static int mic_x100_scif_next_db(struct scif_hw_dev *sdev)
 	return hw->ops->next_db(hw);
 }
 
-/* SCIF expects the bus driver to acknowledge its doorbell (facts §2.4). */
-static irqreturn_t mic_x100_scif_intr(int irq, void *arg)
-{
-	struct mic_x100_scif_irq *sirq = arg;
-
-	sirq->hw->ops->ack_interrupt(sirq->hw);
-	return sirq->handler(irq, sirq->data);
-}
-
 static void *mic_x100_scif_request_db_irq(struct scif_hw_dev *sdev, int db,
 					  irq_handler_t handler,
 					  const char *name, void *data)
 {
-	struct mic_hw_dev *hw = &sdev_to_x100(sdev)->hw;
-	struct mic_x100_scif_irq *sirq;
-	struct mic_hw_irq *irq;
-
-	sirq = kzalloc(sizeof(*sirq), GFP_KERNEL);
-	if (!sirq)
-		return ERR_PTR(-ENOMEM);
-	sirq->hw = hw;
-	sirq->handler = handler;
-	sirq->data = data;
-	irq = hw->ops->request_irq(hw, MIC_INTR_DB, db, mic_x100_scif_intr,
-				   NULL, name, sirq);
-	if (IS_ERR(irq)) {
-		kfree(sirq);
-		return ERR_CAST(irq);
-	}
-	sirq->irq = irq;
-	return sirq;
+	return mic_x100_request_db_irq(&sdev_to_x100(sdev)->hw, db, handler,
+				       name, data);
 }
 
 static void mic_x100_scif_free_db_irq(struct scif_hw_dev *sdev, void *cookie,
 				      void *data)
 {
-	struct mic_x100_scif_irq *sirq = cookie;
-
-	if (IS_ERR_OR_NULL(sirq))
-		return;
-	sirq->hw->ops->free_irq(sirq->hw, sirq->irq);
-	kfree(sirq);
+	mic_x100_free_db_irq(cookie);
 }
 
 /* The doorbell number comes from the card; send_intr range-checks it. */
@@ -129,39 +84,16 @@ static void mic_x100_scif_iounmap(struct scif_hw_dev *sdev,
 {
 }
 
-/*
- * Host memory for the card: DMA-map it, then express the bus address in
- * the SMPT window (facts §3.3). The card reads and writes these buffers
- * while they are mapped; that is fine on x86, which is DMA coherent, and
- * with the 64-bit mask nothing is bounced.
- */
 static int mic_x100_scif_map_local(struct scif_hw_dev *sdev, void *va,
 				   size_t len, dma_addr_t *peer_addr)
 {
-	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
-	struct device *dev = &mdev->pdev->dev;
-	dma_addr_t bus, card;
-
-	bus = dma_map_single(dev, va, len, DMA_BIDIRECTIONAL);
-	if (dma_mapping_error(dev, bus))
-		return -ENOMEM;
-	card = mdev->hw.ops->map(&mdev->hw, bus, len);
-	if (card == DMA_MAPPING_ERROR) {
-		dma_unmap_single(dev, bus, len, DMA_BIDIRECTIONAL);
-		return -EIO;
-	}
-	*peer_addr = card;
-	return 0;
+	return mic_x100_map_local(sdev_to_x100(sdev), va, len, peer_addr);
 }
 
 static void mic_x100_scif_unmap_local(struct scif_hw_dev *sdev,
 				      dma_addr_t peer_addr, size_t len)
 {
-	struct mic_x100_dev *mdev = sdev_to_x100(sdev);
-
-	mdev->hw.ops->unmap(&mdev->hw, peer_addr, len);
-	dma_unmap_single(&mdev->pdev->dev, mic_x100_card_to_bus(peer_addr),
-			 len, DMA_BIDIRECTIONAL);
+	mic_x100_unmap_local(sdev_to_x100(sdev), peer_addr, len);
 }
 
 /*

@@ -11,24 +11,8 @@
  * host's vrings, the aperture for card memory and the host-owned DMA
  * channels.
  */
-#include <linux/dma-mapping.h>
-#include <linux/slab.h>
 
 #include "mic_x100.h"
-
-/**
- * struct mic_x100_vop_irq - a doorbell interrupt handed to VOP
- * @hw: the card
- * @irq: the interrupt source taken with mic_hw_ops.request_irq
- * @handler: VOP's handler
- * @data: VOP's cookie for @handler
- */
-struct mic_x100_vop_irq {
-	struct mic_hw_dev *hw;
-	struct mic_hw_irq *irq;
-	irq_handler_t handler;
-	void *data;
-};
 
 static struct mic_x100_dev *vhw_to_x100(struct mic_vop_hw_dev *vhw)
 {
@@ -42,46 +26,17 @@ static int mic_x100_vop_next_db(struct mic_vop_hw_dev *vhw)
 	return hw->ops->next_db(hw);
 }
 
-static irqreturn_t mic_x100_vop_intr(int irq, void *arg)
-{
-	struct mic_x100_vop_irq *virq = arg;
-
-	virq->hw->ops->ack_interrupt(virq->hw);
-	return virq->handler(irq, virq->data);
-}
-
 static void *mic_x100_vop_request_db_irq(struct mic_vop_hw_dev *vhw, int db,
 					 irq_handler_t handler,
 					 const char *name, void *data)
 {
-	struct mic_hw_dev *hw = &vhw_to_x100(vhw)->hw;
-	struct mic_x100_vop_irq *virq;
-	struct mic_hw_irq *irq;
-
-	virq = kzalloc(sizeof(*virq), GFP_KERNEL);
-	if (!virq)
-		return ERR_PTR(-ENOMEM);
-	virq->hw = hw;
-	virq->handler = handler;
-	virq->data = data;
-	irq = hw->ops->request_irq(hw, MIC_INTR_DB, db, mic_x100_vop_intr,
-				   NULL, name, virq);
-	if (IS_ERR(irq)) {
-		kfree(virq);
-		return ERR_CAST(irq);
-	}
-	virq->irq = irq;
-	return virq;
+	return mic_x100_request_db_irq(&vhw_to_x100(vhw)->hw, db, handler,
+				       name, data);
 }
 
 static void mic_x100_vop_free_db_irq(struct mic_vop_hw_dev *vhw, void *cookie)
 {
-	struct mic_x100_vop_irq *virq = cookie;
-
-	if (IS_ERR_OR_NULL(virq))
-		return;
-	virq->hw->ops->free_irq(virq->hw, virq->irq);
-	kfree(virq);
+	mic_x100_free_db_irq(cookie);
 }
 
 /* send_intr range-checks the card's doorbell number. */
@@ -92,34 +47,17 @@ static void mic_x100_vop_send_intr(struct mic_vop_hw_dev *vhw, int db)
 	hw->ops->send_intr(hw, db);
 }
 
-/* As for SCIF: DMA-map, then the bus address in the SMPT window. */
+/* As for SCIF: DMA-mapped, then the bus address in the SMPT window. */
 static int mic_x100_vop_map_local(struct mic_vop_hw_dev *vhw, void *va,
 				  size_t len, dma_addr_t *card_addr)
 {
-	struct mic_x100_dev *mdev = vhw_to_x100(vhw);
-	struct device *dev = &mdev->pdev->dev;
-	dma_addr_t bus, card;
-
-	bus = dma_map_single(dev, va, len, DMA_BIDIRECTIONAL);
-	if (dma_mapping_error(dev, bus))
-		return -ENOMEM;
-	card = mdev->hw.ops->map(&mdev->hw, bus, len);
-	if (card == DMA_MAPPING_ERROR) {
-		dma_unmap_single(dev, bus, len, DMA_BIDIRECTIONAL);
-		return -EIO;
-	}
-	*card_addr = card;
-	return 0;
+	return mic_x100_map_local(vhw_to_x100(vhw), va, len, card_addr);
 }
 
 static void mic_x100_vop_unmap_local(struct mic_vop_hw_dev *vhw,
 				     dma_addr_t card_addr, size_t len)
 {
-	struct mic_x100_dev *mdev = vhw_to_x100(vhw);
-
-	mdev->hw.ops->unmap(&mdev->hw, card_addr, len);
-	dma_unmap_single(&mdev->pdev->dev, mic_x100_card_to_bus(card_addr),
-			 len, DMA_BIDIRECTIONAL);
+	mic_x100_unmap_local(vhw_to_x100(vhw), card_addr, len);
 }
 
 static const struct mic_vop_hw_ops mic_x100_vop_ops = {
