@@ -33,7 +33,8 @@ from micemu.qtest import MSIX_BAR_ADDR, NUM_VECTORS, Msix
 # registers by their real offsets (facts §2.1): the harness's, one copy
 from micemu.regs import (APICICR_LO, CH, DCAR, DCHERR, DCHERRMSK, DCR, DHPR,
                          DRAR_HI, DRAR_LO, DSTAT, DTPR, MMIO_BASE, MMIO_SIZE,
-                         MSIXPBACR, MXAR, POSTCODE, RDMASR, RF_MAGIC, RF_SIZE,
+                         MSIXPBACR, MXAR, POSTCODE, RDMASR, RF_FAULT_END,
+                         RF_FAULT_LINK_DOWN, RF_MAGIC, RF_SIZE,
                          RGCR, SDBIC, SIAC0, SICC0, SICE0, SICR0, SMPT,
                          SMPT_BASE, SMPT_PAGE, SPAD, RegFile, sealed_memfd)
 from micemu.wait import wait_for
@@ -1236,6 +1237,10 @@ class PeerTarget(QemuTarget):
 
     def health(self):
         side = self.sides["dev"]
+        # The hostile peer may have set micfw's fault words (link down
+        # reads all ones, by design): clear them as micfw's knobs do.
+        self.rf_map[RF_FAULT_LINK_DOWN:RF_FAULT_END] = \
+            bytes(RF_FAULT_END - RF_FAULT_LINK_DOWN)
         side.remap()
         side.q.sync()
         side.wr(SPAD(4), 0x7E57AB1E)

@@ -28,7 +28,9 @@ from micemu.fwctl import (EVENT_RE, Control, Micfw, kill_leftovers, pid_alive,
 from micemu.link import (BOOT_KICK, HELLO, HELLO_S, LINK_VERSION, PEER,
                          PEER_PRESENT, PEER_S, RESET, ROLE_CARD, ROLE_HOST,
                          WELCOME, Link, host_link)
-from micemu.regs import (BOOT_ADDR, POSTCODE, RF_MAGIC, RF_MAGIC_OFF, SPAD,
+from micemu.regs import (BOOT_ADDR, POSTCODE, RF_FAULT_DB_DROP,
+                         RF_FAULT_DB_DUP, RF_FAULT_DMA_ERROR,
+                         RF_FAULT_LINK_DOWN, RF_MAGIC, RF_MAGIC_OFF, SPAD,
                          SPAD2_READY, RegFile)
 from micemu.wait import wait_for
 
@@ -873,10 +875,10 @@ class SpadCorruptTest(BoardTest):
 
 
 # Fault words after the register image (MicRegFile, mic_regfile.h).
-FAULT_LINK_DOWN = RF_MAGIC_OFF + 52
-FAULT_DB_DROP = RF_MAGIC_OFF + 56           # [to card, to host]
-FAULT_DB_DUP = RF_MAGIC_OFF + 64
-FAULT_DMA_ERROR = RF_MAGIC_OFF + 80
+FAULT_LINK_DOWN = RF_FAULT_LINK_DOWN
+FAULT_DB_DROP = RF_FAULT_DB_DROP            # [to card, to host]
+FAULT_DB_DUP = RF_FAULT_DB_DUP
+FAULT_DMA_ERROR = RF_FAULT_DMA_ERROR
 
 
 class FaultWordTest(BoardTest):
