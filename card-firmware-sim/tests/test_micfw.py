@@ -10,7 +10,6 @@ standing in for QEMU; the end-to-end boot test uses the project's QEMU and
 guest kernel and is skipped (with the reason) while those are not built.
 """
 import errno
-import fcntl
 import json
 import mmap
 import os
@@ -31,7 +30,7 @@ from micemu.link import (BOOT_KICK, HELLO, HELLO_S, LINK_VERSION, PEER,
 from micemu.regs import (BOOT_ADDR, POSTCODE, RF_FAULT_DB_DROP,
                          RF_FAULT_DB_DUP, RF_FAULT_DMA_ERROR,
                          RF_FAULT_LINK_DOWN, RF_MAGIC, RF_MAGIC_OFF, SPAD,
-                         SPAD2_READY, RegFile)
+                         SPAD2_READY, RegFile, sealed_memfd)
 from micemu.wait import wait_for
 
 MICFW = find_micfw()
@@ -396,15 +395,6 @@ class LinkTest(BoardTest):
         card.send(RESET)
         card.expect_error(errno.EPERM)
         self.assertEqual(self.fw.status()["resets"], 0)
-
-
-def sealed_memfd(name, size, seal=True):
-    fd = os.memfd_create(name, os.MFD_ALLOW_SEALING)
-    os.ftruncate(fd, size)
-    if seal:
-        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK |
-                    fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
-    return fd
 
 
 class FakePeer:
