@@ -253,9 +253,10 @@ class QemuTarget:
     replug = False                      # pc machine: ACPI hot-unplug/plug
     default_ops = 20000                 # per campaign
 
-    def __init__(self, cfg, workdir):
+    def __init__(self, cfg, workdir, qemu=None):
         self.cfg = cfg
         self.dir = workdir
+        self.qemu = qemu                # the QEMU binary to run
         self.sides = {}
         self.qemus = []
         self.qmps = {}
@@ -571,8 +572,7 @@ class X100Target(QemuTarget):
                 "dma_rate": rng.choice((0, 0, 0, 1, 50, 5000))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
-        super().__init__(cfg, workdir)
-        self.qemu = qemu
+        super().__init__(cfg, workdir, qemu)
         self.replug = cfg["machine"] == "pc"
 
     def device_args(self):
@@ -656,8 +656,7 @@ class X100FwTarget(FwTarget):
         return {"machine": rng.choice(("pc", "q35"))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
-        super().__init__(cfg, workdir)
-        self.qemu = qemu
+        super().__init__(cfg, workdir, qemu)
         self.replug = cfg["machine"] == "pc"
 
     def device_args(self):
@@ -723,8 +722,7 @@ class TwoCardsTarget(FwTarget):
         return {"machine": rng.choice(("pc", "q35"))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
-        super().__init__(cfg, workdir)
-        self.qemu = qemu
+        super().__init__(cfg, workdir, qemu)
         self.fw2 = None
 
     def start(self):
@@ -831,8 +829,7 @@ class CardFwTarget(FwTarget):
         return {"dma_rate": rng.choice((0, 0, 0, 1, 50, 5000))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
-        super().__init__(cfg, workdir)
-        self.qemu = qemu
+        super().__init__(cfg, workdir, qemu)
 
     def start(self):
         self.start_fw()
@@ -1021,8 +1018,7 @@ class PeerTarget(QemuTarget):
         return {"role": rng.choice(("host", "card"))}
 
     def __init__(self, cfg, workdir, qemu, micfw):
-        super().__init__(cfg, workdir)
-        self.qemu = qemu
+        super().__init__(cfg, workdir, qemu)
         self.role = cfg["role"]
         self.hs_count = 0
         self.hung_up = False
