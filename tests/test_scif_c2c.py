@@ -82,6 +82,18 @@ def wait_p2p(s, card, nodes, timeout=60):
     return p2p_nodes(s, card)
 
 
+def wait_client(s, card, i, timeout=600):
+    """Output of background client I on CARD (/tmp/clientI.log, ending in
+    rc=N) once it has finished; it must have exited 0."""
+    deadline = time.monotonic() + timeout
+    out = ""
+    while "rc=" not in out and time.monotonic() < deadline:
+        time.sleep(2)
+        out = s.card_run_ok(card, f"cat /tmp/client{i}.log")
+    assert "rc=0" in out, out
+    return out
+
+
 def test_c2c_is_peer_to_peer(two_cards):
     """The link between the cards is theirs: the host introduced them with
     the mapped BARs (not a relay), each card holds a P2P link to the other,
@@ -199,12 +211,7 @@ def test_c2c_concurrent_connections(two_cards):
         s.card_run_ok(c, f"(scif-pingpong -c {node} -p {port} -n 20 -S 65537; echo rc=$?)"
                          f" >/tmp/client{i}.log 2>&1 &")
     for i, (c, node, port) in enumerate(runs):
-        deadline = time.monotonic() + 600
-        out = ""
-        while "rc=" not in out and time.monotonic() < deadline:
-            time.sleep(2)
-            out = s.card_run_ok(c, f"cat /tmp/client{i}.log")
-        assert "rc=0" in out, out
+        out = wait_client(s, c, i)
         assert re.search(rf"20 x 65537 bytes to node {node} port {port}: ok", out), out
 
 
@@ -258,10 +265,5 @@ def test_c2c_four_cards(make_system):
         s.card_run_ok(c, f"(scif-pingpong -c {node} -p {PORT} -n 10 -S 4097; echo rc=$?)"
                          f" >/tmp/client{i}.log 2>&1 &")
     for i, (c, node) in enumerate(runs):
-        deadline = time.monotonic() + 600
-        out = ""
-        while "rc=" not in out and time.monotonic() < deadline:
-            time.sleep(2)
-            out = s.card_run_ok(c, f"cat /tmp/client{i}.log")
-        assert "rc=0" in out, out
+        out = wait_client(s, c, i)
         assert re.search(rf"10 x 4097 bytes to node {node} port {PORT}: ok", out), out
