@@ -93,8 +93,11 @@ if [ ${#missing[@]} -gt 0 ] || [ $need_bpo = 1 ]; then
 	[ $need_bpo = 0 ] ||
 		apt-get install -y -q --no-install-recommends "${bpo_pkgs[@]}"
 else
-	# deb-src indexes are needed to fetch QEMU's source.
-	apt-cache showsrc qemu 2>/dev/null | grep -q '^Version: \(1:\)\?10\.0' ||
+	# deb-src indexes are needed to fetch QEMU's source. grep reads all
+	# of it (no -q): under pipefail, apt-cache killed by SIGPIPE would
+	# fail the test and update the indexes on every make.
+	apt-cache showsrc qemu 2>/dev/null |
+		grep '^Version: \(1:\)\?10\.0' >/dev/null ||
 		apt-get update -q
 fi
 
