@@ -101,7 +101,11 @@ def dma(shared):
 
 @pytest.fixture
 def dma_fresh(make_system):
-    s = make_system()
+    # Paced to 1000 MB/s per channel: the 8 GiB queued by
+    # test_card_reset_during_transfer then take about 8 s, so the reset
+    # lands mid-transfer however fast the machine copies (unpaced, a quiet
+    # machine finished them before the reset).
+    s = make_system(dma_rate=1000)
     s.boot_online(0)
     return Dma(s)
 

@@ -48,7 +48,7 @@ CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
 class System:
     def __init__(self, logdir, cards=1, append="", ready_delay=500,
                  mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu",
-                 mpssd=False, mpssd_disk="64M", trace=False):
+                 mpssd=False, mpssd_disk="64M", trace=False, dma_rate=0):
         assert host_stack in HOST_STACKS, host_stack
         self.logdir = logdir
         self.cards = cards
@@ -62,6 +62,9 @@ class System:
         if mpssd:
             # VOP: upstream's mpssd in the host VM (run-vm.sh --mpssd)
             cmd += ["--mpssd", "--mpssd-disk", mpssd_disk]
+        if dma_rate:
+            # the DMA engines' bandwidth model, MB/s per channel
+            cmd += ["--dma-rate", str(dma_rate)]
         if trace:
             # mic_* trace events into the logs (tests/micemu/golden.py)
             cmd.append("--trace")
