@@ -290,6 +290,7 @@ TEST_JOBS := $(if $(filter command line,$(origin JOBS)),$(JOBS),1)
 test: images unit-test
 	cd $(TOP) && MICEMU_NO_SKIP=1 $(PYTHON) -m pytest $(PYTEST_ARGS) \
 		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) \
+		$(if $(SHARD),--shard=$(SHARD)) \
 		--junitxml=$(TOP)/logs/junit$(KTAG).xml
 
 # The whole suite once per guest kernel (KERNELS), one after the other;
