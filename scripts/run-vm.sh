@@ -36,7 +36,7 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                  [--host-mem SIZE] [--append 'ARGS'] [--ready-delay MS]
                  [--flavour default|debug] [--kernel-version 6.1|6.12]
                  [--dma-rate MBPS] [--host-stack micemu|upstream] [--mpssd]
-                 [--mpssd-disk SIZE] [--trace]
+                 [--mpssd-disk SIZE] [--trace] [--trace-events LIST]
 
   --cards N        emulated x100 cards, 0-8 (default 1)
   --accel A        auto (probe KVM once by booting, else TCG), tcg or kvm
@@ -74,6 +74,11 @@ usage: run-vm.sh [--cards N] [--accel auto|tcg|kvm] [--logdir DIR]
                    host-qemu.log, each card VM's into micN-qemu-PID.log (one
                    file per card VM start, PID as in micN-fw.log's
                    card-vm-start); tests/micemu/golden.py normalises them
+  --trace-events L only the trace events of the comma-separated list L
+                   (QEMU patterns, e.g. mic_link_doorbell,mic_card_msix),
+                   each line with its thread id and time of day
+                   (-msg timestamp=on): the same files as --trace, for
+                   latency measurements (tests/micemu/latency.py)
 EOF
 }
 
@@ -81,7 +86,7 @@ die() { echo "run-vm.sh: $*" >&2; exit 2; }
 
 cards=1 accel=auto logdir= exec_cmd= serve=0 timeout=600
 mem_size=1G host_mem=1G append= ready_delay=500 dma_rate=0 have_exec=0
-flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M trace=0
+flavour=${MICEMU_FLAVOUR:-default} host_stack=micemu mpssd=0 mpssd_disk=64M trace=0 trace_events=
 kver=${MICEMU_KERNEL_VERSION:-6.1}
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -102,6 +107,8 @@ while [ $# -gt 0 ]; do
 	--mpssd) mpssd=1; shift ;;
 	--mpssd-disk) mpssd_disk=${2:?--mpssd-disk needs a value}; shift 2 ;;
 	--trace) trace=1; shift ;;
+	--trace-events)
+		trace_events=${2:?--trace-events needs a list}; trace=1; shift 2 ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; die "unknown option '$1'" ;;
 	esac
@@ -235,7 +242,19 @@ start_group() { setsid "$@" & pids+=("$!"); }
 # is a new QEMU at every boot and QEMU truncates its -D file, so traced
 # card VMs log to one file per process (QEMU expands %d to its pid).
 host_trace=() card_trace=()
-if [ $trace = 1 ]; then
+if [ -n "$trace_events" ]; then
+	case $trace_events in
+	*[!A-Za-z0-9_*,]*) die "--trace-events: '$trace_events' is not a list of event names" ;;
+	esac
+	IFS=, read -ra evs <<<"$trace_events"
+	host_trace=(-msg timestamp=on)
+	card_trace=(--qemu-arg=-msg --qemu-arg=timestamp=on)
+	for ev in "${evs[@]}"; do
+		[ -n "$ev" ] || continue
+		host_trace+=(-trace "enable=$ev")
+		card_trace+=(--qemu-arg=-trace --qemu-arg="enable=$ev")
+	done
+elif [ $trace = 1 ]; then
 	host_trace=(-trace 'enable=mic_*')
 	card_trace=(--qemu-arg=-trace --qemu-arg='enable=mic_*')
 fi

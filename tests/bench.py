@@ -17,6 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 
 # run as a script: its own directory, tests/, is first on sys.path
+from micemu import latency
 from micemu.system import TOP, System
 
 RUNS = int(os.environ.get("MICEMU_BENCH_RUNS", "5"))
@@ -77,6 +78,25 @@ def scif_figures():
         return rtt, bw
     finally:
         s.shutdown()
+
+
+def scif_breakdown(n=2000):
+    """The 8-byte round trip again, on a system whose QEMUs log the six
+    points of its path with time stamps (tests/micemu/latency.py)."""
+    s = System(logdir("scif-breakdown"), cards=1, trace_events=latency.EVENTS)
+    try:
+        s.boot_online(0)
+        card = lambda cmd, timeout=120: s.card_run_ok(0, cmd, timeout)  # noqa: E731
+        wait_server(card, 2000, "-s", "/tmp/echo.log")
+        since = time.time()
+        out = s.run_ok(f"scif-pingpong -c 1 -p 2000 -n {n} -S 8", timeout=600)
+        rtt = float(re.search(r"rtt_us min [\d.]+ avg ([\d.]+)", out).group(1))
+    finally:
+        s.shutdown()
+    parts = latency.breakdown(
+        latency.read_events(os.path.join(s.logdir, "host-qemu.log")),
+        latency.read_events(latency.card_trace_file(s.logdir)), since)
+    return rtt, latency.summary(parts)
 
 
 def c2c_figures():
@@ -271,6 +291,17 @@ def main():
     for who, val in bw.items():
         print(f"  {'SCIF scif_send bandwidth, 64 KiB msgs, ' + who:52s} {val:8.2f} MB/s "
               f"one way  {goal(val, '>=', 500, 'MB/s')}")
+    rtt, rows = scif_breakdown()
+    print(f"  SCIF round trip, where the time goes (a traced run, {rtt:.1f} us "
+          "average round trip):")
+    total = 0.0
+    for name, what, med, p90, n in rows:
+        if med is None:
+            print(f"    {name:16s}      n/a  ({what}: no samples)")
+            continue
+        total += med
+        print(f"    {name:16s} {med:8.1f} us median, p90 {p90:.1f} us, n={n}  ({what})")
+    print(f"    {'sum of medians':16s} {total:8.1f} us")
     rtt, bw = c2c_figures()
     print(f"  {'SCIF card-to-card round trip, 8-byte messages':52s} {rtt:8.1f} us")
     print(f"  {'SCIF card-to-card echo bandwidth, 64 KiB messages':52s} {bw:8.2f} MB/s each way")

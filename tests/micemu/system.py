@@ -48,7 +48,8 @@ CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
 class System:
     def __init__(self, logdir, cards=1, append="", ready_delay=500,
                  mem_size="1G", accel=None, boot_timeout=120, host_stack="micemu",
-                 mpssd=False, mpssd_disk="64M", trace=False, dma_rate=0):
+                 mpssd=False, mpssd_disk="64M", trace=False, dma_rate=0,
+                 trace_events=None):
         assert host_stack in HOST_STACKS, host_stack
         self.logdir = logdir
         self.cards = cards
@@ -65,7 +66,10 @@ class System:
         if dma_rate:
             # the DMA engines' bandwidth model, MB/s per channel
             cmd += ["--dma-rate", str(dma_rate)]
-        if trace:
+        if trace_events:
+            # chosen events with time stamps (tests/micemu/latency.py)
+            cmd += ["--trace-events", ",".join(trace_events)]
+        elif trace:
             # mic_* trace events into the logs (tests/micemu/golden.py)
             cmd.append("--trace")
         self._fw = {}
