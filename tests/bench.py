@@ -29,9 +29,59 @@ def logdir(name):
     return os.path.join(TOP, "logs", "bench", name)
 
 
+def _wall(path, pattern):
+    """Time of day (seconds) of the first line of a micemu log (ISO time
+    stamp first) that matches PATTERN, or None."""
+    from datetime import datetime
+    with open(path, errors="replace") as f:
+        for ln in f:
+            if re.search(pattern, ln):
+                stamp = ln.split()[0].rstrip("Z")
+                return datetime.fromisoformat(stamp).timestamp()
+    return None
+
+
+def _uptime(path, pattern):
+    """Guest uptime (s) of the first console line matching PATTERN."""
+    with open(path, errors="replace") as f:
+        for ln in f:
+            m = re.match(r"\[\s*(\d+\.\d+)\]", ln)
+            if m and re.search(pattern, ln):
+                return float(m.group(1))
+    return None
+
+
+BOOT_STEPS = (
+    ("run-vm.sh start to host QEMU running", "run"),
+    ("host QEMU to the card's boot kick", "kick"),
+    ("  of which host kernel start to /init (uptime)", "init"),
+    ("boot kick to card VM started (micfw)", "cardvm"),
+    ("card VM started to online seen by the harness", "online"),
+    ("  of which card kernel start to SCIF up (uptime)", "scif"),
+    ("  of which SCIF up to COSM connected (uptime)", "cosm"),
+)
+
+
+def boot_profile(d, t_online):
+    """Where a 1-card boot's time went, from its logs (seconds)."""
+    run = _wall(f"{d}/run-vm.log", r"acceleration:")
+    qemu = _wall(f"{d}/run-vm.log", r"host VM started")
+    kick = _wall(f"{d}/mic0-fw.log", r" boot-kick ")
+    cardvm = _wall(f"{d}/mic0-fw.log", r" card-vm-start ")
+    scif = _uptime(f"{d}/mic0-console.log", r"scif: node 0 online")
+    cosm = _uptime(f"{d}/mic0-console.log", r"mic_cosm_client: connected")
+    out = {"run": qemu - run, "kick": kick - qemu,
+           "init": _uptime(f"{d}/host-console.log", r"Run /init"),
+           "cardvm": cardvm - kick, "online": t_online - cardvm,
+           "scif": scif, "cosm": cosm - scif if cosm and scif else None}
+    return out
+
+
 def boot_to_online(name, cards):
-    """Seconds from starting the host VM to every card online."""
+    """Seconds from starting the host VM to every card online, the crash
+    detection time (1 card) and the boot's profile (1 card)."""
     t0 = time.monotonic()
+    t0_wall = time.time()
     s = System(logdir(name), cards=cards, append=HOST_FAST)
     try:
         for i in range(cards):
@@ -40,14 +90,15 @@ def boot_to_online(name, cards):
         for i in range(cards):
             s.wait_state(i, "online", 600)
         online = time.monotonic() - t0
-        crash = None
+        crash = profile = None
         if cards == 1:
+            profile = boot_profile(s.logdir, t0_wall + online)
             # Crash detection with the compressed timers (2 s + 3 s).
             t1 = time.monotonic()
             s.fw(0).request("crash")
             s.wait_state(0, "shutting_down", 120)
             crash = time.monotonic() - t1
-        return online, crash
+        return online, crash, profile
     finally:
         s.shutdown()
 
@@ -281,6 +332,11 @@ def main():
     one = [boot_to_online(f"online1-{i}", 1) for i in range(RUNS)]
     line("host VM start to card online, 1 card", [r[0] for r in one],
          want=("<=", 3))
+    print("  1-card boot, where the time goes (medians, from the logs):")
+    for label, key in BOOT_STEPS:
+        vals = [r[2][key] for r in one if r[2][key] is not None]
+        if vals:
+            print(f"    {label:50s} {statistics.median(vals):6.2f} s")
     four = [boot_to_online(f"online4-{i}", 4) for i in range(RUNS)]
     line("host VM start to all cards online, 4 cards", [r[0] for r in four],
          want=("<=", 5))
