@@ -12,6 +12,8 @@
 #                (replay a saved failure; FUZZ_MINIMISE=1 also minimises
 #                it), SANITIZE=1 (ASan+UBSan builds under $(BUILD)/sanitize)
 #   make soak    cycles of the card life on 4 cards, debug kernel
+#   make faultsweep  fault injection sweeps over the host modules' paths,
+#                debug kernel (FAULTSWEEP_ARGS='...': tests/faultsweep.py)
 #   make golden-update  rewrite the register-level golden traces (tests/golden/)
 #   make clean   remove build products (keeps downloaded sources and ccache)
 #
@@ -96,7 +98,7 @@ export CCACHE_BASEDIR ?= $(BUILD)
 export CCACHE_NOHASHDIR ?= 1
 
 .PHONY: all deps qemu kernel modules tools micfw images run test bench \
-	upstream-kernel upstream-modules mpssd checkpatch unit-test check soak clean \
+	upstream-kernel upstream-modules mpssd checkpatch unit-test check soak faultsweep clean \
 	test-matrix distclean fuzz qemu-sanitize micfw-sanitize golden-update FORCE
 
 all: images
@@ -369,6 +371,14 @@ soak:
 	$(MAKE) FLAVOUR=$(SOAK_FLAVOUR) images
 	cd $(TOP) && MICEMU_FLAVOUR=$(SOAK_FLAVOUR) $(PYTHON) tests/soak.py \
 		--cycles $(SOAK_CYCLES) --cards $(SOAK_CARDS)
+
+# Fault sweeps (failslab, fail_page_alloc, fail_function) in the host
+# kernel over the probe, boot, reset, SCIF connect and RMA register paths,
+# on the debug kernel; FAULTSWEEP_ARGS='--paths boot --kinds slab' narrows.
+FAULTSWEEP_ARGS ?=
+faultsweep:
+	$(MAKE) FLAVOUR=debug images
+	cd $(TOP) && MICEMU_FLAVOUR=debug $(PYTHON) tests/faultsweep.py $(FAULTSWEEP_ARGS)
 
 clean:
 	rm -rf $(QBUILD) $(KBUILD) $(MODDIR) $(TOOLS) $(IMAGES) $(UPSRC) \

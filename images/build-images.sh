@@ -73,6 +73,7 @@ fi
 	"/bin/scif-rma=$TOOLS/scif-rma" \
 	"/bin/scif-abi-check=$TOOLS/scif-abi-check" \
 	"/bin/vop-serve=$TOOLS/vop-serve" \
+	"/bin/fail-nth=$TOOLS/fail-nth" \
 	"/lib/micemu/modules.order=$IMAGES/host-modules$suffix.order" \
 	"/lib/micemu/cosm-server-selftest.sh=$here/../host-module/cosm/tests/cosm-server-selftest.sh" \
 	"${host_mods[@]}" ${extra[@]+"${extra[@]}"} \

@@ -416,6 +416,29 @@ static void cosm_free_strings(struct cosm_device *cdev)
 	kfree(cdev->bootmode);
 }
 
+/*
+ * Take a card's sysfs and debugfs entries away, then stop a card that is
+ * not ready: the first half of removing a card (sdev stays pinned).
+ */
+static void cosm_withdraw(struct cosm_device *cdev)
+{
+	struct kernfs_node *kn, *status_kn;
+
+	cosm_debugfs_remove(cdev);
+	mutex_lock(&cdev->lock);
+	kn = cdev->state_kn;
+	cdev->state_kn = NULL;
+	status_kn = cdev->status_kn;
+	cdev->status_kn = NULL;
+	mutex_unlock(&cdev->lock);
+	sysfs_put(status_kn);
+	sysfs_put(kn);
+	/* Drains running sysfs reads and writes (a boot, a reset). */
+	device_unregister(cdev->sdev);
+	flush_work(&cdev->reset_work);
+	cosm_stop(cdev, false);
+}
+
 /**
  * cosm_register_device() - add a card to COSM
  * @parent: the hardware device, parent of the class device
@@ -464,15 +487,28 @@ struct cosm_device *cosm_register_device(struct device *parent, int index,
 		goto free_id;
 	cosm_debugfs_add(cdev);
 
+	/* A card the server does not know could never go online. */
 	mutex_lock(&cosm_list_lock);
+	if (cosm_server && cosm_server->add) {
+		rc = cosm_server->add(cdev);
+		if (rc) {
+			mutex_unlock(&cosm_list_lock);
+			dev_err(cdev->sdev, "COSM server did not take the card: %d\n",
+				rc);
+			goto remove_sysfs;
+		}
+	}
 	list_add_tail(&cdev->node, &cosm_devices);
-	if (cosm_server && cosm_server->add && cosm_server->add(cdev))
-		dev_warn(cdev->sdev, "COSM server did not take the card\n");
 	mutex_unlock(&cosm_list_lock);
 	dev_info(cdev->sdev, "registered, state %s\n",
 		 cosm_state_name(cdev->state));
 	return cdev;
 
+remove_sysfs:
+	cosm_withdraw(cdev);
+	put_device(cdev->sdev);
+	cosm_free_strings(cdev);
+	mutex_destroy(&cdev->lock);
 free_id:
 	ida_free(&cosm_ida, index);
 free_cdev:
@@ -490,24 +526,10 @@ EXPORT_SYMBOL_GPL(cosm_register_device);
  */
 void cosm_unregister_device(struct cosm_device *cdev)
 {
-	struct kernfs_node *kn, *status_kn;
-
 	if (IS_ERR_OR_NULL(cdev))
 		return;
 
-	cosm_debugfs_remove(cdev);
-	mutex_lock(&cdev->lock);
-	kn = cdev->state_kn;
-	cdev->state_kn = NULL;
-	status_kn = cdev->status_kn;
-	cdev->status_kn = NULL;
-	mutex_unlock(&cdev->lock);
-	sysfs_put(status_kn);
-	sysfs_put(kn);
-	/* Drains running sysfs reads and writes; sdev stays pinned. */
-	device_unregister(cdev->sdev);
-	flush_work(&cdev->reset_work);
-	cosm_stop(cdev, false);
+	cosm_withdraw(cdev);
 
 	mutex_lock(&cosm_list_lock);
 	list_del(&cdev->node);

@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) "scif: " fmt
 
 #include <linux/delay.h>
+#include <linux/error-injection.h>
 #include <linux/io.h>
 #include <linux/jiffies.h>
 #include <linux/printk.h>
@@ -133,7 +134,7 @@ static int scif_loopb_send(struct scif_dev *dev, struct scifmsg *msg)
  *
  * Return: 0, -ENODEV (link not usable or stuck), -ENOMEM.
  */
-int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg)
+noinline int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg)
 {
 	struct scif_rb *rb = &dev->qp.outbound;
 	unsigned long deadline;
@@ -162,6 +163,12 @@ int scif_nodeqp_send_locked(struct scif_dev *dev, struct scifmsg *msg)
 		dev->sdev->ops->send_peer_intr(dev->sdev, dev->rdb);
 	return 0;
 }
+
+/*
+ * make faultsweep fails it (fail_function; noinline: every message goes
+ * through one place to fail); callers handle errors.
+ */
+ALLOW_ERROR_INJECTION(scif_nodeqp_send_locked, ERRNO);
 
 /**
  * scif_nodeqp_send() - queue a message to a node

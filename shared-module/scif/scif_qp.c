@@ -14,6 +14,7 @@
  */
 #define pr_fmt(fmt) "scif: " fmt
 
+#include <linux/error-injection.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
@@ -138,6 +139,9 @@ free:
 	return err;
 }
 
+/* make faultsweep fails it (fail_function); callers handle errors. */
+ALLOW_ERROR_INJECTION(scif_qp_create, ERRNO);
+
 /**
  * scif_qp_map_peer() - map the peer's half and make the pair usable
  * @dev: link
@@ -203,6 +207,9 @@ unmap_wire:
 	scif_iounmap(dev, rwire, sizeof(*rwire));
 	return -EIO;
 }
+
+/* make faultsweep fails it (fail_function); callers handle errors. */
+ALLOW_ERROR_INJECTION(scif_qp_map_peer, ERRNO);
 
 /**
  * scif_qp_unmap_peer() - forget the peer's half
