@@ -3,9 +3,11 @@
 #
 # mkinitramfs.sh OUT GEN_INIT_CPIO INIT [DEST=SRC]...
 #
-# Build a gzip'ed initramfs with busybox, INIT as /init, /dev/console and
-# each extra file SRC installed at DEST (mode kept).  Uses the kernel's
+# Build an initramfs with busybox, INIT as /init, /dev/console and each
+# extra file SRC installed at DEST (mode kept).  Uses the kernel's
 # gen_init_cpio, so no root privileges or device nodes on disk are needed.
+# Not compressed: under TCG the kernel inflated the host's 9 MB of gzip in
+# 0.53 s, while copying 15 MB of plain cpio is a fraction of that.
 set -euo pipefail
 
 out=${1:?usage}; gen=${2:?usage}; init=${3:?usage}; shift 3
@@ -40,5 +42,5 @@ for spec in "$@"; do
 	mode=$(stat -c %a "$src")
 	echo "file $dest $src $mode 0 0" >>"$list"
 done
-"$gen" "$list" | gzip -1 -n >"$out.tmp"
+"$gen" "$list" >"$out.tmp"
 mv "$out.tmp" "$out"

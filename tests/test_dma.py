@@ -162,7 +162,7 @@ def test_channel_error_recovers(dma, kind):
         assert rc == 0, out
         hw = ch if owner == "host" else ch + 4
         # this fault's report (the shared system's console has the others)
-        s.wait_log(log, rf"dma ch{hw}: channel error, DCHERR 0x0*[1-9a-f]", 10, start)
+        s.wait_log(log, rf"dma ch{hw}: channel error, DCHERR 0x0*[1-9a-f]", 30, start)
         # The channel is usable: a full-size copy both ways, byte-exact.
         copy_checked(dma, owner, True, 1048576 + 64, seed=7, chan=ch)
         copy_checked(dma, owner, False, 1048576 + 64, seed=8, chan=ch)

@@ -30,6 +30,12 @@
 #define MIC_DMA_FAILED_RANGES		8
 /* Progress/error poll while work is outstanding, with and without irq. */
 #define MIC_DMA_WATCHDOG_MS		100
+/*
+ * After an injected size-0 DRAR, how long the engine's error may take: it
+ * comes from another QEMU for a forwarded channel, and a loaded machine
+ * delayed it past one second.
+ */
+#define MIC_DMA_DRAR_FAULT_WAIT		(10 * HZ)
 
 /**
  * struct mic_dma_hwdesc - one ring entry (facts §5.3)

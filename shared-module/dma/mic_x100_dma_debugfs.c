@@ -123,7 +123,7 @@ int mic_dma_inject_fault(struct dma_chan *chan, enum mic_dma_fault fault,
 				  MIC_DMA_DESC_ADDR_MASK));
 		txd->end = ch->written;
 		ch->drar_faulted = true;
-		ch->drar_fault_end = jiffies + HZ;
+		ch->drar_fault_end = jiffies + MIC_DMA_DRAR_FAULT_WAIT;
 		mic_dma_ch_write(ch, ch->drar_hi & ~MIC_DMA_DRAR_SIZE_MASK,
 				 MIC_DMA_DRAR_HI);
 		mic_dma_kick(ch);
