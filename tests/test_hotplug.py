@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from micemu.fwctl import pid_alive
 from test_scif import start_server
 
 X100_DEVICE_ID = "0x2250"
@@ -23,14 +24,6 @@ X100_DEVICE_ID = "0x2250"
 def stack_system(host_stack, make_system):
     """A system with one card, on each host stack (conftest's host_stack)."""
     return make_system()
-
-
-def pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
 
 
 def fw_pid(system, card=0):
