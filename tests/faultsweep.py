@@ -45,7 +45,13 @@ import time
 from micemu.system import KERNEL_TROUBLE, TOP, System
 
 # The reset's ready poll every 200 ms; a lost SCIF answer costs 5 s.
-HOST_APPEND = "mic_cosm.reset_poll_ms=200 scif.alive_timeout_ms=5000"
+# acpi=noirq: the PCI probe's pci_enable_device() then does not evaluate
+# ACPI's _PRT (the cards use MSI-X). Failing an allocation in there hits
+# a bug of 6.1's ACPICA, not ours: "ACPI Error: AE_NO_MEMORY, Could not
+# update object reference count", then a KASAN use-after-free in
+# acpi_ns_get_attached_object() at the next evaluation (found by this
+# sweep, probe slab n=78).
+HOST_APPEND = "mic_cosm.reset_poll_ms=200 scif.alive_timeout_ms=5000 acpi=noirq"
 OUR_MODULES = ("scif", "mic_cosm", "mic_x100", "mic_x100_dma", "mic_vop_host")
 FRAME = re.compile(r"^(?:\[[\s\d.]+\] )? ([\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+"
                    r"(?: \[(\w+)\])?\s*$", re.M)
@@ -62,6 +68,12 @@ ALLOCATOR = re.compile(
     r"get_zeroed_page|prepare_alloc_pages|folio_alloc|vmalloc|vzalloc|"
     r"vm_area_alloc_pages|get_vm_area|alloc_vmap_area|dma_alloc|dma_direct_alloc|"
     r"xas_|xa_|ida_alloc|idr_)")
+# fail_function's probability check draws a random number inside the
+# kprobe (int3) handler: lockdep reports base_crng.lock taken in NMI-like
+# context, once, and turns itself off. A 6.1 kernel matter, not ours;
+# the fail_function rounds therefore run after every fail-nth round.
+KPROBE_RANDOM = re.compile(r"inconsistent \{INITIAL USE\} -> \{IN-NMI\} usage\.(?s:.*?)"
+                           r"base_crng\.lock(?s:.*?)should_fail_ex")
 # Allocations of the debug kernel's own bookkeeping, with their fallbacks.
 DEBUG_ALLOC = re.compile(r"kmemleak|create_object|stack_depot|kasan_")
 DBG = "/sys/kernel/debug"
@@ -90,12 +102,19 @@ class Result:
     def __init__(self, out, rc):
         m = re.search(r"^fail-nth: (\w+) n (\S+) points (-?\d+) injected (yes|no) "
                       r"rc (-?\d+) errno (\S+)$", out, re.M)
-        if not m:
+        setup = re.search(r"^fail-nth: (scif_\w+|mmap): (.+)$", out, re.M)
+        if m:
+            self.op, self.points = m.group(1), int(m.group(3))
+            self.injected = m.group(4) == "yes"
+            self.ok = int(m.group(5)) == 0
+            self.errno = m.group(6)
+        elif setup:
+            # "register" connects before the counter is armed; a function
+            # fail_function fails can fail that connect
+            self.op, self.points, self.injected, self.ok = "set-up", -1, False, False
+            self.errno = f"{setup.group(1)}: {setup.group(2)}".replace(" ", "_")
+        else:
             raise SweepFailure(f"fail-nth did not report:\n{out[-2000:]}")
-        self.op, self.points = m.group(1), int(m.group(3))
-        self.injected = m.group(4) == "yes"
-        self.ok = int(m.group(5)) == 0
-        self.errno = m.group(6)
         self.rc = rc
         self.log = out
         self.caller, self.site = failed_site(out)
@@ -124,7 +143,7 @@ def failed_site(log):
         if DEBUG_ALLOC.search(fn):
             return None, None
         name = f"{fn} [{module}]" if module else fn
-        if caller is None and not ALLOCATOR.match(fn):
+        if caller is None and (module in OUR_MODULES or not ALLOCATOR.match(fn)):
             caller = name
         if module in OUR_MODULES:
             return caller, name
@@ -151,6 +170,7 @@ class Sweep:
         self.checks = 0
         self.since_check = 0
         self.partial = []       # sweeps cut short by --budget
+        self.verified = set()   # (path, caller, our function) checked
         s = self.s
         rc, _ = s.run(f"test -e {DBG}/failslab/ignore-gfp-wait && "
                       f"test -e {DBG}/fail_function/inject && "
@@ -171,6 +191,13 @@ class Sweep:
         self.injlog.flush()
 
     def trouble(self, text, where):
+        if KPROBE_RANDOM.search(text):
+            # the kernel's, not ours: expected from now on
+            self.s.expect_trouble("host-console.log", r"WARNING: inconsistent lock state")
+            text = text.replace("WARNING: inconsistent lock state", "(lockdep: "
+                                "fail_function's random number in int3 context)")
+            self.log(f"{where}: lockdep reported fail_function's own "
+                     "get_random_u8() in int3 context and is off from here")
         bad = [ln for ln in text.splitlines()
                if (KERNEL_TROUBLE.search(ln) or MORE_TROUBLE.search(ln))]
         if bad:
@@ -310,6 +337,8 @@ class Sweep:
                 pre = f"echo {self.pdev} > /sys/bus/pci/drivers/mic/unbind || exit 99; "
                 post = CONFIGURE
             r = self.fail_nth(n, op, pre, post)
+            if r.op == "set-up":
+                raise SweepFailure(f"{where}: set-up before the counter failed: {r.errno}")
             if not r.injected:
                 self.log(f"{path} {kind} n={n}: not reached, {r.points} fault points")
                 self.after(path, r, where, final=True)
@@ -332,10 +361,15 @@ class Sweep:
     def after(self, path, r, where, final=False):
         """Check the outcome of one run and bring the card back for the next."""
         s = self.s
-        # A success must work, checked the way a user would, when the
-        # failure hit our code (elsewhere it was absorbed by the kernel:
-        # kmemleak's and the stack depot's own fallbacks, for instance).
-        verify = final or (r.ok and r.direct)
+        # A success with the failure in our code's call tree must work,
+        # checked the way a user would: our fallback, or the kernel's
+        # (ACPI, debugfs, proc entries), once per place and path. Failures
+        # outside it were absorbed by the kernel (kmemleak's and the stack
+        # depot's own fallbacks, for instance).
+        verify = final or (r.ok and r.site and
+                            (path, r.caller, r.site) not in self.verified)
+        if verify and not final:
+            self.verified.add((path, r.caller, r.site))
         if path == "probe":
             bound, st = r.bound, r.state
             if bound and st != "ready":
@@ -528,7 +562,7 @@ def main():
                          "and says how far it got (default: no limit)")
     ap.add_argument("--ff-calls", type=int, default=3,
                     help="fail_function: fail call 1 .. this of each target")
-    ap.add_argument("--ff-wait", type=int, default=240,
+    ap.add_argument("--ff-wait", type=int, default=120,
                     help="fail_function on boot: seconds to wait for online")
     ap.add_argument("--check-every", type=int, default=25,
                     help="whole card life checked after this many injections")
@@ -544,7 +578,7 @@ def main():
     os.makedirs(logdir, exist_ok=True)
     flavour = os.environ.get("MICEMU_FLAVOUR", "default")
     print(f"micemu faultsweep: paths {','.join(paths)}, kinds {','.join(kinds)}, "
-          f"{'every' if args.stride == 1 else f'every {args.stride}th'} fault point, "
+          f"fault points {'1, 2' if args.stride == 1 else f'1, {1 + args.stride}'}, ..., "
           f"{flavour} kernel, logs in {logdir}", flush=True)
     t0 = time.monotonic()
     failure = None
@@ -552,9 +586,16 @@ def main():
     try:
         sw = Sweep(logdir, args)
         print(f"host VM up in {sw.s.boot_seconds:.0f} s", flush=True)
-        for path in paths:
+        # fail-nth first, fail_function last: its first injection ends
+        # lockdep's checking (see KPROBE_RANDOM)
+        rounds = [(path, [k for k in kinds if k != "function"]) for path in paths]
+        if "function" in kinds:
+            rounds += [(path, ["function"]) for path in paths if path != "probe"]
+        for path, round_kinds in rounds:
+            if not round_kinds:
+                continue
             t = time.monotonic()
-            for kind in kinds:
+            for kind in round_kinds:
                 tk = time.monotonic()
                 if kind == "function":
                     sw.ff_sweep(path)
@@ -566,10 +607,10 @@ def main():
                 print(f"{path:8} {kind:8} {n:4} injections ({points} fault points; "
                       f"{o.get('error', 0)} errors, {o.get('success', 0)} successes) "
                       f"{time.monotonic() - tk:6.0f} s", flush=True)
-            sw.full_check(f"end of {path}")
+            sw.full_check(f"end of {path} {','.join(round_kinds)}")
             other = sw.leaks(path)
-            print(f"{path:8} done in {time.monotonic() - t:.0f} s, kmemleak clean "
-                  f"for our modules ({other} other reports)", flush=True)
+            print(f"{path:8} {','.join(round_kinds)} done in {time.monotonic() - t:.0f} s, "
+                  f"kmemleak clean for our modules ({other} other reports)", flush=True)
         sw.console_trouble("end")
     except (SweepFailure, AssertionError, TimeoutError, RuntimeError) as e:
         failure = e
