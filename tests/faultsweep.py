@@ -325,10 +325,11 @@ class Sweep:
             self.reset_ready(f"{path} set-up")
         op = self.op(path)
         t0 = time.monotonic()
-        for n in range(1, self.args.max_n + 1, self.args.stride):
+        for n in range(self.args.start, self.args.max_n + 1, self.args.stride):
             if self.args.budget and time.monotonic() - t0 > self.args.budget:
                 self.log(f"{path} {kind}: time budget spent after n={n - 1}")
-                self.partial.append(f"{path} {kind}: fault points 1..{n - 1} of more")
+                self.partial.append(f"{path} {kind}: fault points "
+                                    f"{self.args.start}..{n - 1} of more")
                 self.full_check(f"{path} {kind} budget")
                 return f">{n - 1}"
             where = f"{path} {kind} n={n}"
@@ -555,6 +556,8 @@ def main():
                     help="slab, page (fail-nth) and function (fail_function)")
     ap.add_argument("--max-n", type=int, default=2000,
                     help="give up on a path that still injects at this N")
+    ap.add_argument("--start", type=int, default=1,
+                    help="first fault point to fail (to continue a cut-short sweep)")
     ap.add_argument("--stride", type=int, default=1,
                     help="fail points 1, 1 + STRIDE, ... only (default: every one)")
     ap.add_argument("--budget", type=int, default=0,
@@ -571,14 +574,14 @@ def main():
     kinds = [k for k in args.kinds.split(",") if k]
     if set(paths) - set(PATHS) or set(kinds) - set(KINDS + ("function",)):
         ap.error("unknown path or kind")
-    if args.stride < 1 or args.max_n < 1:
-        ap.error("--stride and --max-n must be at least 1")
+    if args.stride < 1 or args.max_n < 1 or args.start < 1:
+        ap.error("--start, --stride and --max-n must be at least 1")
 
     logdir = os.path.join(TOP, "logs", "faultsweep")
     os.makedirs(logdir, exist_ok=True)
     flavour = os.environ.get("MICEMU_FLAVOUR", "default")
     print(f"micemu faultsweep: paths {','.join(paths)}, kinds {','.join(kinds)}, "
-          f"fault points {'1, 2' if args.stride == 1 else f'1, {1 + args.stride}'}, ..., "
+          f"fault points {args.start}, {args.start + args.stride}, ..., "
           f"{flavour} kernel, logs in {logdir}", flush=True)
     t0 = time.monotonic()
     failure = None
