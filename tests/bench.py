@@ -11,6 +11,7 @@ not work at all.  MICEMU_BENCH_RUNS (default 5) sets the number of runs.
 import ctypes
 import os
 import re
+import shutil
 import statistics
 import sys
 import time
@@ -26,7 +27,11 @@ CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
 
 
 def logdir(name):
-    return os.path.join(TOP, "logs", "bench", name)
+    """A fresh log directory for one system of this run (the logs append,
+    and the boot profile reads the first matching line)."""
+    path = os.path.join(TOP, "logs", "bench", name)
+    shutil.rmtree(path, ignore_errors=True)
+    return path
 
 
 def _wall(path, pattern):
