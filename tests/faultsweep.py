@@ -530,9 +530,9 @@ class Sweep:
     def leaks(self, where):
         """kmemleak reports whose allocation passed through our modules."""
         s = self.s
-        s.run_ok(f"echo scan > {DBG}/kmemleak; sleep 1; echo scan > {DBG}/kmemleak",
-                 timeout=900)
-        out = s.run_ok(f"cat {DBG}/kmemleak", timeout=300)
+        out = s.kmemleak_report(scan_timeout=900, read_timeout=300)
+        if out is None:
+            raise SweepFailure("the host kernel has no kmemleak (debug flavour?)")
         ours, other = [], 0
         for obj in re.split(r"(?=^unreferenced object)", out, flags=re.M):
             if not obj.strip():

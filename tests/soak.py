@@ -147,15 +147,6 @@ class Soak:
                                   f"{self.baseline[name]} after the first cycle")
         return fds
 
-    def kmemleak(self):
-        """Scan the host for leaks (debug flavour); '' when clean or absent."""
-        rc, _ = self.s.run("test -e /sys/kernel/debug/kmemleak")
-        if rc != 0:
-            return None
-        # Two scans: objects freed late in the first are not reported.
-        self.s.run_ok("echo scan > /sys/kernel/debug/kmemleak; sleep 1; "
-                      "echo scan > /sys/kernel/debug/kmemleak", timeout=600)
-        return self.s.run_ok("cat /sys/kernel/debug/kmemleak", timeout=120).strip()
 
 
 def main():
@@ -185,7 +176,7 @@ def main():
             fds = soak.check(cycle, at_ready=name != "reboot")
             print(f"cycle {cycle:3}: {name:8} {time.monotonic() - t:6.1f} s  fds "
                   + " ".join(f"{k.split()[-1]}={v}" for k, v in fds.items()), flush=True)
-        leaks = soak.kmemleak()
+        leaks = soak.s.kmemleak_report()
         if leaks:
             raise SoakFailure("kmemleak in the host:\n" + leaks[:4000])
         print("host kmemleak: " + ("clean" if leaks == "" else "not in this kernel"))

@@ -118,6 +118,17 @@ class System:
         assert rc == 0, f"'{command}' failed with {rc}:\n{out}"
         return out
 
+    def kmemleak_report(self, scan_timeout=600, read_timeout=120):
+        """The host's kmemleak report ('' when clean) after two scans
+        (objects freed late in the first are not reported); None when the
+        host kernel has no kmemleak (only the debug flavour has)."""
+        leak = "/sys/kernel/debug/kmemleak"
+        if self.run(f"test -e {leak}")[0] != 0:
+            return None
+        self.run_ok(f"echo scan > {leak}; sleep 1; echo scan > {leak}",
+                    timeout=scan_timeout)
+        return self.run_ok(f"cat {leak}", timeout=read_timeout).strip()
+
     def sysfs(self, card, attr):
         return self.run_ok(f"cat /sys/class/mic/mic{card}/{attr}").strip()
 
