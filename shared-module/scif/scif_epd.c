@@ -49,6 +49,7 @@ struct scif_endpt *scif_ep_alloc(void)
 	INIT_LIST_HEAD(&ep->conreqs);
 	INIT_LIST_HEAD(&ep->listen_node);
 	INIT_LIST_HEAD(&ep->tmp_node);
+	INIT_LIST_HEAD(&ep->park_node);
 	scif_rma_ep_init(ep);
 	ep->state = SCIFEP_UNBOUND;
 	if (xa_alloc(&scif_info.eps, &ep->id, ep, XA_LIMIT(1, INT_MAX),
@@ -196,11 +197,18 @@ static void scif_listeners_drop_node(struct scif_dev *dev)
 
 /**
  * scif_eps_invalidate_node() - disconnect every endpoint of a dying node
- * @dev: node; the caller holds its ep_sem for writing
+ * @dev: node; the caller holds its lock, and its ep_sem for writing
  *
  * Connected endpoints become disconnected (POLLHUP, -ECONNRESET once
  * drained) and lose their mappings; queued connection requests from the
  * node are dropped.
+ *
+ * The peer learns of this only from the EXIT that follows, and until it
+ * has read it, it may still be working through older messages that make
+ * it write into these endpoints' rings. So each endpoint is parked on
+ * @dev with a reference: a user that closes it now does not free its
+ * queue pair under the peer's writes. scif_eps_release_parked() lets go
+ * once the peer is silent.
  */
 void scif_eps_invalidate_node(struct scif_dev *dev)
 {
@@ -225,10 +233,29 @@ void scif_eps_invalidate_node(struct scif_dev *dev)
 		wake_up(&ep->wq);
 		scif_ep_qp_unmap(ep);
 		scif_rma_ep_unmap(ep);
-		scif_ep_put(ep);
+		if (list_empty(&ep->park_node))
+			list_add_tail(&ep->park_node, &dev->parked_eps);
+		else
+			scif_ep_put(ep);
 	}
 	scif_rma_node_down(dev);
 	scif_listeners_drop_node(dev);
+}
+
+/**
+ * scif_eps_release_parked() - drop the endpoints a teardown kept alive
+ * @dev: node whose peer no longer writes to our memory (it acknowledged
+ *	our EXIT, we acknowledged its EXIT, or it did not answer in time);
+ *	the caller holds its lock
+ */
+void scif_eps_release_parked(struct scif_dev *dev)
+{
+	struct scif_endpt *ep, *tmp;
+
+	list_for_each_entry_safe(ep, tmp, &dev->parked_eps, park_node) {
+		list_del_init(&ep->park_node);
+		scif_ep_put(ep);
+	}
 }
 
 /**

@@ -63,6 +63,10 @@ MODULE_PARM_DESC(bad_size, "publish a queue pair with a wrong ring size");
 static int flood;
 module_param(flood, int, 0444);
 MODULE_PARM_DESC(flood, "garbage messages to send after INIT");
+static unsigned int exit_check_ms;
+module_param(exit_check_ms, uint, 0644);
+MODULE_PARM_DESC(exit_check_ms,
+		 "on scif.ko's EXIT, wait this long, then check that its endpoint queue pairs are still there");
 
 struct fc_ep {
 	bool used;
@@ -362,13 +366,46 @@ static void fc_free_eps(void)
 			fc_ep_free(&fc.eps[i]);
 }
 
+/*
+ * scif.ko's EXIT arrived. Until we acknowledge it we may still write into
+ * the rings of connections it cut off, as a card working through older
+ * messages would, so those rings must still be scif.ko's, even if their
+ * users closed them meanwhile. Take our time, then look: a queue pair
+ * that lost its magic was freed (or reused) under us.
+ */
+static void fc_check_host_eps(void)
+{
+	int i, checked = 0, gone = 0;
+
+	msleep(exit_check_ms);
+	for (i = 0; i < FC_EPS; i++) {
+		struct fc_ep *ep = &fc.eps[i];
+
+		if (!ep->used)
+			continue;
+		checked++;
+		if (READ_ONCE(ep->hqp->magic) != SCIF_QP_MAGIC) {
+			gone++;
+			continue;
+		}
+		WRITE_ONCE(ep->hqp->local_read, ep->in_tail);
+	}
+	pr_info("EXIT: endpoint queue pairs %d checked, %d freed early\n",
+		checked, gone);
+}
+
 static void fc_handle(struct scifmsg *msg)
 {
 	struct fc_ep *ep;
 
+	/* Having said EXIT, a card touches nothing of the host's any more. */
+	if (fc.exiting && msg->uop != SCIF_EXIT && msg->uop != SCIF_EXIT_ACK)
+		return;
 	switch (msg->uop) {
 	case SCIF_EXIT:
 		/* The host goes away: answer, and wait for it to come back. */
+		if (exit_check_ms)
+			fc_check_host_eps();
 		fc_reply(msg, SCIF_EXIT_ACK);
 		fc.linked = false;
 		fc_free_eps();

@@ -48,6 +48,7 @@ static void scif_dev_init(struct scif_dev *dev, u8 node)
 	mutex_init(&dev->peer_lock);
 	init_waitqueue_head(&dev->exit_wq);
 	INIT_LIST_HEAD(&dev->loopb_msgs);
+	INIT_LIST_HEAD(&dev->parked_eps);
 	spin_lock_init(&dev->loopb_lock);
 	INIT_WORK(&dev->rx_work, scif_rx_work);
 	INIT_DELAYED_WORK(&dev->poll_work, scif_poll_work);

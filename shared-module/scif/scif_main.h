@@ -108,6 +108,9 @@ struct scif_qp {
  * @exit_acked: our EXIT was acknowledged
  * @rx_stopped: stop reading @inbound until the link is set up again
  * @exit_wq: waits for @exit_acked
+ * @parked_eps: endpoints cut off by the teardown in progress, kept alive
+ *	(and their queue pairs with them) until the peer stopped writing to
+ *	our memory (under @lock)
  * @spdev: registered peer device, or NULL (under @peer_lock)
  * @loopb_msgs: messages queued on the loopback link
  * @loopb_lock: protects @loopb_msgs
@@ -142,6 +145,7 @@ struct scif_dev {
 	bool exit_acked;
 	bool rx_stopped;
 	wait_queue_head_t exit_wq;
+	struct list_head parked_eps;
 
 	struct scif_peer_dev *spdev;
 	struct list_head loopb_msgs;
@@ -205,6 +209,7 @@ enum scif_ep_state {
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
  * @rma: remote memory access state (scif_rma.h)
  * @tmp_node: entry in temporary lists built during teardown
+ * @park_node: entry in scif_dev.parked_eps
  */
 struct scif_endpt {
 	struct kref ref;
@@ -233,6 +238,7 @@ struct scif_endpt {
 	struct scif_ep_rma rma;
 
 	struct list_head tmp_node;
+	struct list_head park_node;
 };
 
 /**
@@ -363,6 +369,7 @@ void scif_ep_set_state(struct scif_endpt *ep, enum scif_ep_state state);
 enum scif_ep_state scif_ep_state(struct scif_endpt *ep);
 void scif_eps_wake_node(struct scif_dev *dev);
 void scif_eps_invalidate_node(struct scif_dev *dev);
+void scif_eps_release_parked(struct scif_dev *dev);
 void scif_cnctreq(struct scif_dev *dev, struct scifmsg *msg);
 void scif_cnctgnt(struct scif_dev *dev, struct scifmsg *msg);
 void scif_cnctgnt_ack(struct scif_dev *dev, struct scifmsg *msg);

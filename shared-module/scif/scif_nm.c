@@ -195,7 +195,9 @@ static void scif_link_goodbye(struct scif_dev *dev)
 
 /**
  * scif_link_unmap_peer() - last half of a teardown: forget the peer's QP
- * @dev: node, quiesced
+ * @dev: node, quiesced, its peer silent; its lock is held
+ *
+ * Also frees what scif_eps_invalidate_node() kept alive for the peer.
  */
 void scif_link_unmap_peer(struct scif_dev *dev)
 {
@@ -205,6 +207,7 @@ void scif_link_unmap_peer(struct scif_dev *dev)
 	scif_qp_unmap_peer(dev, &dev->qp);
 	mutex_unlock(&dev->send_lock);
 	mutex_unlock(&dev->rx_lock);
+	scif_eps_release_parked(dev);
 }
 
 /**
@@ -294,6 +297,7 @@ void scif_loopback_destroy(struct scif_dev *dev)
 
 	mutex_lock(&dev->lock);
 	scif_link_quiesce(dev);
+	scif_eps_release_parked(dev);	/* no peer writes to loopback rings */
 	scif_link_set_state(dev, SCIF_LINK_DOWN);
 	mutex_unlock(&dev->lock);
 	cancel_work_sync(&dev->rx_work);

@@ -71,7 +71,7 @@ for mode in $modes; do
 	log=$logdir/$mode.log
 	timeout -k 5 900 "$qemu" -M q35 -nodefaults -display none \
 		-m 1G -smp 2 -kernel "$kernel" -initrd "$tmp/initrd.img" \
-		-append "console=ttyS0 panic=-1 scifmode=$mode" \
+		-append "console=ttyS0 panic=-1 init_on_free=1 scifmode=$mode" \
 		-serial stdio -no-reboot >"$log" 2>&1 || true
 	if grep -q "^scif-vm-tests: 0 failed" "$log"; then
 		echo "scif vm tests ($mode): PASS ($log)"

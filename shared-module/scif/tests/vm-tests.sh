@@ -100,12 +100,16 @@ host_tests() {
 	wait_node 1 online
 	expect 0 scif-pingpong -c 1 -p 2000 -n 100 -S 5000
 	echo "## unload with a connection open"
+	# scif.ko must keep the connection's rings until the peer acknowledged
+	# EXIT, although the user closes the endpoint before that
 	scif-pingpong -c 1 -p 2000 -n 1000000 -S 100 &
 	cl=$!
 	sleep 1
+	echo 500 >/sys/module/scif_fakepeer/parameters/exit_check_ms
 	expect 0 rmmod scif_fakepeer
 	expect 2 wait $cl
 	expect_log "scif cleared its device page fields"
+	expect_log "EXIT: endpoint queue pairs 1 checked, 0 freed early"
 
 	echo "## hostile cards"
 	expect 0 insmod $M/scif_fakepeer.ko node=2 bad_magic=1
@@ -171,12 +175,16 @@ card_tests() {
 	wait_node 0 online
 	expect 0 scif-pingpong -c 0 -p 2000 -n 100 -S 4000
 	echo "## card side goes away with a connection open"
+	# scif.ko must keep the connection's rings until the peer acknowledged
+	# EXIT, although the user closes the endpoint before that
 	scif-pingpong -c 0 -p 2000 -n 1000000 -S 100 &
 	cl=$!
 	sleep 1
+	echo 500 >/sys/module/scif_fakepeer/parameters/exit_check_ms
 	expect 0 rmmod scif_fakepeer
 	expect 2 wait $cl
 	expect_log "scif cleared its device page fields"
+	expect_log "EXIT: endpoint queue pairs 1 checked, 0 freed early"
 	expect 0 scif-pingpong -c 5 -p 2001 -n 10 -S 10
 	kill $srv
 }
