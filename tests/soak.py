@@ -22,6 +22,7 @@ It prints a line per cycle and the totals.  Logs go to logs/soak/.
 
 import argparse
 import os
+import shutil
 import sys
 import time
 
@@ -158,6 +159,9 @@ def main():
         ap.error("--cycles must be at least 1 and --cards between 1 and 8")
 
     logdir = os.path.join(TOP, "logs", "soak")
+    # the consoles append across boots: a report left by an earlier run
+    # must not fail this one
+    shutil.rmtree(logdir, ignore_errors=True)
     flavour = os.environ.get("MICEMU_FLAVOUR", "default")
     print(f"micemu soak: {args.cycles} cycles, {args.cards} cards, "
           f"{flavour} kernel, logs in {logdir}", flush=True)

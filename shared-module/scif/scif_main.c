@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) "scif: " fmt
 
+#include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/printk.h>
 
@@ -37,6 +38,30 @@ module_param(self_node, int, 0444);
 MODULE_PARM_DESC(self_node,
 		 "this node's id, to bring up the loopback node at load (0 on a host); default: from the first hardware device");
 
+/*
+ * On a card, node 0's link is the one the others hang off: NODE_ADD for a
+ * peer card arrives on it (its rx work running, its rx_lock held, the
+ * peer's lock taken) and its teardown takes every P2P link down (its lock
+ * held, theirs taken, their works cancelled). Every link also takes its
+ * own lock, then its own rx_lock, and cancels its own works under its
+ * lock. These nest in one direction only, node 0 outside, but with one
+ * lockdep class for all nodes lockdep sees a cycle. So node 0's locks and
+ * works get classes of their own: lockdep_set_class() for the mutexes,
+ * and, for the works, a second INIT_WORK() call site (each site has its
+ * own class).
+ */
+static struct lock_class_key scif_node0_lock_key;
+static struct lock_class_key scif_node0_send_key;
+static struct lock_class_key scif_node0_rx_key;
+
+static void scif_node0_init_works(struct scif_dev *dev)
+{
+	INIT_WORK(&dev->rx_work, scif_rx_work);
+	INIT_DELAYED_WORK(&dev->poll_work, scif_poll_work);
+	INIT_WORK(&dev->exit_work, scif_exit_work);
+	INIT_WORK(&dev->peer_work, scif_peer_work);
+}
+
 static void scif_dev_init(struct scif_dev *dev, u8 node)
 {
 	dev->node = node;
@@ -50,6 +75,13 @@ static void scif_dev_init(struct scif_dev *dev, u8 node)
 	INIT_LIST_HEAD(&dev->loopb_msgs);
 	INIT_LIST_HEAD(&dev->parked_eps);
 	spin_lock_init(&dev->loopb_lock);
+	if (node == SCIF_MGMT_NODE) {
+		lockdep_set_class(&dev->lock, &scif_node0_lock_key);
+		lockdep_set_class(&dev->send_lock, &scif_node0_send_key);
+		lockdep_set_class(&dev->rx_lock, &scif_node0_rx_key);
+		scif_node0_init_works(dev);
+		return;
+	}
 	INIT_WORK(&dev->rx_work, scif_rx_work);
 	INIT_DELAYED_WORK(&dev->poll_work, scif_poll_work);
 	INIT_WORK(&dev->exit_work, scif_exit_work);
