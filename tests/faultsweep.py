@@ -38,6 +38,7 @@ injection in injections.log.
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -52,6 +53,20 @@ from micemu.system import KERNEL_TROUBLE, TOP, System
 # acpi_ns_get_attached_object() at the next evaluation (found by this
 # sweep, probe slab n=78).
 HOST_APPEND = "mic_cosm.reset_poll_ms=200 scif.alive_timeout_ms=5000 acpi=noirq"
+# The probe's slab sweep leaves one cache out: 6.1's __irq_alloc_descs()
+# ignores radix_tree_insert() failing (irq_insert_desc() returns nothing),
+# and irq_domain_alloc_irqs_locked() then dereferences NULL (KASAN
+# null-ptr-deref, found by this sweep at probe slab n=256, inside our
+# probe's pci_alloc_irq_vectors()). That sweep runs on a host booted with
+# every cache but radix_tree_node marked failslab (slub_debug=A, minus
+# that cache; 6.1's marks are read-only at run time) and cache-filter on,
+# so radix_tree_node allocations neither fail nor count; every other
+# sweep runs on a host without the marks (with them, cache-filter could
+# not keep failslab out of the fail_page_alloc sweeps). fail-nth ignores
+# the stack trace filter, so a narrower exclusion (only under the MSI-X
+# set-up) is not available.
+PROBE_SPARED_CACHE = "radix_tree_node"
+SPARE_APPEND = f"slub_debug=A;-,{PROBE_SPARED_CACHE}"
 OUR_MODULES = ("scif", "mic_cosm", "mic_x100", "mic_x100_dma", "mic_vop_host")
 FRAME = re.compile(r"^(?:\[[\s\d.]+\] )? ([\w.]+)\+0x[0-9a-f]+/0x[0-9a-f]+"
                    r"(?: \[(\w+)\])?\s*$", re.M)
@@ -74,6 +89,14 @@ ALLOCATOR = re.compile(
 # the fail_function rounds therefore run after every fail-nth round.
 KPROBE_RANDOM = re.compile(r"inconsistent \{INITIAL USE\} -> \{IN-NMI\} usage\.(?s:.*?)"
                            r"base_crng\.lock(?s:.*?)should_fail_ex")
+# 6.1's register_irq_proc() ignores a /proc/irq/N entry it could not
+# create, and unregister_irq_proc() removes them all anyway: when the
+# interrupt is freed (the next unbind), remove_proc_entry() warns about the
+# missing name. Excused once for each injected failure that hit
+# register_irq_proc() and was absorbed (found by this sweep, probe slab
+# n=400: 'smp_affinity_list').
+IRQ_PROC_LINE = r"WARNING: .* at \S*fs/proc/generic\.c:\d+ remove_proc_entry\b"
+IRQ_PROC_WARN = re.compile(r"^.*" + IRQ_PROC_LINE + r".*$", re.M)
 # Allocations of the debug kernel's own bookkeeping, with their fallbacks.
 DEBUG_ALLOC = re.compile(r"kmemleak|create_object|stack_depot|kasan_")
 DBG = "/sys/kernel/debug"
@@ -151,19 +174,11 @@ def failed_site(log):
 
 
 class Sweep:
-    def __init__(self, logdir, args):
+    def __init__(self, logdir, args, spare):
         self.args = args
         self.logdir = logdir
         self.injlog = open(os.path.join(logdir, "injections.log"), "w")
         os.makedirs(os.path.join(logdir, "inj"), exist_ok=True)
-        self.s = System(logdir, cards=1, append=HOST_APPEND, boot_timeout=600)
-        try:
-            self.setup()
-        except BaseException:
-            self.s.shutdown()
-            raise
-
-    def setup(self):
         self.counts = {}        # (path, kind) -> injections
         self.outcomes = {}      # (path, kind) -> {"error": n, "success": n}
         self.sites = {}         # our function -> injections there
@@ -171,6 +186,24 @@ class Sweep:
         self.since_check = 0
         self.partial = []       # sweeps cut short by --budget
         self.verified = set()   # (path, caller, our function) checked
+        self.irq_proc_holes = 0  # absorbed failures in register_irq_proc()
+        self.s = None
+        self.start(spare)
+
+    def start(self, spare):
+        """A fresh host; SPARE: with the failslab marks (PROBE_SPARED_CACHE)."""
+        if self.s:
+            self.s.shutdown()
+        self.spare = spare
+        append = HOST_APPEND + (" " + SPARE_APPEND if spare else "")
+        self.s = System(self.logdir, cards=1, append=append, boot_timeout=600)
+        try:
+            self.setup()
+        except BaseException:
+            self.s.shutdown()
+            raise
+
+    def setup(self):
         s = self.s
         rc, _ = s.run(f"test -e {DBG}/failslab/ignore-gfp-wait && "
                       f"test -e {DBG}/fail_function/inject && "
@@ -198,6 +231,16 @@ class Sweep:
                                 "fail_function's random number in int3 context)")
             self.log(f"{where}: lockdep reported fail_function's own "
                      "get_random_u8() in int3 context and is off from here")
+        for m in list(IRQ_PROC_WARN.finditer(text)):
+            trace = text[m.end():m.end() + 4000].split("end trace")[0]
+            if "unregister_irq_proc" not in trace or not self.irq_proc_holes:
+                continue
+            self.irq_proc_holes -= 1
+            self.s.expect_trouble("host-console.log", IRQ_PROC_LINE)
+            text = text.replace(m.group(0), "(the kernel's: a /proc/irq entry "
+                                "register_irq_proc() did not create)")
+            self.log(f"{where}: remove_proc_entry() warned about a /proc/irq entry "
+                     "an earlier injection kept register_irq_proc() from creating")
         bad = [ln for ln in text.splitlines()
                if (KERNEL_TROUBLE.search(ln) or MORE_TROUBLE.search(ln))]
         if bad:
@@ -214,20 +257,33 @@ class Sweep:
         rc, out = self.s.run("cat /sys/class/mic/mic0/state 2>/dev/null")
         return out.strip() if rc == 0 else None
 
-    def wait_state(self, state, timeout, where):
-        rc, out = self.s.run(f"micctrl wait mic0 {state} --timeout {timeout}",
-                             timeout=timeout + 60)
-        if rc:
-            raise SweepFailure(f"{where}: mic0 stuck, not {state} after {timeout} s "
-                               f"(state {self.state()}): {out.strip()}")
+    def harness(self, where, step, *args):
+        """Run a System step; a card that does not get there fails the sweep."""
+        try:
+            step(0, *args)
+        except AssertionError as e:
+            raise SweepFailure(f"{where}: {e} (state {self.state()})") from None
 
-    def fault_config(self, kind):
+    def wait_state(self, state, timeout, where):
+        self.harness(where, self.s.wait_state, state, timeout)
+
+    def fault_config(self, kind, path):
         """failslab or fail_page_alloc feeds the fail-nth counter."""
         slab = kind == "slab"
+        spare = slab and path == "probe"
         yn = {True: "Y", False: "N"}
+        if spare != self.spare:
+            raise SweepFailure(f"{path} {kind}: the host was booted "
+                               f"{'with' if self.spare else 'without'} the failslab marks")
+        # with cache-filter on, only caches marked failslab count
+        marks = self.s.run_ok(f"cat /sys/kernel/slab/{PROBE_SPARED_CACHE}/failslab "
+                              "/sys/kernel/slab/kmalloc-64/failslab").split()
+        if marks != ["0", str(int(spare))]:
+            raise SweepFailure(f"{path} {kind}: failslab marks {PROBE_SPARED_CACHE} "
+                               f"{marks[:1]}, kmalloc-64 {marks[1:]}: not as booted")
         self.s.run_ok(
             f"echo {yn[not slab]} > {DBG}/failslab/ignore-gfp-wait; "
-            f"echo {yn[not slab]} > {DBG}/failslab/cache-filter; "
+            f"echo {yn[not slab or spare]} > {DBG}/failslab/cache-filter; "
             f"echo {yn[slab]} > {DBG}/fail_page_alloc/ignore-gfp-wait; "
             f"echo N > {DBG}/fail_page_alloc/ignore-gfp-highmem; "
             f"echo {20 if slab else 0} > {DBG}/fail_page_alloc/min-order; "
@@ -250,18 +306,17 @@ class Sweep:
             r.state = None
         r.bound = bool(after and after.group(2) == "1")
         self.trouble(out, f"fail-nth {n} {op}")
+        at = out.find("FAULT_INJECTION: forcing a failure")
+        if r.injected and r.ok and at >= 0 and \
+                "register_irq_proc" in out[at:out.find("</TASK>", at)]:
+            self.irq_proc_holes += 1
         return r
 
     def boot_online(self, where, timeout=600):
-        self.s.run_ok("echo boot > /sys/class/mic/mic0/state")
-        self.wait_state("online", timeout, where)
+        self.harness(where, self.s.boot_online, timeout)
 
     def reset_ready(self, where, timeout=300):
-        st = self.state()
-        if st != "ready":
-            if st != "resetting":
-                self.s.run_ok("echo reset > /sys/class/mic/mic0/state")
-            self.wait_state("ready", timeout, where)
+        self.harness(where, self.s.ensure_ready, timeout)
 
     def full_check(self, where):
         """The card's whole life works: reset, boot to online, reset."""
@@ -315,7 +370,7 @@ class Sweep:
     # --- the paths under fail-nth -------------------------------------------
     def sweep(self, path, kind):
         """N = 1, 2, ... on PATH; returns the fault points of the path."""
-        self.fault_config(kind)
+        self.fault_config(kind, path)
         online = path in ("reset", "connect", "register")
         if online:
             self.ensure_online(f"{path} set-up")
@@ -578,6 +633,9 @@ def main():
         ap.error("--start, --stride and --max-n must be at least 1")
 
     logdir = os.path.join(TOP, "logs", "faultsweep")
+    # the consoles append across boots: a report left by an earlier run
+    # must not fail this one
+    shutil.rmtree(logdir, ignore_errors=True)
     os.makedirs(logdir, exist_ok=True)
     flavour = os.environ.get("MICEMU_FLAVOUR", "default")
     print(f"micemu faultsweep: paths {','.join(paths)}, kinds {','.join(kinds)}, "
@@ -587,16 +645,29 @@ def main():
     failure = None
     sw = None
     try:
-        sw = Sweep(logdir, args)
-        print(f"host VM up in {sw.s.boot_seconds:.0f} s", flush=True)
         # fail-nth first, fail_function last: its first injection ends
-        # lockdep's checking (see KPROBE_RANDOM)
-        rounds = [(path, [k for k in kinds if k != "function"]) for path in paths]
+        # lockdep's checking (see KPROBE_RANDOM). The probe's slab sweep
+        # is a round of its own, on a host with the failslab marks
+        # (PROBE_SPARED_CACHE); the other rounds run on one without.
+        rounds = []
+        for path in paths:
+            nth = [k for k in kinds if k != "function"]
+            if path == "probe" and "slab" in nth and len(nth) > 1:
+                rounds += [(path, ["slab"]), (path, [k for k in nth if k != "slab"])]
+            elif nth:
+                rounds.append((path, nth))
         if "function" in kinds:
             rounds += [(path, ["function"]) for path in paths if path != "probe"]
-        for path, round_kinds in rounds:
-            if not round_kinds:
-                continue
+        spared = [path == "probe" and kk == ["slab"] for path, kk in rounds]
+        if not rounds:
+            ap.error("nothing to sweep")
+        sw = Sweep(logdir, args, spared[0])
+        print(f"host VM up in {sw.s.boot_seconds:.0f} s", flush=True)
+        for (path, round_kinds), spare in zip(rounds, spared):
+            if round_kinds != ["function"] and spare != sw.spare:
+                sw.start(spare)
+                print(f"host VM {'with' if spare else 'without'} the failslab "
+                      f"marks up in {sw.s.boot_seconds:.0f} s", flush=True)
             t = time.monotonic()
             for kind in round_kinds:
                 tk = time.monotonic()
