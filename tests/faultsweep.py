@@ -153,6 +153,21 @@ class Result:
         self.direct = bool(self.site and self.caller == self.site)
 
 
+def fault_dump(log):
+    """The stack fail_dump printed for the injected failure, or ''."""
+    at = log.find("FAULT_INJECTION: forcing a failure")
+    if at < 0:
+        return ""
+    end = log.find("</TASK>", at)
+    return log[at:end if end > 0 else len(log)]
+
+
+def spares_cache(path, kind):
+    """Whether the (PATH, KIND) sweep runs on a host with the failslab
+    marks that leave PROBE_SPARED_CACHE out."""
+    return path == "probe" and kind == "slab"
+
+
 def failed_site(log):
     """Where the injected failure hit, from the stack fail_dump printed:
     (first caller outside the allocators, first of our functions), each
@@ -163,12 +178,8 @@ def failed_site(log):
     failure hit the debug kernel's own bookkeeping (kmemleak, the stack
     depot: they have fallbacks) or asked for silence (__GFP_NOWARN: none
     of our allocations does)."""
-    at = log.find("FAULT_INJECTION: forcing a failure")
-    if at < 0:
-        return None, None
-    end = log.find("</TASK>", at)
     # reliable frames only: "? " ones are stale words found on the stack
-    frames = FRAME.findall(log[at:end if end > 0 else len(log)])
+    frames = FRAME.findall(fault_dump(log))
     caller = None
     for fn, module in frames:
         if DEBUG_ALLOC.search(fn):
@@ -278,7 +289,7 @@ class Sweep:
     def fault_config(self, kind, path):
         """failslab or fail_page_alloc feeds the fail-nth counter."""
         slab = kind == "slab"
-        spare = slab and path == "probe"
+        spare = spares_cache(path, kind)
         yn = {True: "Y", False: "N"}
         if spare != self.spare:
             raise SweepFailure(f"{path} {kind}: the host was booted "
@@ -314,9 +325,7 @@ class Sweep:
             r.state = None
         r.bound = bool(after and after.group(2) == "1")
         self.trouble(out, f"fail-nth {n} {op}")
-        at = out.find("FAULT_INJECTION: forcing a failure")
-        if r.injected and r.ok and at >= 0 and \
-                "register_irq_proc" in out[at:out.find("</TASK>", at)]:
+        if r.injected and r.ok and "register_irq_proc" in fault_dump(out):
             self.irq_proc_holes += 1
         return r
 
@@ -672,7 +681,7 @@ def main():
                 rounds.append((path, nth))
         if "function" in kinds:
             rounds += [(path, ["function"]) for path in paths if path != "probe"]
-        spared = [path == "probe" and kk == ["slab"] for path, kk in rounds]
+        spared = [kk == ["slab"] and spares_cache(path, "slab") for path, kk in rounds]
         if not rounds:
             ap.error("nothing to sweep")
         sw = Sweep(logdir, args, spared[0])

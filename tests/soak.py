@@ -149,7 +149,6 @@ class Soak:
         return fds
 
 
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cycles", type=int, default=100)
