@@ -84,11 +84,13 @@ ALLOCATOR = re.compile(
     r"vm_area_alloc_pages|get_vm_area|alloc_vmap_area|dma_alloc|dma_direct_alloc|"
     r"xas_|xa_|ida_alloc|idr_)")
 # fail_function's probability check draws a random number inside the
-# kprobe (int3) handler: lockdep reports base_crng.lock taken in NMI-like
-# context, once, and turns itself off. A 6.1 kernel matter, not ours;
+# kprobe (int3) handler: lockdep reports the random pool's lock taken in
+# NMI-like context (base_crng.lock, or input_pool.lock when that draw
+# reseeds), once, and turns itself off. A 6.1 kernel matter, not ours;
 # the fail_function rounds therefore run after every fail-nth round.
-KPROBE_RANDOM = re.compile(r"inconsistent \{INITIAL USE\} -> \{IN-NMI\} usage\.(?s:.*?)"
-                           r"base_crng\.lock(?s:.*?)should_fail_ex")
+KPROBE_RANDOM = re.compile(r"inconsistent \{[^}]*\} -> \{IN-NMI\} usage\.(?s:.*?)"
+                           r"\b(base_crng|input_pool)\.lock(?s:.*?)"
+                           r"get_random_\w+(?s:.*?)should_fail_ex")
 # 6.1's register_irq_proc() ignores a /proc/irq/N entry it could not
 # create, and unregister_irq_proc() removes them all anyway: when the
 # interrupt is freed (the next unbind), remove_proc_entry() warns about the
@@ -491,11 +493,15 @@ class Sweep:
                     if rc:
                         raise SweepFailure(f"{where}: RMA after the injection:\n{out}")
 
-    def works_again(self, path, where):
+    def works_again(self, path, where, lost_message=False):
         """Connect or register works again without injection.  The card's
         side may first have to give up a half-made connection (its SCIF
         waits alive_timeout_ms, 30 s, for an answer that will not come):
-        a few tries over 45 s."""
+        a few tries over 45 s.  With LOST_MESSAGE (a SCIF message the host
+        could not send while the link stayed up, e.g. a DISCNCT) the card's
+        server may still serve a connection the host has closed, as it
+        would with upstream's SCIF: after a failed try it is restarted, as
+        its user would, so that the check is about the host's side."""
         for attempt in range(4):
             self.start_server()
             again = self.fail_nth("-", self.op(path))
@@ -503,6 +509,12 @@ class Sweep:
                 if attempt:
                     self.log(f"{where}: {path} works again after {attempt} retries")
                 return
+            if lost_message and attempt == 1:
+                self.s.card_run(0, "p=$(cat /tmp/fs-srv.pid); kill $p; "
+                                "for i in $(seq 600); do kill -0 $p 2>/dev/null || exit 0; "
+                                "sleep 0.1; done; exit 1", timeout=90)
+                self.log(f"{where}: card's server restarted after {again.errno}")
+                continue
             time.sleep(15)
         raise SweepFailure(f"{where}: {path} fails after the injection: {again.errno}")
 
@@ -561,7 +573,7 @@ class Sweep:
                 key = (path, "function")
                 self.counts[key] = self.counts.get(key, 0) + 1
                 self.log(f"{where}: {note}")
-                self.ff_recover(path, where)
+                self.ff_recover(path, where, lost_message=fn == "scif_nodeqp_send_locked")
                 self.console_trouble(where)
 
     def ff_run(self, path, where):
@@ -586,7 +598,7 @@ class Sweep:
         r = self.fail_nth("-", self.op(path))
         return "ok" if r.ok else f"error {r.errno}"
 
-    def ff_recover(self, path, where):
+    def ff_recover(self, path, where, lost_message=False):
         """After a fail_function run: the card life and the path work."""
         if path == "boot":
             if self.state() != "online":
@@ -596,7 +608,7 @@ class Sweep:
             return
         self.ensure_online(where)
         if path != "reset":
-            self.works_again(path, where)
+            self.works_again(path, where, lost_message)
 
     # --- kmemleak -------------------------------------------------------------
     def leaks(self, where):
