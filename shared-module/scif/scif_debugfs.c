@@ -3,6 +3,9 @@
  * micemu SCIF: debugfs (/sys/kernel/debug/scif/).
  *
  *   nodes   link state of every node that is not down
+ *   poll    poll_us and how often a waiter's polling saw what it waited
+ *           for (hits), gave up and slept (misses), or was skipped because
+ *           polling had not paid on the endpoint (off)
  *   inject  write one 44-byte struct scifmsg: it is queued on the
  *           loopback link and handled like a message from a peer, so
  *           tests can feed SCIF malformed or hostile messages
@@ -48,6 +51,16 @@ static int scif_nodes_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(scif_nodes);
 
+static int scif_poll_show(struct seq_file *s, void *unused)
+{
+	seq_printf(s, "poll_us %u\nhits %ld\nmisses %ld\noff %ld\n",
+		   READ_ONCE(scif_poll_us), atomic_long_read(&scif_spin_hits),
+		   atomic_long_read(&scif_spin_misses),
+		   atomic_long_read(&scif_spin_off));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(scif_poll);
+
 static ssize_t scif_inject_write(struct file *file, const char __user *buf,
 				 size_t len, loff_t *ppos)
 {
@@ -79,6 +92,8 @@ void scif_debugfs_init(void)
 	scif_dbg_dir = debugfs_create_dir("scif", NULL);
 	debugfs_create_file("nodes", 0400, scif_dbg_dir, NULL,
 			    &scif_nodes_fops);
+	debugfs_create_file("poll", 0400, scif_dbg_dir, NULL,
+			    &scif_poll_fops);
 	debugfs_create_file("inject", 0200, scif_dbg_dir, NULL,
 			    &scif_inject_fops);
 	scif_rma_debugfs_init(scif_dbg_dir);

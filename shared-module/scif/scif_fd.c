@@ -468,8 +468,15 @@ static __poll_t scif_fd_poll(struct file *file, poll_table *wait)
 {
 	struct scif_endpt *ep = scif_fd_ep(file->private_data);
 
+	short events = mangle_poll(poll_requested_events(wait));
+
 	poll_wait(file, &ep->wq, wait);
-	return demangle_poll(scif_ep_poll_mask(ep));
+	/*
+	 * Only the pass of poll()/select() that registers may poll the rings
+	 * (scif_msg.c): not the passes after a wake-up, not epoll's checks.
+	 */
+	return demangle_poll(scif_ep_spin_mask(ep, events,
+					       wait && wait->_qproc));
 }
 
 /*

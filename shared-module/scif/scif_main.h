@@ -207,6 +207,8 @@ enum scif_ep_state {
  * @discon_acked: DISCNT_ACK arrived
  * @conn_err: acceptor: the connector sent GNTNACK
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
+ * @spin_shift: waiters poll the rings for poll_us >> @spin_shift (scif_msg.c)
+ * @spin_since: when the current poll()/select() wait began, or 0
  * @rma: remote memory access state (scif_rma.h)
  * @tmp_node: entry in temporary lists built during teardown
  * @park_node: entry in scif_dev.parked_eps
@@ -235,6 +237,8 @@ struct scif_endpt {
 	bool conn_err;
 
 	struct scif_qp qp;
+	u8 spin_shift;
+	u64 spin_since;
 	struct scif_ep_rma rma;
 
 	struct list_head tmp_node;
@@ -285,6 +289,10 @@ extern struct scif_info scif_info;
 extern struct scif_dev scif_devs[SCIF_MAX_NODES];
 extern unsigned int scif_alive_timeout_ms;
 extern unsigned int scif_poll_ms;
+extern unsigned int scif_poll_us;
+extern atomic_long_t scif_spin_hits;
+extern atomic_long_t scif_spin_misses;
+extern atomic_long_t scif_spin_off;
 
 static inline bool scif_is_mgmt_node(void)
 {
@@ -380,6 +388,7 @@ void scif_client_notify(struct scif_dev *dev, struct scifmsg *msg);
 
 /* scif_msg.c */
 short scif_ep_poll_mask(struct scif_endpt *ep);
+short scif_ep_spin_mask(struct scif_endpt *ep, short events, bool first);
 
 /* scif_fd.c: /dev/scif */
 int scif_fd_init(void);

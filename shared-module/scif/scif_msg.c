@@ -10,12 +10,102 @@
  * through in pieces. Whoever touches the peer's memory holds the
  * endpoint's sendlock or recvlock and has seen it connected under that
  * lock; disconnection takes both locks before it lets the peer free it.
+ *
+ * Polling before sleeping: the peer copies the bytes, then its ring offset
+ * (its write offset for our inbound ring, its read offset for our outbound
+ * one) straight into our memory, and only then queues CLIENT_SENT or
+ * CLIENT_RCVD and rings our doorbell. So a waiter that keeps looking at
+ * the offsets for a while (poll_us) sees the change without the doorbell's
+ * interrupt, the receive work and the wake-up. The message still arrives
+ * and is handled as always: its wake-up finds nobody, or a later waiter,
+ * which looks at the offsets again. The wire protocol does not change.
  */
+#include <linux/ktime.h>
 #include <linux/minmax.h>
+#include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "scif_main.h"
+
+#define SCIF_POLL_US_MAX	10000U
+/* Waits after which an endpoint stops polling: full window, half, off. */
+#define SCIF_SPIN_SHIFT_OFF	2
+
+/* For debugfs: spins that saw the change, spins that gave up, skipped. */
+atomic_long_t scif_spin_hits = ATOMIC_LONG_INIT(0);
+atomic_long_t scif_spin_misses = ATOMIC_LONG_INIT(0);
+atomic_long_t scif_spin_off = ATOMIC_LONG_INIT(0);
+
+static u64 scif_poll_ns(void)
+{
+	return (u64)min(READ_ONCE(scif_poll_us), SCIF_POLL_US_MAX) *
+	       NSEC_PER_USEC;
+}
+
+/*
+ * How long the next waiter on @ep polls, in ns; 0: not at all. Never on
+ * the loopback link: there the producer runs on this node and may need
+ * the very CPU the waiter would hold. Polling only pays when the answer
+ * comes within the window; when the machine is too busy for that (more
+ * VMs than host CPUs under TCG), a poller only takes CPU time from the
+ * peer it waits for. So the window halves after each wait that was longer
+ * than poll_us, then polling stops; a wait shorter than poll_us (one that
+ * polling would have caught) restores the full window.
+ */
+static u64 scif_spin_window(struct scif_endpt *ep)
+{
+	struct scif_dev *dev = READ_ONCE(ep->remote_dev);
+	u8 shift = READ_ONCE(ep->spin_shift);
+
+	if (!READ_ONCE(scif_poll_us) || !dev || dev->self)
+		return 0;
+	if (shift >= SCIF_SPIN_SHIFT_OFF) {
+		atomic_long_inc(&scif_spin_off);
+		return 0;
+	}
+	return scif_poll_ns() >> shift;
+}
+
+/* A waiter on @ep waited @ns in all: adapt the window (see above). */
+static void scif_spin_learn(struct scif_endpt *ep, u64 ns)
+{
+	u8 shift = READ_ONCE(ep->spin_shift);
+
+	if (ns <= scif_poll_ns())
+		shift = 0;
+	else if (shift < SCIF_SPIN_SHIFT_OFF)
+		shift++;
+	WRITE_ONCE(ep->spin_shift, shift);
+}
+
+/* Whether a spin that ends at @end is over; gives way to other tasks. */
+static bool scif_spin_over(u64 end)
+{
+	if (signal_pending(current) || ktime_get_ns() >= end)
+		return true;
+	cond_resched();
+	cpu_relax();
+	return false;
+}
+
+/*
+ * Evaluate @cond until it holds, a signal is pending or @ns have passed;
+ * the value is the last @cond. The caller is TASK_RUNNING.
+ */
+#define scif_spin_until(ns, cond)				\
+({								\
+	u64 __end = ktime_get_ns() + (ns);			\
+	bool __done;						\
+								\
+	for (;;) {						\
+		__done = (cond);				\
+		if (__done || scif_spin_over(__end))		\
+			break;					\
+	}							\
+	atomic_long_inc(__done ? &scif_spin_hits : &scif_spin_misses); \
+	__done;							\
+})
 
 static int scif_ep_conn_err(enum scif_ep_state state)
 {
@@ -46,6 +136,7 @@ int scif_send(scif_epd_t epd, void *msg, int len, int flags)
 	struct scif_rb *rb = &ep->qp.outbound;
 	enum scif_ep_state state;
 	int sent = 0, err = 0;
+	u64 t0, window;
 	u32 space, n;
 
 	if (len < 0 || (flags & ~SCIF_SEND_BLOCK))
@@ -73,9 +164,14 @@ int scif_send(scif_epd_t epd, void *msg, int len, int flags)
 		if (!(flags & SCIF_SEND_BLOCK))
 			break;
 		n = min_t(u32, len - sent, SCIF_ENDPT_QP_SIZE - 1);
+		t0 = ktime_get_ns();
+		window = scif_spin_window(ep);
+		if (window)
+			scif_spin_until(window, scif_send_ready(ep, n));
 		err = wait_event_interruptible(ep->wq, scif_send_ready(ep, n));
 		if (err)
 			break;
+		scif_spin_learn(ep, ktime_get_ns() - t0);
 	}
 	mutex_unlock(&ep->sendlock);
 	return sent ? sent : err;
@@ -94,6 +190,7 @@ int scif_recv(scif_epd_t epd, void *msg, int len, int flags)
 	struct scif_rb *rb = &ep->qp.inbound;
 	enum scif_ep_state state;
 	int got = 0, err = 0;
+	u64 t0, window;
 	u32 count, n;
 
 	if (len < 0 || (flags & ~SCIF_RECV_BLOCK))
@@ -128,9 +225,14 @@ int scif_recv(scif_epd_t epd, void *msg, int len, int flags)
 		if (!(flags & SCIF_RECV_BLOCK))
 			break;
 		n = min_t(u32, len - got, SCIF_ENDPT_QP_SIZE - 1);
+		t0 = ktime_get_ns();
+		window = scif_spin_window(ep);
+		if (window)
+			scif_spin_until(window, scif_recv_ready(ep, n));
 		err = wait_event_interruptible(ep->wq, scif_recv_ready(ep, n));
 		if (err)
 			break;
+		scif_spin_learn(ep, ktime_get_ns() - t0);
 	}
 	mutex_unlock(&ep->recvlock);
 	return got ? got : err;
@@ -171,6 +273,51 @@ short scif_ep_poll_mask(struct scif_endpt *ep)
 	}
 }
 
+/* Whether @ep has one of @events; its whole mask in @mask. */
+static bool scif_ep_has(struct scif_endpt *ep, short events, short *mask)
+{
+	*mask = scif_ep_poll_mask(ep);
+	return *mask & events;
+}
+
+/**
+ * scif_ep_spin_mask() - scif_ep_poll_mask() for a poller about to sleep
+ * @ep: endpoint
+ * @events: the events the caller waits for
+ * @first: the caller's first look in this wait (it may poll the rings);
+ *	otherwise it was woken and looks again
+ *
+ * Return: the mask; on a first look, once it has one of @events, POLLERR
+ * or POLLHUP, or the window has passed, or a signal is pending.
+ */
+short scif_ep_spin_mask(struct scif_endpt *ep, short events, bool first)
+{
+	short mask = scif_ep_poll_mask(ep);
+	u64 now, since, window;
+
+	events |= POLLERR | POLLHUP;
+	if (!first) {
+		/* The end of a wait that began with a first look. */
+		since = READ_ONCE(ep->spin_since);
+		if (since && (mask & events)) {
+			WRITE_ONCE(ep->spin_since, 0);
+			scif_spin_learn(ep, ktime_get_ns() - since);
+		}
+		return mask;
+	}
+	if (mask & events)
+		return mask;
+	now = ktime_get_ns();
+	window = scif_spin_window(ep);
+	if (window && scif_spin_until(window, scif_ep_has(ep, events, &mask))) {
+		WRITE_ONCE(ep->spin_since, 0);
+		scif_spin_learn(ep, ktime_get_ns() - now);
+	} else {
+		WRITE_ONCE(ep->spin_since, now);
+	}
+	return mask;
+}
+
 static int scif_poll_scan(struct scif_pollepd *ufds, unsigned int nfds)
 {
 	unsigned int i;
@@ -193,6 +340,7 @@ int scif_poll(struct scif_pollepd *ufds, unsigned int nfds,
 	long timeout = timeout_msecs < 0 ? MAX_SCHEDULE_TIMEOUT :
 			msecs_to_jiffies(timeout_msecs);
 	wait_queue_entry_t *waits;
+	u64 t0, window = 0;
 	unsigned int i;
 	int count;
 
@@ -203,6 +351,13 @@ int scif_poll(struct scif_pollepd *ufds, unsigned int nfds,
 		init_waitqueue_entry(&waits[i], current);
 		add_wait_queue(&ufds[i].epd->wq, &waits[i]);
 	}
+	t0 = ktime_get_ns();
+	count = scif_poll_scan(ufds, nfds);
+	for (i = 0; !count && timeout && i < nfds; i++)
+		window = max(window, scif_spin_window(ufds[i].epd));
+	/* Registered first: what happens while we spin also wakes us. */
+	if (window)
+		scif_spin_until(window, scif_poll_scan(ufds, nfds) > 0);
 	for (;;) {
 		/* Set before looking, so a wake-up after the scan is not lost. */
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -216,8 +371,11 @@ int scif_poll(struct scif_pollepd *ufds, unsigned int nfds,
 		timeout = schedule_timeout(timeout);
 	}
 	__set_current_state(TASK_RUNNING);
-	for (i = 0; i < nfds; i++)
+	for (i = 0; i < nfds; i++) {
 		remove_wait_queue(&ufds[i].epd->wq, &waits[i]);
+		if (count > 0 && ufds[i].revents)
+			scif_spin_learn(ufds[i].epd, ktime_get_ns() - t0);
+	}
 	kfree(waits);
 	return count;
 }
