@@ -18,12 +18,25 @@ from the last), two device segments (wake-up to the MSI write), and two
 guest segments (MSI to the doorbell that carries the
 answer: the interrupt, SCIF's receive work, the woken reader, its send,
 down to the register write).  A guest may ring more than once per message
-(SCIF acknowledges every receive with a CLIENT_RCVD message), so a guest
-segment runs from an interrupt to the last doorbell that guest rings
-before its next interrupt; interrupts after which a guest rings nothing
-(it only took an acknowledgement) are not counted.
+(SCIF acknowledges every receive with a CLIENT_RCVD message), so the
+doorbells are taken in runs: the rings of one side up to the other side's
+next ring.  An exchange is a run of one side's rings after the other's:
+its request is the last ring of the other side's run before it (the
+peer wrote the message into our memory before it rang), its answer the
+last ring of its own run.  Its guest segment runs from the first MSI-X
+after the request to the answer.
+
+A guest that polls its rings (scif.ko's poll_us) may see the message, and
+answer, before the request's MSI-X reaches it.  Such an exchange has no
+interrupt on its path (nor the hop and device segments before it): it
+counts as "polled", from the peer's doorbell write to our answer, apart
+from the guest segments of exchanges answered after their MSI-X.  The
+hop and device segments are measured over every doorbell, on the path or
+not; the two sides' "whole" rows (request doorbell to answer doorbell,
+every exchange) sum to the round trip either way.
 """
 
+import bisect
 import glob
 import os
 import re
@@ -38,9 +51,18 @@ SEGMENTS = (
     ("host->card hop", "eventfd write in the host QEMU to the card QEMU awake"),
     ("card device", "card QEMU awake to the card's MSI-X"),
     ("card guest", "MSI-X to the card's answering doorbell write"),
+    ("card polled", "host's doorbell to the card's answer, answered before its MSI-X"),
     ("card->host hop", "eventfd write in the card QEMU to the host QEMU awake"),
     ("host device", "host QEMU awake to the host's MSI-X"),
-    ("host guest", "MSI-X to the host's next doorbell write"),
+    ("host guest", "MSI-X to the host's answering doorbell write"),
+    ("host polled", "card's doorbell to the host's answer, answered before its MSI-X"),
+)
+
+# Per side, request doorbell to answer doorbell over every exchange: the
+# two medians add up to a round trip, polled or not.
+WHOLE = (
+    ("card whole", "host's doorbell to the card's answer, every exchange"),
+    ("host whole", "card's doorbell to the host's answer, every exchange"),
 )
 
 
@@ -80,21 +102,34 @@ def _hops(rings, wakes):
     return out
 
 
-def _guest(irqs, bells):
-    """Microseconds from each interrupt to the last doorbell before the
-    next interrupt; interrupts followed by no doorbell are skipped."""
-    out, j = [], 0
-    for k, t in enumerate(irqs):
-        nxt = irqs[k + 1] if k + 1 < len(irqs) else float("inf")
-        while j < len(bells) and bells[j] < t:
-            j += 1
-        last = None
-        while j < len(bells) and bells[j] < nxt:
-            last = bells[j]
-            j += 1
-        if last is not None:
-            out.append((last - t) * 1e6)
+def _exchanges(req_rings, ans_rings, msis):
+    """[(request, answer, msi)] for each run of ANS_RINGS after a ring of
+    REQ_RINGS: the other side's last ring before the run, the run's last
+    ring, and the first of MSIS after the request if it came before the
+    answer (else None: answered by polling).  All lists sorted."""
+    merged = sorted([(t, 0) for t in req_rings] + [(t, 1) for t in ans_rings])
+    out, req, i = [], None, 0
+    while i < len(merged):
+        t, side = merged[i]
+        if side == 0:
+            req, i = t, i + 1
+            continue
+        while i < len(merged) and merged[i][1] == 1:
+            ans, i = merged[i][0], i + 1
+        if req is not None:
+            k = bisect.bisect_right(msis, req)
+            msi = msis[k] if k < len(msis) and msis[k] <= ans else None
+            out.append((req, ans, msi))
+        req = None
     return out
+
+
+def _sides(exchanges):
+    """(guest, polled, whole) microseconds of EXCHANGES."""
+    guest = [(a - m) * 1e6 for _, a, m in exchanges if m is not None]
+    polled = [(a - r) * 1e6 for r, a, m in exchanges if m is None]
+    whole = [(a - r) * 1e6 for r, a, _ in exchanges]
+    return guest, polled, whole
 
 
 def breakdown(host_events, card_events, since=0.0):
@@ -108,20 +143,27 @@ def breakdown(host_events, card_events, since=0.0):
     c_wake = times(card_events, "mic_link_doorbell")
     c_msi = times(card_events, "mic_card_msix")
     c_ring = times(card_events, "mic_card_host_irq")
+    c_guest, c_polled, c_whole = _sides(_exchanges(h_ring, c_ring, c_msi))
+    h_guest, h_polled, h_whole = _sides(_exchanges(c_ring, h_ring, h_msi))
     return {
         "host->card hop": _hops(h_ring, c_wake),
         "card device": _hops(c_wake, c_msi),
-        "card guest": _guest(c_msi, c_ring),
+        "card guest": c_guest,
+        "card polled": c_polled,
         "card->host hop": _hops(c_ring, h_wake),
         "host device": _hops(h_wake, h_msi),
-        "host guest": _guest(h_msi, h_ring),
+        "host guest": h_guest,
+        "host polled": h_polled,
+        "card whole": c_whole,
+        "host whole": h_whole,
     }
 
 
-def summary(parts):
-    """[(segment, what, median us, p90 us, n)] in path order."""
+def summary(parts, segments=SEGMENTS):
+    """[(segment, what, median us, p90 us, n)] in path order (SEGMENTS, or
+    WHOLE for the two sides' totals)."""
     rows = []
-    for name, what in SEGMENTS:
+    for name, what in segments:
         vals = sorted(parts[name])
         if not vals:
             rows.append((name, what, None, None, 0))
