@@ -151,8 +151,9 @@ def scif_breakdown(n=2000):
         s.shutdown()
     parts = latency.breakdown(
         latency.read_events(os.path.join(s.logdir, "host-qemu.log")),
-        latency.read_events(latency.card_trace_file(s.logdir)), since)
-    return rtt, latency.summary(parts), latency.summary(parts, latency.WHOLE)
+        latency.read_events(latency.card_trace_file(s.logdir)), since, n)
+    return (rtt, latency.summary(parts),
+            latency.summary(parts, latency.WHOLE) + latency.summary(parts, latency.PATH))
 
 
 def c2c_figures():
@@ -358,12 +359,13 @@ def main():
     total = 0.0
     for name, what, med, p90, n in rows + whole:
         if med is None:
-            print(f"    {name:16s}      n/a  ({what}: no samples)")
+            print(f"    {name:18s}      n/a  ({what}: no samples)")
             continue
-        if (name, what) in latency.WHOLE:
+        if (name, what) in latency.PATH:
             total += med
-        print(f"    {name:16s} {med:8.1f} us median, p90 {p90:.1f} us, n={n}  ({what})")
-    print(f"    {'sum of wholes':16s} {total:8.1f} us  (the two sides' medians)")
+        print(f"    {name:18s} {med:8.1f} us median, p90 {p90:.1f} us, n={n}  ({what})")
+    print(f"    {'sum of the path':18s} {total:8.1f} us  (the four doorbell-to-doorbell "
+          "medians)")
     rtt, bw = c2c_figures()
     print(f"  {'SCIF card-to-card round trip, 8-byte messages':52s} {rtt:8.1f} us")
     print(f"  {'SCIF card-to-card echo bandwidth, 64 KiB messages':52s} {bw:8.2f} MB/s each way")

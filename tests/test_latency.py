@@ -97,3 +97,44 @@ def test_breakdown_when_guests_poll(tmp_path):
     # the host's answers after its MSI-X: from it (t + 62) to the next message
     assert rows["host guest"][1] == 5 and round(rows["host guest"][0]) == 48
     assert round(rows["card whole"][0]) == 40
+
+
+def test_pingpong_path_by_count(tmp_path):
+    """The bench's ping-pong split by its four doorbells, told apart by
+    count: also when a polling card acknowledges a message before the
+    host's doorbell for it rang."""
+    host, card = [], []
+    n, t = 6, 1000.0
+    host.append(fmt(t - 900e-6, "mic_x100_card_irq", " CNCT_REQ"))
+    card.append(fmt(t - 800e-6, "mic_card_host_irq", " CNCT_GNT"))
+    host.append(fmt(t - 700e-6, "mic_x100_card_irq", " CNCT_GNTACK"))
+    for k in range(n):
+        host.append(fmt(t, "mic_x100_card_irq", " SENT"))
+        # every other card ack comes 5 us before the host's doorbell
+        card.append(fmt(t + (-5e-6 if k % 2 else 30e-6), "mic_card_host_irq", " RCVD"))
+        card.append(fmt(t + 50e-6, "mic_card_host_irq", " SENT"))
+        card.append(fmt(t + 60e-6, "mic_link_doorbell", " woke"))
+        card.append(fmt(t + 62e-6, "mic_card_msix", " MSI-X"))
+        host.append(fmt(t + 90e-6, "mic_x100_card_irq", " RCVD"))
+        t += 100e-6
+    host.append(fmt(t + 500e-6, "mic_x100_card_irq", " DISCNCT"))
+    card.append(fmt(t + 600e-6, "mic_card_host_irq", " DISCNT_ACK"))
+    hp, cp = tmp_path / "host-qemu.log", tmp_path / "mic0-qemu-1.log"
+    hp.write_text("".join(host))
+    cp.write_text("".join(card))
+    h, c = latency.read_events(str(hp)), latency.read_events(str(cp))
+    parts = latency.breakdown(h, c, since=999.0, round_trips=n)
+    rows = {name: (med, cnt) for name, _, med, _, cnt in
+            latency.summary(parts, latency.PATH) + latency.summary(parts, latency.WHOLE)}
+    assert rows["card: to its ack"][1] == n
+    assert abs(rows["card: to its ack"][0] - 12.5) < 0.01   # median of 30 and -5
+    assert round(rows["card: ack to echo"][0]) == 38
+    assert round(rows["host: to its ack"][0]) == 40
+    assert round(rows["host: ack to next"][0]) == 10
+    assert rows["host: ack to next"][1] == n - 1
+    assert round(rows["card whole"][0]) == 50 and round(rows["host whole"][0]) == 50
+    # the MSI-X comes after the echo: every card exchange counts as polled
+    assert latency.summary(parts)[3][4] == n
+    # another count: no PATH rows
+    parts = latency.breakdown(h, c, since=999.0, round_trips=n + 1)
+    assert all(r[4] == 0 for r in latency.summary(parts, latency.PATH))

@@ -26,14 +26,27 @@ peer wrote the message into our memory before it rang), its answer the
 last ring of its own run.  Its guest segment runs from the first MSI-X
 after the request to the answer.
 
-A guest that polls its rings (scif.ko's poll_us) may see the message, and
-answer, before the request's MSI-X reaches it.  Such an exchange has no
-interrupt on its path (nor the hop and device segments before it): it
-counts as "polled", from the peer's doorbell write to our answer, apart
-from the guest segments of exchanges answered after their MSI-X.  The
-hop and device segments are measured over every doorbell, on the path or
-not; the two sides' "whole" rows (request doorbell to answer doorbell,
-every exchange) sum to the round trip either way.
+A guest that polls its rings (scif.ko's poll_us) sees a message as soon
+as the peer has written it, before the peer's doorbell, so the MSI-X is
+no longer on the path: it arrives while the guest already answers, or
+after (then the exchange counts as "polled", from the peer's doorbell to
+our answer, apart from the guest segments).  The hop and device segments
+are measured over every doorbell, on the path or not.
+
+So the round trip of the bench's ping-pong (scif-pingpong -c, N round
+trips of one message each) is also split by its four doorbells, which
+are on the path whatever wakes the guest: the host's CLIENT_SENT (the
+message), the card's CLIENT_RCVD (it has read it), the card's
+CLIENT_SENT (the echo), the host's CLIENT_RCVD, and the host's next
+CLIENT_SENT.  The doorbells carry no message id, and with polling a
+guest may acknowledge a message before the peer's doorbell for it rang,
+so they are told apart by count: after the connection (host CNCT_REQ,
+card CNCT_GNT, host CNCT_GNTACK) each side rings exactly twice per round
+trip, and the close adds one each (DISCNCT, DISCNT_ACK).  With other
+counts (breakdown() without round_trips) the four PATH rows stay empty
+and the exchanges are taken in runs as above.  The two sides' "whole"
+rows (request doorbell to answer doorbell) sum to the round trip either
+way.
 """
 
 import bisect
@@ -56,6 +69,18 @@ SEGMENTS = (
     ("host device", "host QEMU awake to the host's MSI-X"),
     ("host guest", "MSI-X to the host's answering doorbell write"),
     ("host polled", "card's doorbell to the host's answer, answered before its MSI-X"),
+)
+
+# The round trip of the bench's ping-pong by its four doorbells.
+PATH = (
+    ("card: to its ack", "host's CLIENT_SENT doorbell to the card's CLIENT_RCVD "
+                         "doorbell (the card sees the message, by interrupt or by "
+                         "polling, and reads it)"),
+    ("card: ack to echo", "card's CLIENT_RCVD to its CLIENT_SENT doorbell (back to "
+                          "user space, the echo sent)"),
+    ("host: to its ack", "card's CLIENT_SENT doorbell to the host's CLIENT_RCVD "
+                         "doorbell"),
+    ("host: ack to next", "host's CLIENT_RCVD to its next CLIENT_SENT doorbell"),
 )
 
 # Per side, request doorbell to answer doorbell over every exchange: the
@@ -102,11 +127,17 @@ def _hops(rings, wakes):
     return out
 
 
+def _first_msi(msis, req, ans):
+    """The first of MSIS after REQ if it came before ANS, else None."""
+    k = bisect.bisect_right(msis, req)
+    return msis[k] if k < len(msis) and msis[k] <= ans else None
+
+
 def _exchanges(req_rings, ans_rings, msis):
-    """[(request, answer, msi)] for each run of ANS_RINGS after a ring of
-    REQ_RINGS: the other side's last ring before the run, the run's last
-    ring, and the first of MSIS after the request if it came before the
-    answer (else None: answered by polling).  All lists sorted."""
+    """[(request, None, answer, msi)] for each run of ANS_RINGS after a
+    ring of REQ_RINGS: the other side's last ring before the run, the
+    run's last ring, and the first of MSIS after the request if it came
+    before the answer (else None: answered by polling).  Lists sorted."""
     merged = sorted([(t, 0) for t in req_rings] + [(t, 1) for t in ans_rings])
     out, req, i = [], None, 0
     while i < len(merged):
@@ -117,23 +148,39 @@ def _exchanges(req_rings, ans_rings, msis):
         while i < len(merged) and merged[i][1] == 1:
             ans, i = merged[i][0], i + 1
         if req is not None:
-            k = bisect.bisect_right(msis, req)
-            msi = msis[k] if k < len(msis) and msis[k] <= ans else None
-            out.append((req, ans, msi))
+            out.append((req, None, ans, _first_msi(msis, req, ans)))
         req = None
     return out
 
 
+def _pingpong(h_ring, c_ring, h_msi, c_msi, n):
+    """(card exchanges, host exchanges) [(request, ack, answer, msi)] of N
+    ping-pong round trips told apart by count, or None if the counts are
+    not those of one connection with N round trips (see above)."""
+    if not n or len(h_ring) != 2 * n + 3 or len(c_ring) != 2 * n + 2:
+        return None
+    hs, hr = h_ring[2:2 * n + 2:2], h_ring[3:2 * n + 3:2]
+    cr, cs = c_ring[1:2 * n + 1:2], c_ring[2:2 * n + 2:2]
+    card = [(hs[k], cr[k], cs[k], _first_msi(c_msi, hs[k], cs[k]))
+            for k in range(n)]
+    host = [(cs[k], hr[k], hs[k + 1], _first_msi(h_msi, cs[k], hs[k + 1]))
+            for k in range(n - 1)]
+    return card, host
+
+
 def _sides(exchanges):
-    """(guest, polled, whole) microseconds of EXCHANGES."""
-    guest = [(a - m) * 1e6 for _, a, m in exchanges if m is not None]
-    polled = [(a - r) * 1e6 for r, a, m in exchanges if m is None]
-    whole = [(a - r) * 1e6 for r, a, _ in exchanges]
-    return guest, polled, whole
+    """(guest, polled, whole, to ack, ack to answer) microseconds."""
+    guest = [(a - m) * 1e6 for _, _, a, m in exchanges if m is not None]
+    polled = [(a - r) * 1e6 for r, _, a, m in exchanges if m is None]
+    whole = [(a - r) * 1e6 for r, _, a, _ in exchanges]
+    to_ack = [(k - r) * 1e6 for r, k, _, _ in exchanges if k is not None]
+    ack_ans = [(a - k) * 1e6 for _, k, a, _ in exchanges if k is not None]
+    return guest, polled, whole, to_ack, ack_ans
 
 
-def breakdown(host_events, card_events, since=0.0):
-    """{segment: [microseconds]} from the two QEMUs' events after SINCE."""
+def breakdown(host_events, card_events, since=0.0, round_trips=None):
+    """{segment: [microseconds]} from the two QEMUs' events after SINCE;
+    ROUND_TRIPS: the ping-pong's count, for the PATH rows."""
     def times(evs, name):
         return [t for t, e, _ in evs if e == name and t >= since]
 
@@ -143,8 +190,11 @@ def breakdown(host_events, card_events, since=0.0):
     c_wake = times(card_events, "mic_link_doorbell")
     c_msi = times(card_events, "mic_card_msix")
     c_ring = times(card_events, "mic_card_host_irq")
-    c_guest, c_polled, c_whole = _sides(_exchanges(h_ring, c_ring, c_msi))
-    h_guest, h_polled, h_whole = _sides(_exchanges(c_ring, h_ring, h_msi))
+    pp = _pingpong(h_ring, c_ring, h_msi, c_msi, round_trips)
+    if pp is None:
+        pp = (_exchanges(h_ring, c_ring, c_msi), _exchanges(c_ring, h_ring, h_msi))
+    c_guest, c_polled, c_whole, c_ack, c_ans = _sides(pp[0])
+    h_guest, h_polled, h_whole, h_ack, h_ans = _sides(pp[1])
     return {
         "host->card hop": _hops(h_ring, c_wake),
         "card device": _hops(c_wake, c_msi),
@@ -156,12 +206,16 @@ def breakdown(host_events, card_events, since=0.0):
         "host polled": h_polled,
         "card whole": c_whole,
         "host whole": h_whole,
+        "card: to its ack": c_ack,
+        "card: ack to echo": c_ans,
+        "host: to its ack": h_ack,
+        "host: ack to next": h_ans,
     }
 
 
 def summary(parts, segments=SEGMENTS):
-    """[(segment, what, median us, p90 us, n)] in path order (SEGMENTS, or
-    WHOLE for the two sides' totals)."""
+    """[(segment, what, median us, p90 us, n)] in path order (SEGMENTS,
+    WHOLE for the two sides' totals, or PATH)."""
     rows = []
     for name, what in segments:
         vals = sorted(parts[name])
