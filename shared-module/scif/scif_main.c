@@ -33,7 +33,7 @@ module_param_named(bootparam_poll_ms, scif_poll_ms, uint, 0644);
 MODULE_PARM_DESC(bootparam_poll_ms,
 		 "device page poll period while waiting for a peer; upstream: 1000");
 
-unsigned int scif_poll_us = 200;
+unsigned int scif_poll_us = 400;
 module_param_named(poll_us, scif_poll_us, uint, 0644);
 MODULE_PARM_DESC(poll_us,
 		 "how long a waiter for data or ring room on a connection to another node polls the ring before it sleeps (us, at most 10000; 0: never)");

@@ -208,6 +208,8 @@ enum scif_ep_state {
  * @conn_err: acceptor: the connector sent GNTNACK
  * @qp: the endpoint queue pair (qp.wire is NULL when there is none)
  * @spin_shift: waiters poll the rings for poll_us >> @spin_shift (scif_msg.c)
+ * @spin_skip: waits left before polling may resume
+ * @spin_backoff: @spin_skip is SCIF_SPIN_SKIP << @spin_backoff when set
  * @spin_since: when the current poll()/select() wait began, or 0
  * @rma: remote memory access state (scif_rma.h)
  * @tmp_node: entry in temporary lists built during teardown
@@ -238,6 +240,8 @@ struct scif_endpt {
 
 	struct scif_qp qp;
 	u8 spin_shift;
+	u8 spin_backoff;
+	u16 spin_skip;
 	u64 spin_since;
 	struct scif_ep_rma rma;
 

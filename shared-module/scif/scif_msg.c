@@ -24,13 +24,21 @@
 #include <linux/minmax.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/slab.h>
 
 #include "scif_main.h"
 
 #define SCIF_POLL_US_MAX	10000U
-/* Waits after which an endpoint stops polling: full window, half, off. */
+/* Long waits after which an endpoint stops polling: full window, half, off. */
 #define SCIF_SPIN_SHIFT_OFF	2
+/*
+ * Waits an endpoint then sleeps through before polling may resume: 16,
+ * doubling each time polling is turned off again (up to 1024), halving
+ * back with each wait polling ends.
+ */
+#define SCIF_SPIN_SKIP		16
+#define SCIF_SPIN_BACKOFF_MAX	6
 
 /* For debugfs: spins that saw the change, spins that gave up, skipped. */
 atomic_long_t scif_spin_hits = ATOMIC_LONG_INIT(0);
@@ -48,43 +56,70 @@ static u64 scif_poll_ns(void)
  * the loopback link: there the producer runs on this node and may need
  * the very CPU the waiter would hold. Polling only pays when the answer
  * comes within the window; when the machine is too busy for that (more
- * VMs than host CPUs under TCG), a poller only takes CPU time from the
- * peer it waits for. So the window halves after each wait that was longer
- * than poll_us, then polling stops; a wait shorter than poll_us (one that
- * polling would have caught) restores the full window.
+ * busy VMs than host CPUs under TCG), a poller only takes CPU time from
+ * the peer it waits for. So the window halves after a wait that was longer
+ * than poll_us, and after a second one polling stops: the endpoint sleeps
+ * through its next SCIF_SPIN_SKIP waits (more if polling kept failing),
+ * and after those the first wait shorter than poll_us (one that polling
+ * would have caught) restores the full window, as does any wait that
+ * polling ended.
  */
 static u64 scif_spin_window(struct scif_endpt *ep)
 {
 	struct scif_dev *dev = READ_ONCE(ep->remote_dev);
 	u8 shift = READ_ONCE(ep->spin_shift);
+	u16 skip;
 
 	if (!READ_ONCE(scif_poll_us) || !dev || dev->self)
 		return 0;
 	if (shift >= SCIF_SPIN_SHIFT_OFF) {
+		skip = READ_ONCE(ep->spin_skip);
+		if (skip)
+			WRITE_ONCE(ep->spin_skip, skip - 1);
 		atomic_long_inc(&scif_spin_off);
 		return 0;
 	}
 	return scif_poll_ns() >> shift;
 }
 
-/* A waiter on @ep waited @ns in all: adapt the window (see above). */
-static void scif_spin_learn(struct scif_endpt *ep, u64 ns)
+/*
+ * A waiter on @ep waited @ns in all, and its polling saw the end (@hit)
+ * or not: adapt the window (see above).
+ */
+static void scif_spin_learn(struct scif_endpt *ep, u64 ns, bool hit)
 {
 	u8 shift = READ_ONCE(ep->spin_shift);
+	u8 backoff = READ_ONCE(ep->spin_backoff);
 
-	if (ns <= scif_poll_ns())
-		shift = 0;
-	else if (shift < SCIF_SPIN_SHIFT_OFF)
-		shift++;
-	WRITE_ONCE(ep->spin_shift, shift);
+	if (hit && backoff)
+		WRITE_ONCE(ep->spin_backoff, --backoff);
+	if (ns <= scif_poll_ns()) {
+		if (shift < SCIF_SPIN_SHIFT_OFF || !READ_ONCE(ep->spin_skip))
+			WRITE_ONCE(ep->spin_shift, 0);
+	} else if (shift < SCIF_SPIN_SHIFT_OFF) {
+		if (++shift == SCIF_SPIN_SHIFT_OFF) {
+			WRITE_ONCE(ep->spin_skip, SCIF_SPIN_SKIP << backoff);
+			if (backoff < SCIF_SPIN_BACKOFF_MAX)
+				WRITE_ONCE(ep->spin_backoff, backoff + 1);
+		}
+		WRITE_ONCE(ep->spin_shift, shift);
+	}
 }
 
-/* Whether a spin that ends at @end is over; gives way to other tasks. */
+/*
+ * Whether a spin that ends at @end is over. A poller only uses time that
+ * nothing else on its CPU wants: with another task runnable (the receive
+ * work the doorbell woke, another process of the guest) it lets that run
+ * first, not just when the scheduler asks for the CPU.
+ */
 static bool scif_spin_over(u64 end)
 {
 	if (signal_pending(current) || ktime_get_ns() >= end)
 		return true;
-	cond_resched();
+	if (!single_task_running())
+		schedule();
+	else
+		cond_resched();
 	cpu_relax();
 	return false;
 }
@@ -138,6 +173,7 @@ int scif_send(scif_epd_t epd, void *msg, int len, int flags)
 	int sent = 0, err = 0;
 	u64 t0, window;
 	u32 space, n;
+	bool hit;
 
 	if (len < 0 || (flags & ~SCIF_SEND_BLOCK))
 		return -EINVAL;
@@ -166,12 +202,11 @@ int scif_send(scif_epd_t epd, void *msg, int len, int flags)
 		n = min_t(u32, len - sent, SCIF_ENDPT_QP_SIZE - 1);
 		t0 = ktime_get_ns();
 		window = scif_spin_window(ep);
-		if (window)
-			scif_spin_until(window, scif_send_ready(ep, n));
+		hit = window && scif_spin_until(window, scif_send_ready(ep, n));
 		err = wait_event_interruptible(ep->wq, scif_send_ready(ep, n));
 		if (err)
 			break;
-		scif_spin_learn(ep, ktime_get_ns() - t0);
+		scif_spin_learn(ep, ktime_get_ns() - t0, hit);
 	}
 	mutex_unlock(&ep->sendlock);
 	return sent ? sent : err;
@@ -192,6 +227,7 @@ int scif_recv(scif_epd_t epd, void *msg, int len, int flags)
 	int got = 0, err = 0;
 	u64 t0, window;
 	u32 count, n;
+	bool hit;
 
 	if (len < 0 || (flags & ~SCIF_RECV_BLOCK))
 		return -EINVAL;
@@ -227,12 +263,11 @@ int scif_recv(scif_epd_t epd, void *msg, int len, int flags)
 		n = min_t(u32, len - got, SCIF_ENDPT_QP_SIZE - 1);
 		t0 = ktime_get_ns();
 		window = scif_spin_window(ep);
-		if (window)
-			scif_spin_until(window, scif_recv_ready(ep, n));
+		hit = window && scif_spin_until(window, scif_recv_ready(ep, n));
 		err = wait_event_interruptible(ep->wq, scif_recv_ready(ep, n));
 		if (err)
 			break;
-		scif_spin_learn(ep, ktime_get_ns() - t0);
+		scif_spin_learn(ep, ktime_get_ns() - t0, hit);
 	}
 	mutex_unlock(&ep->recvlock);
 	return got ? got : err;
@@ -301,7 +336,7 @@ short scif_ep_spin_mask(struct scif_endpt *ep, short events, bool first)
 		since = READ_ONCE(ep->spin_since);
 		if (since && (mask & events)) {
 			WRITE_ONCE(ep->spin_since, 0);
-			scif_spin_learn(ep, ktime_get_ns() - since);
+			scif_spin_learn(ep, ktime_get_ns() - since, false);
 		}
 		return mask;
 	}
@@ -311,7 +346,7 @@ short scif_ep_spin_mask(struct scif_endpt *ep, short events, bool first)
 	window = scif_spin_window(ep);
 	if (window && scif_spin_until(window, scif_ep_has(ep, events, &mask))) {
 		WRITE_ONCE(ep->spin_since, 0);
-		scif_spin_learn(ep, ktime_get_ns() - now);
+		scif_spin_learn(ep, ktime_get_ns() - now, true);
 	} else {
 		WRITE_ONCE(ep->spin_since, now);
 	}
@@ -342,6 +377,7 @@ int scif_poll(struct scif_pollepd *ufds, unsigned int nfds,
 	wait_queue_entry_t *waits;
 	u64 t0, window = 0;
 	unsigned int i;
+	bool hit;
 	int count;
 
 	waits = kcalloc(nfds, sizeof(*waits), GFP_KERNEL);
@@ -356,8 +392,7 @@ int scif_poll(struct scif_pollepd *ufds, unsigned int nfds,
 	for (i = 0; !count && timeout && i < nfds; i++)
 		window = max(window, scif_spin_window(ufds[i].epd));
 	/* Registered first: what happens while we spin also wakes us. */
-	if (window)
-		scif_spin_until(window, scif_poll_scan(ufds, nfds) > 0);
+	hit = window && scif_spin_until(window, scif_poll_scan(ufds, nfds) > 0);
 	for (;;) {
 		/* Set before looking, so a wake-up after the scan is not lost. */
 		set_current_state(TASK_INTERRUPTIBLE);
@@ -374,7 +409,7 @@ int scif_poll(struct scif_pollepd *ufds, unsigned int nfds,
 	for (i = 0; i < nfds; i++) {
 		remove_wait_queue(&ufds[i].epd->wq, &waits[i]);
 		if (count > 0 && ufds[i].revents)
-			scif_spin_learn(ufds[i].epd, ktime_get_ns() - t0);
+			scif_spin_learn(ufds[i].epd, ktime_get_ns() - t0, hit);
 	}
 	kfree(waits);
 	return count;
