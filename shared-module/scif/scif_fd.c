@@ -467,7 +467,6 @@ static int scif_fd_mmap_op(struct file *file, struct vm_area_struct *vma)
 static __poll_t scif_fd_poll(struct file *file, poll_table *wait)
 {
 	struct scif_endpt *ep = scif_fd_ep(file->private_data);
-
 	short events = mangle_poll(poll_requested_events(wait));
 
 	poll_wait(file, &ep->wq, wait);

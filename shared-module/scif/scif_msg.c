@@ -340,8 +340,12 @@ short scif_ep_spin_mask(struct scif_endpt *ep, short events, bool first)
 		}
 		return mask;
 	}
-	if (mask & events)
+	if (mask & events) {
+		/* No wait: forget one an earlier poll() left unfinished. */
+		if (READ_ONCE(ep->spin_since))
+			WRITE_ONCE(ep->spin_since, 0);
 		return mask;
+	}
 	now = ktime_get_ns();
 	window = scif_spin_window(ep);
 	if (window && scif_spin_until(window, scif_ep_has(ep, events, &mask))) {
