@@ -13,6 +13,24 @@ def fmt(t, ev, args=""):
     return f"4242@{sec}.{round((t - sec) * 1e6):06d}:{ev}{args}\n"
 
 
+def write_traces(tmp_path, host, card, card_file="mic0-qemu-1.log"):
+    """The two QEMUs' trace files from lines HOST and CARD; their events."""
+    hp, cp = tmp_path / "host-qemu.log", tmp_path / card_file
+    hp.write_text("".join(host))
+    cp.write_text("".join(card))
+    assert latency.card_trace_file(str(tmp_path)) == str(cp)
+    return latency.read_events(str(hp)), latency.read_events(str(cp))
+
+
+def rows(parts, *groups):
+    """{segment name: (median, samples)} of summary() over GROUPS."""
+    out = {}
+    for g in groups or (None,):
+        table = latency.summary(parts) if g is None else latency.summary(parts, g)
+        out.update({name: (med, n) for name, _, med, _, n in table})
+    return out
+
+
 def test_breakdown_of_known_round_trips(tmp_path):
     host, card = [], []
     t = 1000.0
@@ -32,30 +50,24 @@ def test_breakdown_of_known_round_trips(tmp_path):
         card.append(fmt(t + 210e-6, "mic_link_doorbell", " mic-card: doorbell eventfd fired"))
         card.append(fmt(t + 215e-6, "mic_card_msix", " MSI-X vector 0"))
         t += 300e-6
-    hp, cp = tmp_path / "host-qemu.log", tmp_path / "mic0-qemu-77.log"
-    hp.write_text("junk line\n" + "".join(host))
-    cp.write_text("".join(card))
-    assert latency.card_trace_file(str(tmp_path)) == str(cp)
-
-    parts = latency.breakdown(latency.read_events(str(hp)),
-                              latency.read_events(str(cp)), since=1000.0)
-    rows = {name: (med, n) for name, _, med, _, n in latency.summary(parts)}
-    approx = {k: round(v[0]) for k, v in rows.items() if v[0] is not None}
+    h, c = write_traces(tmp_path, ["junk line\n"] + host, card, "mic0-qemu-77.log")
+    parts = latency.breakdown(h, c, since=1000.0)
+    got = rows(parts)
+    approx = {k: round(v[0]) for k, v in got.items() if v[0] is not None}
     assert approx["card device"] == 5
     assert approx["card guest"] == 100              # MSI-X to the answer
     assert approx["card->host hop"] == 30           # from the answer's ring
-    assert rows["card->host hop"][1] == 10          # two rings, one wake-up
+    assert got["card->host hop"][1] == 10           # two rings, one wake-up
     assert approx["host device"] == 2
     # the host rings twice per round trip: ack at +33 us after its MSI-X,
     # the next message 300 - 157 = 143 us after it: the last one counts
     assert approx["host guest"] == 143
     assert approx["host->card hop"] == 20
-    assert rows["card guest"][1] == 10              # ack-only interrupts skipped
-    assert rows["card polled"][1] == rows["host polled"][1] == 0
-    whole = {name: med for name, _, med, _, _ in
-             latency.summary(parts, latency.WHOLE)}
-    assert round(whole["card whole"]) == 125        # request ring to answer
-    assert round(whole["host whole"]) == 175
+    assert got["card guest"][1] == 10               # ack-only interrupts skipped
+    assert got["card polled"][1] == got["host polled"][1] == 0
+    whole = rows(parts, latency.WHOLE)
+    assert round(whole["card whole"][0]) == 125     # request ring to answer
+    assert round(whole["host whole"][0]) == 175
 
 
 def test_breakdown_when_guests_poll(tmp_path):
@@ -83,20 +95,16 @@ def test_breakdown_when_guests_poll(tmp_path):
             # message (the answer) follows at t + 110
             host.append(fmt(t + 100e-6, "mic_x100_card_irq", " host->card doorbell"))
             t += 110e-6
-    hp, cp = tmp_path / "host-qemu.log", tmp_path / "mic0-qemu-1.log"
-    hp.write_text("".join(sorted(host, key=lambda ln: ln.split(":")[0].split("@")[1])))
-    cp.write_text("".join(card))
-    parts = latency.breakdown(latency.read_events(str(hp)),
-                              latency.read_events(str(cp)), since=1000.0)
-    rows = {name: (med, n) for name, _, med, _, n in
-            latency.summary(parts) + latency.summary(parts, latency.WHOLE)}
-    assert rows["card guest"][1] == 0
-    assert rows["card polled"][1] == 10
-    assert round(rows["card polled"][0]) == 40      # host ring to the echo
-    assert rows["host polled"][1] == 5 and round(rows["host polled"][0]) == 15
+    h, c = write_traces(tmp_path, sorted(host, key=lambda ln: ln.split(":")[0].split("@")[1]),
+                        card)
+    got = rows(latency.breakdown(h, c, since=1000.0), None, latency.WHOLE)
+    assert got["card guest"][1] == 0
+    assert got["card polled"][1] == 10
+    assert round(got["card polled"][0]) == 40       # host ring to the echo
+    assert got["host polled"][1] == 5 and round(got["host polled"][0]) == 15
     # the host's answers after its MSI-X: from it (t + 62) to the next message
-    assert rows["host guest"][1] == 5 and round(rows["host guest"][0]) == 48
-    assert round(rows["card whole"][0]) == 40
+    assert got["host guest"][1] == 5 and round(got["host guest"][0]) == 48
+    assert round(got["card whole"][0]) == 40
 
 
 def test_pingpong_path_by_count(tmp_path):
@@ -119,20 +127,16 @@ def test_pingpong_path_by_count(tmp_path):
         t += 100e-6
     host.append(fmt(t + 500e-6, "mic_x100_card_irq", " DISCNCT"))
     card.append(fmt(t + 600e-6, "mic_card_host_irq", " DISCNT_ACK"))
-    hp, cp = tmp_path / "host-qemu.log", tmp_path / "mic0-qemu-1.log"
-    hp.write_text("".join(host))
-    cp.write_text("".join(card))
-    h, c = latency.read_events(str(hp)), latency.read_events(str(cp))
+    h, c = write_traces(tmp_path, host, card)
     parts = latency.breakdown(h, c, since=999.0, round_trips=n)
-    rows = {name: (med, cnt) for name, _, med, _, cnt in
-            latency.summary(parts, latency.PATH) + latency.summary(parts, latency.WHOLE)}
-    assert rows["card: to its ack"][1] == n
-    assert abs(rows["card: to its ack"][0] - 12.5) < 0.01   # median of 30 and -5
-    assert round(rows["card: ack to echo"][0]) == 38
-    assert round(rows["host: to its ack"][0]) == 40
-    assert round(rows["host: ack to next"][0]) == 10
-    assert rows["host: ack to next"][1] == n - 1
-    assert round(rows["card whole"][0]) == 50 and round(rows["host whole"][0]) == 50
+    got = rows(parts, latency.PATH, latency.WHOLE)
+    assert got["card: to its ack"][1] == n
+    assert abs(got["card: to its ack"][0] - 12.5) < 0.01   # median of 30 and -5
+    assert round(got["card: ack to echo"][0]) == 38
+    assert round(got["host: to its ack"][0]) == 40
+    assert round(got["host: ack to next"][0]) == 10
+    assert got["host: ack to next"][1] == n - 1
+    assert round(got["card whole"][0]) == 50 and round(got["host whole"][0]) == 50
     # the MSI-X comes after the echo: every card exchange counts as polled
     assert latency.summary(parts)[3][4] == n
     # another count: no PATH rows
