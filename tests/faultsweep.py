@@ -84,12 +84,13 @@ ALLOCATOR = re.compile(
     r"vm_area_alloc_pages|get_vm_area|alloc_vmap_area|dma_alloc|dma_direct_alloc|"
     r"xas_|xa_|ida_alloc|idr_)")
 # fail_function's probability check draws a random number inside the
-# kprobe (int3) handler: lockdep reports the random pool's lock taken in
-# NMI-like context (base_crng.lock, or input_pool.lock when that draw
-# reseeds), once, and turns itself off. A 6.1 kernel matter, not ours;
-# the fail_function rounds therefore run after every fail-nth round.
+# kprobe (int3) handler: lockdep reports a lock of the random pool taken
+# in NMI-like context (the per-CPU crngs.lock, base_crng.lock, or
+# input_pool.lock when that draw reseeds), once, and turns itself off. A
+# 6.1 kernel matter, not ours; the fail_function rounds therefore run
+# after every fail-nth round.
 KPROBE_RANDOM = re.compile(r"inconsistent \{[^}]*\} -> \{IN-NMI\} usage\.(?s:.*?)"
-                           r"\b(base_crng|input_pool)\.lock(?s:.*?)"
+                           r"\b(crngs|base_crng|input_pool)\.lock(?s:.*?)"
                            r"get_random_\w+(?s:.*?)should_fail_ex")
 # 6.1's register_irq_proc() ignores a /proc/irq/N entry it could not
 # create, and unregister_irq_proc() removes them all anyway: when the
