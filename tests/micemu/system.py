@@ -43,6 +43,9 @@ KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
 # What a card kernel prints when micfw's card-panic knob hits it.
 CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
+# On the debug flavour the dying kernel's lockdep then reports the console
+# semaphore taken from the NMI ("{INITIAL USE} -> {IN-NMI}") as it prints.
+CARD_NMI_PANIC_LOCKDEP = r"WARNING: inconsistent lock state"
 
 
 class System:
@@ -199,6 +202,7 @@ class System:
         reply = self.fw(card).request("card-panic")
         assert reply["ok"], reply
         self.expect_trouble(f"mic{card}-console.log", CARD_NMI_PANIC)
+        self.expect_trouble(f"mic{card}-console.log", CARD_NMI_PANIC_LOCKDEP)
 
     def spad_corrupt(self, card, spad, value, at="now"):
         """Overwrite SPAD SPAD of card CARD, now or at its next boot kick."""
