@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from micemu.system import CARD_CMDLINE
 from test_dma import Dma
 
 GiB = 1 << 30
@@ -17,23 +18,23 @@ GiB = 1 << 30
 
 @pytest.mark.parametrize("size", ["6G", "8G", "16G"])
 def test_large_card_online_and_dma_across_4g(make_system, size):
+    gib = int(size[:-1])
     s = make_system(mem_size=size)
     # The DMA round trip below writes the first 2 MiB above 4 GiB: the
     # card kernel must not be using them (on the debug flavour it was).
-    s.run_ok("micctrl config mic0 --cmdline "
-             "'console=ttyS0 panic=-1 memmap=2M$0x100000000'")
+    s.run_ok(f"micctrl config mic0 --cmdline '{CARD_CMDLINE} memmap=2M$0x100000000'")
     s.boot_online(0)
-    end = int(size[:-1]) * GiB - 1
-    assert f"user: [mem 0x0000000100200000-{end:#018x}] usable" in s.card_console(), \
+    console = s.card_console()
+    end = gib * GiB - 1
+    assert f"user: [mem 0x0000000100200000-{end:#018x}] usable" in console, \
         "card kernel was not told about its RAM above 4 GiB + 2 MiB"
     # The RAM the kernel manages: all of it but the hole [3 GiB, 4 GiB)
     # and what the firmware keeps. MemTotal is smaller by what the kernel
     # reserves at boot, on the debug flavour a good part (KASAN's shadow
     # is an eighth of RAM), so it only has to exceed what fits below the
     # hole: then the RAM above 4 GiB is in use.
-    managed_kib = int(re.search(r"Memory: \d+K/(\d+)K available",
-                                s.card_console()).group(1))
-    assert managed_kib * 1024 > (int(size[:-1]) - 1.5) * GiB, \
+    managed_kib = int(re.search(r"Memory: \d+K/(\d+)K available", console).group(1))
+    assert managed_kib * 1024 > (gib - 1.5) * GiB, \
         f"card kernel manages {managed_kib} KiB"
     total_kib = int(re.search(r"MemTotal:\s+(\d+) kB",
                               s.card_run_ok(0, "cat /proc/meminfo")).group(1))

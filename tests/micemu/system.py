@@ -41,6 +41,8 @@ def upstream_missing():
 # Lines that mean a kernel went wrong, in either console.
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
+# The card kernel's command line the host's init (and mpssd) configure.
+CARD_CMDLINE = "console=ttyS0 panic=-1"
 # What a card kernel prints when micfw's card-panic knob hits it.
 CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
 # On the debug flavour the dying kernel's lockdep then reports the console
@@ -247,7 +249,7 @@ class System:
         self.run_ok("for c in /sys/class/mic/mic*; do "
                     "echo linux >$c/bootmode; echo mic/uos.img >$c/firmware; "
                     "echo mic/initramfs.img >$c/ramdisk; "
-                    "echo 'console=ttyS0 panic=-1' >$c/cmdline; done")
+                    f"echo '{CARD_CMDLINE}' >$c/cmdline; done")
 
     def log_path(self, name):
         return os.path.join(self.logdir, name)
