@@ -124,6 +124,10 @@ struct vop_card;
  * @ref: the file and a tearing-down card hold one each
  * @card: the card the file was opened on
  * @lock: serialises ioctls, the bottom half and teardown
+ * @map_lock: held by mmap, which runs under mmap_lock and so may not take
+ *	@lock (ioctls hold it across user copies); taken inside @lock by the
+ *	LIVE and GONE transitions of @state, so that @num_vq and @vr stay
+ *	while mmap inserts their pages
  * @state: enum vop_vdev_state
  * @node: entry in the card's device list while LIVE or BROKEN
  * @waitq: poll waiters
@@ -147,6 +151,7 @@ struct vop_vdev {
 	struct kref ref;
 	struct vop_card *card;
 	struct mutex lock; /* see above */
+	struct mutex map_lock; /* see above */
 	enum vop_vdev_state state;
 	struct list_head node;
 	wait_queue_head_t waitq;
@@ -187,6 +192,7 @@ struct vop_card {
 	struct kref ref;
 	struct mic_vop_hw_dev *hw;
 	struct mutex lock; /* see above */
+	struct mutex map_lock; /* see above */
 	bool gone;
 	struct list_head vdevs;
 	unsigned int dp_end;

@@ -400,7 +400,9 @@ static int vop_vdev_add(struct vop_vdev *vdev, struct mic_vop_desc *new,
 		goto unwind;
 	}
 	vdev->dc->c2h_vdev_db = vdev->db;
+	mutex_lock(&vdev->map_lock);
 	vdev->state = VOP_VDEV_LIVE;
+	mutex_unlock(&vdev->map_lock);
 	list_add_tail(&vdev->node, &card->vdevs);
 	/* The whole entry before its type (the card reads type first). */
 	smp_wmb();
@@ -577,7 +579,9 @@ static void vop_vdev_teardown(struct vop_vdev *vdev)
 		mutex_unlock(&vdev->lock);
 		return;
 	}
+	mutex_lock(&vdev->map_lock);
 	vdev->state = VOP_VDEV_GONE;
+	mutex_unlock(&vdev->map_lock);
 	mutex_unlock(&vdev->lock);
 
 	hw->ops->free_db_irq(hw, vdev->irq);
@@ -645,6 +649,7 @@ static int vop_open(struct inode *inode, struct file *f)
 		return -ENOMEM;
 	kref_init(&vdev->ref);
 	mutex_init(&vdev->lock);
+	mutex_init(&vdev->map_lock);
 	INIT_LIST_HEAD(&vdev->node);
 	init_waitqueue_head(&vdev->waitq);
 	INIT_WORK(&vdev->work, vop_vdev_work);
@@ -683,7 +688,7 @@ static int vop_release(struct inode *inode, struct file *f)
 /*
  * Read-only, as upstream: the device page at offset 0, then the vrings.
  * Pages are inserted with references, so they outlive a removed device
- * until munmap.
+ * until munmap. Under map_lock, not lock: see struct vop_vdev.
  */
 static int vop_mmap(struct file *f, struct vm_area_struct *vma)
 {
@@ -697,7 +702,7 @@ static int vop_mmap(struct file *f, struct vm_area_struct *vma)
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;
 	vm_flags_clear(vma, VM_MAYWRITE);
-	mutex_lock(&vdev->lock);
+	mutex_lock(&vdev->map_lock);
 	if (vdev->state != VOP_VDEV_LIVE && vdev->state != VOP_VDEV_BROKEN) {
 		rc = -EINVAL;
 		goto unlock;
@@ -731,7 +736,7 @@ static int vop_mmap(struct file *f, struct vm_area_struct *vma)
 		len -= PAGE_SIZE;
 	}
 unlock:
-	mutex_unlock(&vdev->lock);
+	mutex_unlock(&vdev->map_lock);
 	return rc;
 }
 
