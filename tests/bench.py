@@ -19,11 +19,10 @@ import xml.etree.ElementTree as ET
 
 # run as a script: its own directory, tests/, is first on sys.path
 from micemu import latency
-from micemu.system import TOP, System
+from micemu.system import FAST_COSM_CARD, TOP, System
 
 RUNS = int(os.environ.get("MICEMU_BENCH_RUNS", "5"))
 HOST_FAST = "mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3"
-CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
 
 
 def logdir(name):
@@ -90,8 +89,8 @@ def boot_to_online(name, cards):
     s = System(logdir(name), cards=cards, append=HOST_FAST)
     try:
         for i in range(cards):
-            s.run_ok(f"micctrl config mic{i} --cmdline "
-                     f"'console=ttyS0 panic=-1 {CARD_FAST}' && micctrl boot mic{i}")
+            s.set_card_cmdline(i, FAST_COSM_CARD)
+            s.run_ok(f"micctrl boot mic{i}")
         for i in range(cards):
             s.wait_state(i, "online", 600)
         online = time.monotonic() - t0

@@ -43,7 +43,7 @@ import sys
 import time
 
 # run as a script: its own directory, tests/, is first on sys.path
-from micemu.system import KERNEL_TROUBLE, TOP, System
+from micemu.system import CONFIGURE_CARDS, KERNEL_TROUBLE, TOP, System
 
 # The reset's ready poll every 200 ms; a lost SCIF answer costs 5 s.
 # acpi=noirq: the PCI probe's pci_enable_device() then does not evaluate
@@ -113,11 +113,6 @@ DEBUG_ALLOC = re.compile(r"kmemleak|create_object|stack_depot|kasan_")
 DBG = "/sys/kernel/debug"
 PATHS = ("probe", "boot", "reset", "connect", "register")
 KINDS = ("slab", "page")
-# A new mic0 is configured the way the host's init (and mpssd) does it.
-CONFIGURE = ("for c in /sys/class/mic/mic*; do [ -d $c ] || continue; "
-             "echo linux >$c/bootmode; echo mic/uos.img >$c/firmware; "
-             "echo mic/initramfs.img >$c/ramdisk; "
-             "echo 'console=ttyS0 panic=-1' >$c/cmdline; done; ")
 PORT = 2300
 WINDOW = 65536
 # fail_function targets: the functions our modules allow to fail, with
@@ -411,7 +406,7 @@ class Sweep:
             pre = post = ""
             if path == "probe":
                 pre = f"echo {self.pdev} > /sys/bus/pci/drivers/mic/unbind || exit 99; "
-                post = CONFIGURE
+                post = CONFIGURE_CARDS + "; "
             r = self.fail_nth(n, op, pre, post)
             if r.op == "set-up":
                 raise SweepFailure(f"{where}: set-up before the counter failed: {r.errno}")
@@ -457,7 +452,7 @@ class Sweep:
             if not bound:
                 # recovery: the probe works again without injection
                 s.run_ok(f"echo {self.pdev} > /sys/bus/pci/drivers/mic/bind")
-                s.run_ok(CONFIGURE)
+                s.run_ok(CONFIGURE_CARDS)
                 if self.state() != "ready":
                     raise SweepFailure(f"{where}: the probe after the failed one "
                                        f"left mic0 {self.state()}")

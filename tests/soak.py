@@ -27,12 +27,8 @@ import sys
 import time
 
 # run as a script: its own directory, tests/, is first on sys.path
-from micemu.system import TOP, System
+from micemu.system import FAST_COSM_CARD, FAST_COSM_HOST, TOP, System
 
-# Compressed COSM timers, as tests/test_cosm.py uses them.
-HOST_FAST = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
-             "scif.alive_timeout_ms=5000")
-CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
 EVENTS = ("crash", "hang", "reset", "shutdown", "reboot")
 FD_SLACK = 4
 
@@ -67,10 +63,9 @@ def fd_count(pid):
 class Soak:
     def __init__(self, cards, logdir):
         self.cards = cards
-        self.s = System(logdir, cards=cards, append=HOST_FAST)
+        self.s = System(logdir, cards=cards, append=FAST_COSM_HOST)
         for i in range(cards):
-            self.s.run_ok(f"micctrl config mic{i} --cmdline "
-                          f"'console=ttyS0 panic=-1 {CARD_FAST}'")
+            self.s.set_card_cmdline(i, FAST_COSM_CARD)
         run = self.s.run_dir
         self.watched = {"host QEMU": self._one_pid(f"{run}/agent.sock")}
         for i in range(cards):

@@ -13,23 +13,17 @@ import time
 import pytest
 
 from micemu.stacks import micemu_only
+from micemu.system import FAST_COSM_CARD, FAST_COSM_HOST
 
 pytestmark = pytest.mark.usefixtures("host_stack")
 
-# Upstream's timers (30 s heartbeat, 40 s host timeout) compressed so that
-# crash detection takes seconds: the card sends every 2 s, the host gives
-# up after 2 + 3 s. Resetting a crashed card waits scif.alive_timeout_ms
-# for the EXIT_ACK a dead card never sends (upstream: 30 s); 5 s here.
-HOST_FAST = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
-             "scif.alive_timeout_ms=5000")
-CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
 HOST_TIMEOUT = 5
 
 
 def fast_system(make_system, cards=1):
-    s = make_system(cards=cards, append=HOST_FAST)
+    s = make_system(cards=cards, append=FAST_COSM_HOST)
     for i in range(cards):
-        s.run_ok(f"micctrl config mic{i} --cmdline 'console=ttyS0 panic=-1 {CARD_FAST}'")
+        s.set_card_cmdline(i, FAST_COSM_CARD)
     return s
 
 
@@ -243,7 +237,7 @@ def test_client_reload_keeps_online(make_system):
     system = fast_system(make_system)
     system.boot_online(0)
     system.card_run_ok(0, "rmmod mic_cosm_client")
-    system.card_run_ok(0, f"insmod /lib/micemu/mic_cosm_client.ko {CARD_FAST.split('.', 1)[1]}")
+    system.card_run_ok(0, f"insmod /lib/micemu/mic_cosm_client.ko {FAST_COSM_CARD.split('.', 1)[1]}")
     time.sleep(2 * HOST_TIMEOUT)
     assert system.state(0) == "online"
     assert system.sysfs(0, "shutdown_status") == "nop"

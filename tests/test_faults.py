@@ -10,14 +10,10 @@ import time
 
 import pytest
 
-from micemu.system import CARD_NMI_PANIC, upstream_missing
+from micemu.system import CARD_NMI_PANIC, FAST_COSM_CARD, FAST_COSM_HOST, upstream_missing
 from test_scif import start_server
 
 POST_CODE = "cat /sys/kernel/debug/mic_host/mic0/post_code"
-# micemu's stack with compressed timers: crash noticed within 5 s.
-FAST_HEARTBEAT = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
-                  "scif.alive_timeout_ms=5000")
-FAST_CARD = "'console=ttyS0 panic=-1 mic_cosm_client.heartbeat_send_sec=2'"
 # Upstream's fixed timers: 40 s without a heartbeat is a crash.
 UPSTREAM_HEARTBEAT_TIMEOUT = 40
 
@@ -105,10 +101,8 @@ def test_power_loss_while_booting(system):
 def test_power_loss_while_online_is_a_crash(make_system):
     """From online, a power loss looks like a crash: the heartbeat stops and
     the host reports shutdown_status crashed (compressed timers)."""
-    system = make_system(append="mic_cosm.heartbeat_send_sec=2 "
-                         "mic_cosm.heartbeat_slack_sec=3 scif.alive_timeout_ms=5000")
-    system.run_ok("micctrl config mic0 --cmdline "
-                  "'console=ttyS0 panic=-1 mic_cosm_client.heartbeat_send_sec=2'")
+    system = make_system(append=FAST_COSM_HOST)
+    system.set_card_cmdline(0, FAST_COSM_CARD)
     system.boot_online(0)
     assert system.fw().request("power-loss")["ok"]
     system.wait_state(0, "shutting_down", 60)
@@ -152,8 +146,8 @@ def test_card_kernel_panic_is_a_crash(make_system):
     its VM ends at once); to the host it is a card that stopped talking:
     crashed after the heartbeat timeout (compressed here), reset to ready,
     the next boot works."""
-    system = make_system(append=FAST_HEARTBEAT)
-    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system = make_system(append=FAST_COSM_HOST)
+    system.set_card_cmdline(0, FAST_COSM_CARD)
     system.boot_online(0)
     system.card_panic(0)
     system.wait_log("mic0-console.log", CARD_NMI_PANIC, 30)
@@ -247,8 +241,8 @@ def test_link_down_while_online(make_system):
     card is crashed once the heartbeat timeout passes, a reset ends in
     reset_failed (SPAD2 reads all ones) instead of hanging; once the link
     is back, a reset and a boot work."""
-    system = make_system(append=FAST_HEARTBEAT + " mic_cosm.reset_poll_ms=200")
-    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system = make_system(append=FAST_COSM_HOST + " mic_cosm.reset_poll_ms=200")
+    system.set_card_cmdline(0, FAST_COSM_CARD)
     system.boot_online(0)
     dev = mic0_pci(system)
     system.link_down(0)
@@ -299,8 +293,8 @@ def test_dropped_doorbells(make_system, to):
     passes (or is answered late, when the heartbeat's doorbell comes
     first); the retry connects and moves data byte-exact, and the card
     stays online."""
-    system = make_system(append=FAST_HEARTBEAT)
-    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system = make_system(append=FAST_COSM_HOST)
+    system.set_card_cmdline(0, FAST_COSM_CARD)
     system.boot_online(0)
     start_server(lambda c: system.card_run_ok(0, c), 2070)
     system.doorbell_fault(0, to, drop=1)
@@ -319,8 +313,8 @@ def test_doubled_doorbells(make_system, to):
     """doorbell-fault dup: the next doorbells ring twice; the second
     interrupt finds no new work.  Nothing is delivered twice, the card
     stays online."""
-    system = make_system(append=FAST_HEARTBEAT)
-    system.run_ok(f"micctrl config mic0 --cmdline {FAST_CARD}")
+    system = make_system(append=FAST_COSM_HOST)
+    system.set_card_cmdline(0, FAST_COSM_CARD)
     system.boot_online(0)
     start_server(lambda c: system.card_run_ok(0, c), 2071)
     system.doorbell_fault(0, to, dup=20)

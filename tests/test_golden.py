@@ -28,21 +28,21 @@ import pytest
 
 from micemu.build import KTAG
 from micemu.golden import normalise, snapshot
-from micemu.system import HOST_STACKS, TOP, System, upstream_missing
+from micemu.system import FAST_COSM_CARD, HOST_STACKS, TOP, System, upstream_missing
 
 GOLDEN = os.path.join(TOP, "tests", "golden")
 LOGROOT = os.path.join(TOP, "logs", "tests" + KTAG)
 UPDATE = os.environ.get("MICEMU_GOLDEN_UPDATE") == "1"
 SCENARIOS = ("boot", "reset", "shutdown", "crash")
 
-# micemu's stack, for the crash: upstream's COSM timers compressed (as in
-# test_cosm.py) so that the crash is seen in 5 s and its reset does not wait
-# 30 s for a dead card; set at run time, after the other scenarios.
+# micemu's stack, for the crash: upstream's COSM timers compressed (as
+# micemu.system's FAST_COSM_HOST) so that the crash is seen in 5 s and its
+# reset does not wait 30 s for a dead card; set at run time, after the
+# other scenarios.
 # Upstream's stack has no such knobs: its crash takes 40 s + 30 s.
 MICEMU_FAST = {"mic_cosm/parameters/heartbeat_send_sec": 2,
                "mic_cosm/parameters/heartbeat_slack_sec": 3,
                "scif/parameters/alive_timeout_ms": 5000}
-MICEMU_CARD_FAST = "mic_cosm_client.heartbeat_send_sec=2"
 
 
 def settle(s, since, quiet=2.0, limit=60):
@@ -109,7 +109,7 @@ def lifecycle(logdir, host_stack, upto="crash"):
         # crash: boot, online, the card VM dies, crashed, reset -> ready
         if host_stack == "micemu":
             s.run_ok("; ".join(f"echo {v} > /sys/module/{k}" for k, v in MICEMU_FAST.items()))
-            s.run_ok(f"micctrl config mic0 --cmdline 'console=ttyS0 panic=-1 {MICEMU_CARD_FAST}'")
+            s.set_card_cmdline(0, FAST_COSM_CARD)
         s.boot_online(0)
         settle(s, mark)
         assert s.fw().request("crash")["ok"]

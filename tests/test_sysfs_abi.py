@@ -8,11 +8,9 @@ import re
 
 import pytest
 
-from micemu.system import UPSTREAM_MIC_SRC
+from micemu.system import CARD_CMDLINE, UPSTREAM_MIC_SRC
 
 pytestmark = pytest.mark.usefixtures("host_stack")
-
-CARD_CMDLINE = "console=ttyS0 panic=-1"     # what the host image's init sets
 
 
 @pytest.fixture

@@ -43,6 +43,20 @@ KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
 # The card kernel's command line the host's init (and mpssd) configure.
 CARD_CMDLINE = "console=ttyS0 panic=-1"
+# What the host's init (and mpssd) does for every card it finds.
+CONFIGURE_CARDS = ("for c in /sys/class/mic/mic*; do [ -d $c ] || continue; "
+                   "echo linux >$c/bootmode; echo mic/uos.img >$c/firmware; "
+                   "echo mic/initramfs.img >$c/ramdisk; "
+                   f"echo '{CARD_CMDLINE}' >$c/cmdline; done")
+# Upstream's COSM timers (30 s heartbeat, 40 s host timeout) compressed so
+# that crash detection takes seconds: the card sends every 2 s, the host
+# gives up after 2 + 3 s.  Resetting a crashed card waits
+# scif.alive_timeout_ms for the EXIT_ACK a dead card never sends (upstream:
+# 30 s); 5 s here.  The card's half goes on its command line
+# (System.set_card_cmdline).
+FAST_COSM_HOST = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
+                  "scif.alive_timeout_ms=5000")
+FAST_COSM_CARD = "mic_cosm_client.heartbeat_send_sec=2"
 # What a card kernel prints when micfw's card-panic knob hits it.
 CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
 # On the debug flavour the dying kernel's lockdep then reports the console
@@ -246,10 +260,11 @@ class System:
 
     def configure_cards(self):
         """What the host's init (and mpssd) does for every card it finds."""
-        self.run_ok("for c in /sys/class/mic/mic*; do "
-                    "echo linux >$c/bootmode; echo mic/uos.img >$c/firmware; "
-                    "echo mic/initramfs.img >$c/ramdisk; "
-                    f"echo '{CARD_CMDLINE}' >$c/cmdline; done")
+        self.run_ok(CONFIGURE_CARDS)
+
+    def set_card_cmdline(self, card, extra):
+        """Card CARD's kernel command line: the usual one and EXTRA."""
+        self.run_ok(f"micctrl config mic{card} --cmdline '{CARD_CMDLINE} {extra}'")
 
     def log_path(self, name):
         return os.path.join(self.logdir, name)
