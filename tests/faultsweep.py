@@ -243,7 +243,7 @@ class Sweep:
     def trouble(self, text, where):
         if KPROBE_RANDOM.search(text):
             # the kernel's, not ours: expected from now on
-            self.s.expect_trouble("host-console.log", r"WARNING: inconsistent lock state")
+            self.s.expect_trouble("host-console.log", r"WARNING: inconsistent lock state", 0)
             text = text.replace("WARNING: inconsistent lock state", "(lockdep: "
                                 "fail_function's random number in int3 context)")
             self.log(f"{where}: lockdep reported fail_function's own "
@@ -253,7 +253,7 @@ class Sweep:
             if "unregister_irq_proc" not in trace or not self.irq_proc_holes:
                 continue
             self.irq_proc_holes -= 1
-            self.s.expect_trouble("host-console.log", IRQ_PROC_LINE)
+            self.s.expect_trouble("host-console.log", IRQ_PROC_LINE, 0)
             text = text.replace(m.group(0), "(the kernel's: a /proc/irq entry "
                                 "register_irq_proc() did not create)")
             self.log(f"{where}: remove_proc_entry() warned about a /proc/irq entry "
@@ -626,7 +626,7 @@ class Sweep:
         s.run_ok(f"echo clear > {DBG}/kmemleak")
         # kmemleak's console line about this scan says no more than the
         # report judged here
-        s.expect_trouble("host-console.log", KMEMLEAK_SCAN)
+        s.expect_trouble("host-console.log", KMEMLEAK_SCAN, 0)
         self.log(f"kmemleak after {where}: {len(ours)} of our modules, {other} other, "
                  f"{kernel} of the kernel's error paths under our calls (KERNEL_LEAKS)")
         if ours:

@@ -41,6 +41,8 @@ def upstream_missing():
 # Lines that mean a kernel went wrong, in either console.
 KERNEL_TROUBLE = re.compile(r"BUG:|WARNING:|Oops|Kernel panic|general protection fault|"
                             r"UBSAN:|suspected memory leak|INFO: trying to register non-static key")
+# A kernel's first line: where a console's expected trouble stops.
+KERNEL_START = re.compile(rb"Linux version ")
 # The card kernel's command line the host's init (and mpssd) configure.
 CARD_CMDLINE = "console=ttyS0 panic=-1"
 # What the host's init (and mpssd) does for every card it finds.
@@ -214,11 +216,13 @@ class System:
     # --- fault knobs (micfw's control socket) ---------------------------------
     def card_panic(self, card=0):
         """NMI into card CARD's CPU: its kernel panics (the panic lines in
-        its console are expected from now on)."""
+        its console are expected, up to the card's next boot)."""
+        log = f"mic{card}-console.log"
+        since = self.log_size(log)
         reply = self.fw(card).request("card-panic")
         assert reply["ok"], reply
-        self.expect_trouble(f"mic{card}-console.log", CARD_NMI_PANIC)
-        self.expect_trouble(f"mic{card}-console.log", CARD_NMI_PANIC_LOCKDEP)
+        self.expect_trouble(log, CARD_NMI_PANIC, since)
+        self.expect_trouble(log, CARD_NMI_PANIC_LOCKDEP, since)
 
     def spad_corrupt(self, card, spad, value, at="now"):
         """Overwrite SPAD SPAD of card CARD, now or at its next boot kick."""
@@ -242,9 +246,14 @@ class System:
         reply = self.fw(card).request("dma-error", channel=channel)
         assert reply["ok"], reply
 
-    def expect_trouble(self, log, pattern):
-        """Lines matching PATTERN in console LOG are the scenario's doing."""
-        self._expected_trouble.setdefault(log, []).append(re.compile(pattern))
+    def expect_trouble(self, log, pattern, since=None):
+        """Lines matching PATTERN in console LOG are the scenario's doing
+        from byte offset SINCE of the log (default: its end now) until the
+        next kernel starts on that console: the running kernel's words,
+        not the next boot's."""
+        now = self.log_size(log)
+        self._expected_trouble.setdefault(log, []).append(
+            (re.compile(pattern), now if since is None else since, now))
 
     # --- hot-plug (scripts/micemu_hotplug.py) -----------------------------------
     def hot_remove(self, card, surprise=False, timeout=60):
@@ -268,6 +277,12 @@ class System:
 
     def log_path(self, name):
         return os.path.join(self.logdir, name)
+
+    def log_size(self, name):
+        try:
+            return os.path.getsize(self.log_path(name))
+        except FileNotFoundError:
+            return 0
 
     def read_log(self, name):
         try:
@@ -304,11 +319,23 @@ class System:
         found = []
         names = ["host-console.log"] + [f"mic{i}-console.log" for i in range(self.cards)]
         for name in names:
-            expected = self._expected_trouble.get(name, [])
-            for line in self.read_log(name).splitlines():
+            try:
+                with open(self.log_path(name), "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            starts = [m.start() for m in KERNEL_START.finditer(data)]
+            # (pattern, first offset, offset where the next kernel starts)
+            scopes = [(rx, since, next((s for s in starts if s >= now), len(data)))
+                      for rx, since, now in self._expected_trouble.get(name, [])]
+            pos = 0
+            for raw in data.splitlines(keepends=True):
+                line = raw.decode(errors="replace").rstrip("\r\n")
                 if KERNEL_TROUBLE.search(line) and not any(
-                        rx.search(line) for rx in expected):
+                        since <= pos < end and rx.search(line)
+                        for rx, since, end in scopes):
                     found.append(f"{name}: {line}")
+                pos += len(raw)
         return found
 
     def shutdown(self):
