@@ -192,7 +192,6 @@ struct vop_card {
 	struct kref ref;
 	struct mic_vop_hw_dev *hw;
 	struct mutex lock; /* see above */
-	struct mutex map_lock; /* see above */
 	bool gone;
 	struct list_head vdevs;
 	unsigned int dp_end;
