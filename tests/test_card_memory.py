@@ -10,7 +10,6 @@ import re
 
 import pytest
 
-from micemu.system import CARD_CMDLINE
 from test_dma import Dma
 
 GiB = 1 << 30
@@ -22,7 +21,7 @@ def test_large_card_online_and_dma_across_4g(make_system, size):
     s = make_system(mem_size=size)
     # The DMA round trip below writes the first 2 MiB above 4 GiB: the
     # card kernel must not be using them (on the debug flavour it was).
-    s.run_ok(f"micctrl config mic0 --cmdline '{CARD_CMDLINE} memmap=2M$0x100000000'")
+    s.set_card_cmdline(0, "memmap=2M$0x100000000")
     s.boot_online(0)
     console = s.card_console()
     end = gib * GiB - 1

@@ -26,11 +26,6 @@ import pytest
 SIZES = [64, 1024, 4096, 1048576, 1048576 + 64]
 CTL = "/sys/kernel/debug/mic_dma_test/ctl"
 FAULTS = ["badtype", "badaddr", "smpt", "misaligned", "ring0", "samehead"]
-# Compressed host heartbeat timers, for callers that compress the card's
-# too (mic_cosm_client.heartbeat_send_sec=2 on its command line): with the
-# host's alone, a card that sends every 30 s is taken for crashed 5 s after
-# it comes online.  The scenarios here keep the default timers.
-HOST_FAST = "mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3"
 
 
 class Side:

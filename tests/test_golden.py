@@ -28,21 +28,20 @@ import pytest
 
 from micemu.build import KTAG
 from micemu.golden import normalise, snapshot
-from micemu.system import FAST_COSM_CARD, HOST_STACKS, TOP, System, upstream_missing
+from micemu.system import FAST_COSM_CARD, FAST_COSM_HOST, HOST_STACKS, TOP, System, upstream_missing
 
 GOLDEN = os.path.join(TOP, "tests", "golden")
 LOGROOT = os.path.join(TOP, "logs", "tests" + KTAG)
 UPDATE = os.environ.get("MICEMU_GOLDEN_UPDATE") == "1"
 SCENARIOS = ("boot", "reset", "shutdown", "crash")
 
-# micemu's stack, for the crash: upstream's COSM timers compressed (as
-# micemu.system's FAST_COSM_HOST) so that the crash is seen in 5 s and its
-# reset does not wait 30 s for a dead card; set at run time, after the
-# other scenarios.
+# micemu's stack, for the crash: upstream's COSM timers compressed
+# (micemu.system's FAST_COSM_HOST, written to sysfs) so that the crash is
+# seen in 5 s and its reset does not wait 30 s for a dead card; set at run
+# time, after the other scenarios.
 # Upstream's stack has no such knobs: its crash takes 40 s + 30 s.
-MICEMU_FAST = {"mic_cosm/parameters/heartbeat_send_sec": 2,
-               "mic_cosm/parameters/heartbeat_slack_sec": 3,
-               "scif/parameters/alive_timeout_ms": 5000}
+MICEMU_FAST = {k.replace(".", "/parameters/", 1): v
+               for k, v in (p.split("=") for p in FAST_COSM_HOST.split())}
 
 
 def settle(s, since, quiet=2.0, limit=60):

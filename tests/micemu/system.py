@@ -54,10 +54,12 @@ CONFIGURE_CARDS = ("for c in /sys/class/mic/mic*; do [ -d $c ] || continue; "
 # that crash detection takes seconds: the card sends every 2 s, the host
 # gives up after 2 + 3 s.  Resetting a crashed card waits
 # scif.alive_timeout_ms for the EXIT_ACK a dead card never sends (upstream:
-# 30 s); 5 s here.  The card's half goes on its command line
-# (System.set_card_cmdline).
-FAST_COSM_HOST = ("mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3 "
-                  "scif.alive_timeout_ms=5000")
+# 30 s); 5 s here (FAST_HEARTBEAT_HOST leaves that alone).  The card's
+# half goes on its command line (System.set_card_cmdline) and is needed:
+# with the host's alone, a card that sends every 30 s is taken for
+# crashed 5 s after it comes online.
+FAST_HEARTBEAT_HOST = "mic_cosm.heartbeat_send_sec=2 mic_cosm.heartbeat_slack_sec=3"
+FAST_COSM_HOST = FAST_HEARTBEAT_HOST + " scif.alive_timeout_ms=5000"
 FAST_COSM_CARD = "mic_cosm_client.heartbeat_send_sec=2"
 # What a card kernel prints when micfw's card-panic knob hits it.
 CARD_NMI_PANIC = r"Kernel panic - not syncing: NMI: Not continuing"
@@ -284,12 +286,15 @@ class System:
         except FileNotFoundError:
             return 0
 
-    def read_log(self, name):
+    def read_log_bytes(self, name):
         try:
             with open(self.log_path(name), "rb") as f:
-                return f.read().decode(errors="replace")
+                return f.read()
         except FileNotFoundError:
-            return ""
+            return b""
+
+    def read_log(self, name):
+        return self.read_log_bytes(name).decode(errors="replace")
 
     def card_console(self, card=0):
         return self.read_log(f"mic{card}-console.log")
@@ -319,11 +324,7 @@ class System:
         found = []
         names = ["host-console.log"] + [f"mic{i}-console.log" for i in range(self.cards)]
         for name in names:
-            try:
-                with open(self.log_path(name), "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:
-                continue
+            data = self.read_log_bytes(name)
             starts = [m.start() for m in KERNEL_START.finditer(data)]
             # (pattern, first offset, offset where the next kernel starts)
             scopes = [(rx, since, next((s for s in starts if s >= now), len(data)))
