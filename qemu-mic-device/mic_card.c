@@ -136,16 +136,6 @@ static const MicRegWindowOps mic_card_regs_ops = {
 
 /* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
 
-static MemTxResult mic_card_dma_card_mem(void *opaque, uint64_t off,
-                                         void *buf, uint64_t len,
-                                         bool is_write)
-{
-    MicCardState *s = opaque;
-
-    return address_space_rw(&s->gddr_as, off, MEMTXATTRS_UNSPECIFIED, buf,
-                             len, is_write);
-}
-
 static void mic_card_dma_notify(void *opaque)
 {
     mic_card_deliver(opaque);
@@ -160,7 +150,6 @@ static void mic_card_dma_kick_host(void *opaque)
 }
 
 static const MicDmaOps mic_card_dma_ops = {
-    .card_mem_rw = mic_card_dma_card_mem,
     .notify = mic_card_dma_notify,
     .kick_peer = mic_card_dma_kick_host,
 };
@@ -185,8 +174,8 @@ static void mic_card_dma_setup(MicCardState *s)
     address_space_init(&s->gddr_as, ram ? ram : &s->host_bus,
                        "mic-card.dma-gddr");
     s->dma_as_ready = true;
-    mic_dma_attach(&s->dma, s->rf, ram ? memory_region_size(ram) : 0,
-                   &s->host_as);
+    mic_dma_attach(&s->dma, s->rf, &s->gddr_as,
+                   ram ? memory_region_size(ram) : 0, &s->host_as);
 }
 
 /* ---- realize / unrealize / reset ---------------------------------------- */
@@ -309,6 +298,7 @@ static void mic_card_realize(PCIDevice *pdev, Error **errp)
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_CARD, TYPE_MIC_CARD,
                  &mic_card_dma_ops, s);
     s->dma.rate_mbps = s->dma_rate_mbps;
+    s->dma.threads = s->dma_threads;
     pci_config_set_interrupt_pin(pdev->config, 0);  /* MSI-X only */
 
     if (!mic_card_init_resources(s, errp)) {
@@ -389,6 +379,7 @@ static const Property mic_card_properties[] = {
     DEFINE_PROP_CHR("chardev", MicCardState, link.chr),
     /* per-channel DMA bandwidth in MB/s, 0 = unpaced (docs/dma.rst) */
     DEFINE_PROP_UINT32("dma-rate", MicCardState, dma_rate_mbps, 0),
+    DEFINE_PROP_BOOL("dma-threads", MicCardState, dma_threads, true),
     DEFINE_PROP_UINT32("link-timeout", MicCardState, link.timeout_ms,
                        MIC_LINK_DEFAULT_TIMEOUT_MS),
     DEFINE_PROP_UINT32("smpt-poll-ms", MicCardState, smpt_poll_ms,

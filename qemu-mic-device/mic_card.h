@@ -50,6 +50,7 @@ struct MicCardState {
 
     /* properties */
     uint32_t dma_rate_mbps;         /* "dma-rate": 0 = unpaced */
+    bool dma_threads;               /* "dma-threads": copies off the loop */
     uint32_t smpt_poll_ms;
 
     MicLink link;                   /* to micfw; chardev, link-timeout */

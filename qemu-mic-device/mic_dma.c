@@ -5,18 +5,24 @@
  * (DCR bit 2n: 1 = host); a DHPR write for a channel of the other side is
  * forwarded with ops->kick_peer and picked up by that side's engine.
  *
- * All work happens in a bottom half, bounded per run, so that neither a
- * register write nor a hostile ring can hold the BQL for long.  Every
- * address is a card physical address; mic_dma_access() is the one place
- * that turns it into card memory or a host bus address, after checking
- * that the whole range stays inside one mapping.
+ * Channels run in workers in QEMU's thread pool, so that they copy side
+ * by side and the main loop stays free (docs/dma.rst, "Threads"); a paced
+ * engine, or a device with dma-threads=off, runs them in a bottom half,
+ * bounded per run, so that neither a register write nor a hostile ring
+ * can hold the BQL for long.  Every address is a card physical address;
+ * mic_dma_resolve() is the one place that turns it into card memory or a
+ * host bus address, after checking that the whole range stays inside one
+ * mapping.
  */
 #include "qemu/osdep.h"
+#include "qemu/lockable.h"
 #include "qemu/log.h"
 #include "qemu/main-loop.h"
 #include "qemu/bswap.h"
 #include "qemu/host-utils.h"
 #include "qemu/timer.h"
+#include "block/aio-wait.h"
+#include "block/thread-pool.h"
 #include "system/dma.h"
 #include "system/runstate.h"
 #include "mic_dma.h"
@@ -75,6 +81,14 @@ static uint32_t mic_dma_translate(MicDma *d, uint64_t addr, uint64_t len,
     return 0;
 }
 
+static uint32_t mic_dma_check(MicDma *d, uint64_t addr, uint64_t len)
+{
+    bool is_host;
+    uint64_t bus;
+
+    return mic_dma_translate(d, addr, len, &is_host, &bus);
+}
+
 /*
  * Is [addr, addr + len) RAM all through in @as?  The engine moves data
  * between memories: a target that is another device's MMIO is a bus error.
@@ -102,54 +116,131 @@ static bool target_is_ram(AddressSpace *as, hwaddr addr, hwaddr len,
 }
 
 /*
- * Host bus: only its RAM answers (facts §10.3), and nothing while the
- * link is down (fault injection: the engine sits on the card).
+ * Can the engine reach [addr, addr + len) of this memory?  The host bus
+ * answers only with its RAM (facts §10.3), and not at all while the link
+ * is down (fault injection: the engine sits on the card).
  */
-static MemTxResult mic_dma_host_bus_rw(MicDma *d, uint64_t bus, void *buf,
-                                       uint64_t len, bool is_write)
+static bool mic_dma_reachable(MicDma *d, bool is_host, hwaddr addr,
+                              uint64_t len, bool is_write)
 {
-    if (mic_regfile_fault_link_down(d->rf)) {
-        trace_mic_dma_link_down(d->name, bus, len);
-        return MEMTX_DECODE_ERROR;
+    if (!is_host) {
+        return d->card_as && target_is_ram(d->card_as, addr, len, is_write);
     }
-    if (!d->host_as || !target_is_ram(d->host_as, bus, len, is_write)) {
+    if (mic_regfile_fault_link_down(d->rf)) {
+        trace_mic_dma_link_down(d->name, addr, len);
+        return false;
+    }
+    if (!d->host_as || !target_is_ram(d->host_as, addr, len, is_write)) {
         qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA %s host bus 0x%" PRIx64
                       "+0x%" PRIx64 ", which is not RAM: bus error\n",
-                      d->name, is_write ? "to" : "from", bus, len);
-        return MEMTX_DECODE_ERROR;
+                      d->name, is_write ? "to" : "from", addr, len);
+        return false;
     }
-    return dma_memory_rw(d->host_as, bus, buf, len,
-                         is_write ? DMA_DIRECTION_FROM_DEVICE :
-                                    DMA_DIRECTION_TO_DEVICE,
-                         MEMTXATTRS_UNSPECIFIED);
+    return true;
+}
+
+/*
+ * Turn the card physical range [addr, addr + len) into an address in card
+ * memory or on the host bus; 0 or a MIC_DMA_ERR_* bit.
+ */
+static uint32_t mic_dma_resolve(MicDma *d, uint64_t addr, uint64_t len,
+                                bool is_write, AddressSpace **as, hwaddr *at)
+{
+    bool is_host;
+    uint64_t bus = 0;
+    uint32_t err = mic_dma_translate(d, addr, len, &is_host, &bus);
+
+    if (err) {
+        return err;
+    }
+    *as = is_host ? d->host_as : d->card_as;
+    *at = is_host ? bus : addr;
+    return mic_dma_reachable(d, is_host, *at, len, is_write) ?
+           0 : MIC_DMA_ERR_BUS;
 }
 
 /* Read or write a card physical range; 0 or a MIC_DMA_ERR_* bit. */
 static uint32_t mic_dma_access(MicDma *d, uint64_t addr, void *buf,
                                uint64_t len, bool is_write)
 {
-    bool is_host;
-    uint64_t bus = 0;
-    uint32_t err = mic_dma_translate(d, addr, len, &is_host, &bus);
-    MemTxResult r;
+    AddressSpace *as;
+    hwaddr at;
+    uint32_t err;
 
-    if (err || !len) {
+    if (!len) {
+        return mic_dma_check(d, addr, len);
+    }
+    err = mic_dma_resolve(d, addr, len, is_write, &as, &at);
+    if (err) {
         return err;
     }
-    if (is_host) {
-        r = mic_dma_host_bus_rw(d, bus, buf, len, is_write);
-    } else {
-        r = d->ops->card_mem_rw(d->opaque, addr, buf, len, is_write);
-    }
-    return r == MEMTX_OK ? 0 : MIC_DMA_ERR_BUS;
+    return dma_memory_rw(as, at, buf, len,
+                         is_write ? DMA_DIRECTION_FROM_DEVICE :
+                                    DMA_DIRECTION_TO_DEVICE,
+                         MEMTXATTRS_UNSPECIFIED) == MEMTX_OK ?
+           0 : MIC_DMA_ERR_BUS;
 }
 
-static uint32_t mic_dma_check(MicDma *d, uint64_t addr, uint64_t len)
+/*
+ * Move up to *len bytes of a checked MEMCPY from src to dst: map both
+ * ends and copy between the mappings, once (no bounce buffer).  memmove,
+ * as a hostile ring may overlap them.  *len becomes what both mappings
+ * covered.  Needs no BQL: memory is reached under RCU, a mapping holds its
+ * region, and unmapping the destination marks it dirty (and drops any
+ * translated code in it).
+ */
+static uint32_t mic_dma_move(MicDma *d, uint64_t src, uint64_t dst,
+                             uint64_t *len)
 {
-    bool is_host;
-    uint64_t bus;
+    AddressSpace *sas, *das;
+    hwaddr sa, da, slen = *len, dlen;
+    void *sp, *dp;
+    uint32_t err;
 
-    return mic_dma_translate(d, addr, len, &is_host, &bus);
+    err = mic_dma_resolve(d, src, *len, false, &sas, &sa);
+    if (!err) {
+        err = mic_dma_resolve(d, dst, *len, true, &das, &da);
+    }
+    if (err) {
+        return err;
+    }
+    sp = address_space_map(sas, sa, &slen, false, MEMTXATTRS_UNSPECIFIED);
+    if (!sp) {
+        return MIC_DMA_ERR_BUS;
+    }
+    dlen = slen;
+    dp = address_space_map(das, da, &dlen, true, MEMTXATTRS_UNSPECIFIED);
+    if (!dp) {
+        address_space_unmap(sas, sp, slen, false, 0);
+        return MIC_DMA_ERR_BUS;
+    }
+    memmove(dp, sp, dlen);
+    address_space_unmap(das, dp, dlen, true, dlen);
+    address_space_unmap(sas, sp, slen, false, dlen);
+    *len = dlen;
+    return 0;
+}
+
+/*
+ * Deliver the sources raised in the register file: at once under the BQL
+ * (the bottom half), from the main loop when a worker raised them.
+ */
+static void mic_dma_notify(MicDma *d)
+{
+    if (bql_locked()) {
+        d->ops->notify(d->opaque);
+    } else {
+        qemu_bh_schedule(d->notify_bh);
+    }
+}
+
+static void mic_dma_notify_bh(void *opaque)
+{
+    MicDma *d = opaque;
+
+    if (d->rf) {
+        d->ops->notify(d->opaque);
+    }
 }
 
 /* Raise channel n's interrupt on the owner's side, unless DCAR masks it. */
@@ -177,17 +268,18 @@ static void mic_dma_irq(MicDma *d, unsigned int n)
         mic_regfile_card_raise(d->rf, MIC_CARD_SRC_DMA(n));
     }
     trace_mic_dma_irq(d->name, n, false);
-    d->ops->notify(d->opaque);
+    mic_dma_notify(d);
 }
 
 /* Halt channel n at its current tail (docs/dma.rst, "Errors"). */
-static void mic_dma_halt(MicDma *d, unsigned int n, uint32_t err)
+static void mic_dma_halt(MicDma *d, unsigned int n, MicDmaChan *c,
+                         uint32_t err)
 {
     uint32_t tail = REG(d, n, MIC_DMA_DTPR);
 
     SET(d, n, MIC_DMA_DCHERR, REG(d, n, MIC_DMA_DCHERR) | err);
     SET(d, n, MIC_DMA_DSTAT, REG(d, n, MIC_DMA_DSTAT) | MIC_DMA_DSTAT_HALTED);
-    d->ch[n].done = 0;
+    c->done = 0;
     trace_mic_dma_error(d->name, n, tail, err);
     if (!(REG(d, n, MIC_DMA_DCHERRMSK) & err)) {
         mic_dma_irq(d, n);
@@ -195,13 +287,24 @@ static void mic_dma_halt(MicDma *d, unsigned int n, uint32_t err)
 }
 
 /* A descriptor or ring the guest got wrong. */
-static void mic_dma_error(MicDma *d, unsigned int n, uint32_t err,
-                          const char *why)
+static void mic_dma_error(MicDma *d, unsigned int n, MicDmaChan *c,
+                          uint32_t err, const char *why)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "%s: DMA channel %u halted at descriptor "
                   "%u: %s (DCHERR 0x%x)\n", d->name, n,
                   REG(d, n, MIC_DMA_DTPR), why, err);
-    mic_dma_halt(d, n, err);
+    mic_dma_halt(d, n, c, err);
+}
+
+/*
+ * Is the work c holds still the channel's?  Not once the channel was
+ * reset, disabled or re-programmed (its generation moved), nor once the
+ * engine dropped its work (a worker's epoch).
+ */
+static bool mic_dma_current(MicDma *d, unsigned int n, MicDmaChan *c)
+{
+    return mic_regfile_dma_gen(d->rf, n) == c->gen &&
+           qatomic_read(&d->epoch) == c->epoch;
 }
 
 /* Ring base address from DRAR (docs/dma.rst, DRAR_HI). */
@@ -262,13 +365,13 @@ static void mic_dma_pace_timer(void *opaque)
 
 /*
  * Copy what the budget allows of a MEMCPY descriptor.  Returns 0 when the
- * descriptor is complete, -1 when the budget ran out first, or an error
- * bit (with *why set).
+ * descriptor is complete, -1 when it goes on later (budget used up, paced,
+ * or no longer the channel's work), or an error bit (with *why set).
  */
-static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, uint64_t qw0,
-                              uint64_t qw1, MicDmaBudget *b, const char **why)
+static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, MicDmaChan *c,
+                              uint64_t qw0, uint64_t qw1, MicDmaBudget *b,
+                              const char **why)
 {
-    MicDmaChan *c = &d->ch[n];
     uint64_t src = qw0 & MIC_DMA_ADDR_MASK;
     uint64_t dst = qw1 & MIC_DMA_ADDR_MASK;
     uint64_t len = (qw0 >> MIC_DMA_LEN_SHIFT) * MIC_DMA_ALIGN;
@@ -290,15 +393,12 @@ static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, uint64_t qw0,
     }
     while (c->done < len) {
         /* out of budget, or reset/disabled by the other process: stop */
-        if (!b->bytes || mic_regfile_dma_gen(d->rf, n) != c->gen ||
+        if (!b->bytes || !mic_dma_current(d, n, c) ||
             mic_dma_must_wait(d, n)) {
             return -1;
         }
         chunk = MIN(MIN(len - c->done, MIC_DMA_CHUNK), b->bytes);
-        err = mic_dma_access(d, src + c->done, d->bounce, chunk, false);
-        if (!err) {
-            err = mic_dma_access(d, dst + c->done, d->bounce, chunk, true);
-        }
+        err = mic_dma_move(d, src + c->done, dst + c->done, &chunk);
         if (err) {
             *why = "MEMCPY memory access failed";
             return err;
@@ -337,9 +437,9 @@ static int64_t mic_dma_status(MicDma *d, uint64_t qw0, uint64_t qw1,
 }
 
 /* Run (part of) the descriptor at the tail: 0 done, -1 budget, or error. */
-static int64_t mic_dma_desc(MicDma *d, unsigned int n, uint64_t ring,
-                            uint32_t tail, MicDmaBudget *b, bool *irq,
-                            const char **why)
+static int64_t mic_dma_desc(MicDma *d, unsigned int n, MicDmaChan *c,
+                            uint64_t ring, uint32_t tail, MicDmaBudget *b,
+                            bool *irq, const char **why)
 {
     uint64_t desc[2];
     uint32_t type;
@@ -352,12 +452,12 @@ static int64_t mic_dma_desc(MicDma *d, unsigned int n, uint64_t ring,
     desc[0] = le64_to_cpu(desc[0]);
     desc[1] = le64_to_cpu(desc[1]);
     type = desc[1] >> MIC_DMA_TYPE_SHIFT;
-    if (!d->ch[n].done) {
+    if (!c->done) {
         trace_mic_dma_desc(d->name, n, tail, desc[0], desc[1]);
     }
     switch (type) {
     case MIC_DMA_TYPE_MEMCPY:
-        return mic_dma_memcpy(d, n, desc[0], desc[1], b, why);
+        return mic_dma_memcpy(d, n, c, desc[0], desc[1], b, why);
     case MIC_DMA_TYPE_STATUS:
         return mic_dma_status(d, desc[0], desc[1], irq, why);
     default:
@@ -385,10 +485,15 @@ static uint32_t mic_dma_ring_ok(MicDma *d, unsigned int n, uint32_t size,
     return MIC_DMA_ERR_RING;
 }
 
-/* Run channel n until it is idle, halts or the budget is used up. */
-static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
+/*
+ * Run channel n until it is idle, halts or the budget is used up, with c
+ * holding the channel's progress: d->ch[n] in the bottom half, a worker's
+ * copy of it in a thread.  Everything else it touches is the register
+ * file's atomics (the other process runs beside it anyway) or memory.
+ */
+static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaChan *c,
+                                MicDmaBudget *b)
 {
-    MicDmaChan *c = &d->ch[n];
     uint32_t gen = mic_regfile_dma_gen(d->rf, n);
     uint32_t dcr, size, head, tail;
     const char *why = NULL;
@@ -406,8 +511,8 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
         return;
     }
     if (mic_regfile_dma_take_same_head(d->rf, n)) {
-        mic_dma_error(d, n, MIC_DMA_ERR_HEAD, "DHPR written with the value "
-                      "it held (a full-ring wrap on hardware)");
+        mic_dma_error(d, n, c, MIC_DMA_ERR_HEAD, "DHPR written with the "
+                      "value it held (a full-ring wrap on hardware)");
         return;
     }
     size = (REG(d, n, MIC_DMA_DRAR_HI) >> MIC_DMA_DRAR_SIZE_SHIFT) &
@@ -418,7 +523,7 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
         return;
     }
     if (mic_dma_ring_ok(d, n, size, head, tail, &ring, &why)) {
-        mic_dma_error(d, n, MIC_DMA_ERR_RING, why);
+        mic_dma_error(d, n, c, MIC_DMA_ERR_RING, why);
         return;
     }
     trace_mic_dma_run(d->name, n, tail, head);
@@ -432,19 +537,19 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
          */
         if (!c->done && mic_regfile_fault_take_dma_error(d->rf, n)) {
             trace_mic_dma_fault(d->name, n, tail);
-            mic_dma_halt(d, n, MIC_DMA_ERR_BUS);
+            mic_dma_halt(d, n, c, MIC_DMA_ERR_BUS);
             return;
         }
         irq = false;
-        r = mic_dma_desc(d, n, ring, tail, b, &irq, &why);
+        r = mic_dma_desc(d, n, c, ring, tail, b, &irq, &why);
         if (r < 0) {
             return;                 /* budget used up mid-descriptor */
         }
-        if (mic_regfile_dma_gen(d->rf, n) != gen) {
+        if (!mic_dma_current(d, n, c)) {
             return;                 /* reset or re-programmed meanwhile */
         }
         if (r > 0) {
-            mic_dma_error(d, n, r, why);
+            mic_dma_error(d, n, c, r, why);
             return;
         }
         c->done = 0;
@@ -460,10 +565,121 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaBudget *b)
         /* the other process may have moved the head meanwhile */
         head = REG(d, n, MIC_DMA_DHPR);
         if (head >= size) {
-            mic_dma_error(d, n, MIC_DMA_ERR_RING, "DHPR beyond the ring size");
+            mic_dma_error(d, n, c, MIC_DMA_ERR_RING,
+                          "DHPR beyond the ring size");
             return;
         }
     }
+}
+
+/* Does channel n have anything for this engine to run? */
+static bool mic_dma_has_work(MicDma *d, unsigned int n)
+{
+    uint32_t dcr = mic_regfile_read(d->rf, d->side, MIC_REG_DCR);
+
+    if (!mic_dma_owns(d, dcr, n) || !(dcr & MIC_DCR_ENABLE(n)) ||
+        (REG(d, n, MIC_DMA_DSTAT) & MIC_DMA_DSTAT_HALTED)) {
+        return false;
+    }
+    return REG(d, n, MIC_DMA_DHPR) != REG(d, n, MIC_DMA_DTPR) ||
+           (qatomic_load_acquire(&d->rf->dma_same_head) & (1u << n));
+}
+
+/*
+ * Channels in threads (docs/dma.rst, "Threads").  A worker, a job in
+ * QEMU's thread pool, claims a channel that has work and no other worker,
+ * runs it on a copy of its progress (no BQL: see mic_dma_run_channel),
+ * puts the progress back and looks for the next channel, until none is
+ * left or its budget is used up.  The bottom half starts workers, at most
+ * one per host CPU and per channel with work; a worker's end starts the
+ * bottom half again.  So one busy channel runs in one thread without a
+ * hand-off per descriptor, and busy channels run side by side when there
+ * are CPUs for them.  Interrupts a worker raises reach the guest through
+ * notify_bh.  d->lock guards ch[].gen/done, busy and workers.
+ */
+static bool mic_dma_claim(MicDma *d, MicDmaChan *c, unsigned int *pn)
+{
+    unsigned int i, n;
+
+    QEMU_LOCK_GUARD(&d->lock);
+    if (!runstate_is_running()) {
+        return false;
+    }
+    for (i = 0; i < MIC_NUM_DMA_CH; i++) {
+        n = (d->worker_next + i) % MIC_NUM_DMA_CH;
+        if (!(d->busy & (1u << n)) && mic_dma_has_work(d, n)) {
+            d->busy |= 1u << n;
+            d->worker_next = (n + 1) % MIC_NUM_DMA_CH;
+            *c = d->ch[n];
+            c->epoch = d->epoch;
+            *pn = n;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void mic_dma_unclaim(MicDma *d, MicDmaChan *c, unsigned int n)
+{
+    QEMU_LOCK_GUARD(&d->lock);
+    if (c->epoch == d->epoch) {     /* else mic_dma_drop() voided it */
+        d->ch[n].gen = c->gen;
+        d->ch[n].done = c->done;
+    }
+    d->busy &= ~(1u << n);
+}
+
+static int mic_dma_worker(void *opaque)
+{
+    MicDma *d = opaque;
+    MicDmaBudget b = { .bytes = MIC_DMA_JOB_BYTES,
+                       .descs = MIC_DMA_JOB_DESCS };
+    MicDmaChan c;
+    unsigned int n;
+
+    while (budget_left(&b) && mic_dma_claim(d, &c, &n)) {
+        trace_mic_dma_worker_run(d->name, n, c.done);
+        mic_dma_run_channel(d, n, &c, &b);
+        mic_dma_unclaim(d, &c, n);
+    }
+    return 0;
+}
+
+static void mic_dma_worker_done(void *opaque, int ret)
+{
+    MicDma *d = opaque;
+
+    WITH_QEMU_LOCK_GUARD(&d->lock) {
+        d->workers--;
+    }
+    mic_dma_kick(d);                /* work may be left */
+}
+
+/* Start workers for the channels with work that no worker runs. */
+static void mic_dma_start_workers(MicDma *d)
+{
+    unsigned int n, want = 0;
+
+    WITH_QEMU_LOCK_GUARD(&d->lock) {
+        for (n = 0; n < MIC_NUM_DMA_CH; n++) {
+            if (!(d->busy & (1u << n)) && mic_dma_has_work(d, n)) {
+                want++;
+            }
+        }
+        want = MIN(want, d->max_workers);
+        want = want > d->workers ? want - d->workers : 0;
+        d->workers += want;
+    }
+    while (want--) {
+        trace_mic_dma_worker(d->name);
+        thread_pool_submit_aio(mic_dma_worker, d, mic_dma_worker_done, d);
+    }
+}
+
+/* Wait for the workers: after this the engine changes no memory. */
+static void mic_dma_drain(MicDma *d)
+{
+    AIO_WAIT_WHILE(NULL, qatomic_read(&d->workers) > 0);
 }
 
 static void mic_dma_bh(void *opaque)
@@ -471,14 +687,20 @@ static void mic_dma_bh(void *opaque)
     MicDma *d = opaque;
     MicDmaBudget b = { .bytes = MIC_DMA_RUN_BYTES,
                        .descs = MIC_DMA_RUN_DESCS };
-    unsigned int i;
+    unsigned int i, n;
 
     /* a stopped VM (paused, migrating) must not see its memory change */
     if (!d->rf || !runstate_is_running()) {
         return;
     }
+    if (d->threads && !d->rate_mbps) {
+        mic_dma_start_workers(d);
+        return;
+    }
     for (i = 0; i < MIC_NUM_DMA_CH && budget_left(&b); i++) {
-        mic_dma_run_channel(d, (d->next + i) % MIC_NUM_DMA_CH, &b);
+        n = (d->next + i) % MIC_NUM_DMA_CH;
+        d->ch[n].epoch = d->epoch;
+        mic_dma_run_channel(d, n, &d->ch[n], &b);
     }
     d->next = (d->next + 1) % MIC_NUM_DMA_CH;
     if (!budget_left(&b)) {
@@ -521,6 +743,9 @@ void mic_dma_drop(MicDma *d)
 {
     unsigned int n;
 
+    /* workers stop within a chunk; the progress they hold is void */
+    QEMU_LOCK_GUARD(&d->lock);
+    qatomic_set(&d->epoch, d->epoch + 1);
     for (n = 0; n < MIC_NUM_DMA_CH; n++) {
         d->ch[n].done = 0;
         d->ch[n].busy_until = 0;
@@ -542,11 +767,18 @@ void mic_dma_reset(MicDma *d)
     mic_dma_drop(d);
 }
 
-/* Work that waited for the VM to run again. */
+/*
+ * Work that waited for the VM to run again; and a VM that stops (pause,
+ * the last phase of a migration) must see no more writes: the copies in
+ * flight finish first (a worker stops picking channels, and moves at
+ * most MIC_DMA_JOB_BYTES).
+ */
 static void mic_dma_vm_state(void *opaque, bool running, RunState state)
 {
     if (running) {
         mic_dma_kick(opaque);
+    } else {
+        mic_dma_drain(opaque);
     }
 }
 
@@ -554,21 +786,27 @@ void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
                   const char *name, const MicDmaOps *ops, void *opaque)
 {
     memset(d, 0, sizeof(*d));
+    qemu_mutex_init(&d->lock);
+    /* copying threads beyond the host's CPUs would only take turns */
+    d->max_workers = MAX(1, MIN(MIC_NUM_DMA_CH / 2,
+                                sysconf(_SC_NPROCESSORS_ONLN)));
     d->side = side;
     d->name = name;
     d->ops = ops;
     d->opaque = opaque;
     /* a DMA into the device's own registers hits the re-entrancy guard */
     d->bh = qemu_bh_new_guarded(mic_dma_bh, d, &dev->mem_reentrancy_guard);
-    d->bounce = g_malloc(MIC_DMA_CHUNK);
+    d->notify_bh = qemu_bh_new_guarded(mic_dma_notify_bh, d,
+                                       &dev->mem_reentrancy_guard);
     d->pace_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, mic_dma_pace_timer, d);
     d->vmstate = qemu_add_vm_change_state_handler(mic_dma_vm_state, d);
 }
 
-void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size,
-                    AddressSpace *host_as)
+void mic_dma_attach(MicDma *d, MicRegFile *rf, AddressSpace *card_as,
+                    uint64_t card_mem_size, AddressSpace *host_as)
 {
     d->rf = rf;
+    d->card_as = card_as;
     d->card_mem_size = card_mem_size;
     d->host_as = host_as;
     mic_dma_drop(d);
@@ -582,15 +820,19 @@ void mic_dma_exit(MicDma *d)
         d->vmstate = NULL;
     }
     if (d->bh) {
-        qemu_bh_delete(d->bh);
+        qemu_bh_delete(d->bh);      /* no new workers: kicks are off */
         d->bh = NULL;
     }
     if (d->pace_timer) {
         timer_free(d->pace_timer);
         d->pace_timer = NULL;
     }
-    g_free(d->bounce);
-    d->bounce = NULL;
+    mic_dma_drain(d);
+    if (d->notify_bh) {
+        qemu_bh_delete(d->notify_bh);
+        d->notify_bh = NULL;
+        qemu_mutex_destroy(&d->lock);
+    }
     d->rf = NULL;
 }
 
@@ -620,6 +862,7 @@ static int mic_dma_post_load(void *opaque, int version_id)
         if (d->ch[n].done % MIC_DMA_ALIGN) {
             d->ch[n].done = 0;      /* not from us: start the copy over */
         }
+
     }
     __atomic_store_n(&d->rf->dma_same_head,
                      d->saved_same_head & ((1u << MIC_NUM_DMA_CH) - 1),

@@ -45,14 +45,15 @@
 /* Work per bottom-half run, over all channels, before yielding */
 #define MIC_DMA_RUN_BYTES       (1u << 20)
 #define MIC_DMA_RUN_DESCS       256
-#define MIC_DMA_CHUNK           (64u << 10)     /* bounce buffer */
+/* Work per worker in a thread (no BQL held), then the next worker */
+#define MIC_DMA_JOB_BYTES       (16u << 20)
+#define MIC_DMA_JOB_DESCS       1024
+/* A MEMCPY moves in chunks: checks for reset and pacing between them */
+#define MIC_DMA_CHUNK           (64u << 10)
 /* Bandwidth model: time an idle channel may bank (ns) */
 #define MIC_DMA_PACE_SLACK_NS   100000
 
 typedef struct MicDmaOps {
-    /* card memory [off, off + len), already bounds-checked */
-    MemTxResult (*card_mem_rw)(void *opaque, uint64_t off, void *buf,
-                               uint64_t len, bool is_write);
     /* deliver the interrupt sources the engine raised in the regfile */
     void (*notify)(void *opaque);
     /* a DHPR write for a channel that the other side's process runs */
@@ -62,6 +63,7 @@ typedef struct MicDmaOps {
 typedef struct MicDmaChan {
     uint32_t gen;           /* MicRegFile.dma_gen[n] the work below is for */
     uint64_t done;          /* bytes of the MEMCPY at DTPR already copied */
+    uint32_t epoch;         /* MicDma.epoch the progress is for */
     int64_t busy_until;     /* pacing: virtual-clock ns the copy is due */
 } MicDmaChan;
 
@@ -71,13 +73,27 @@ typedef struct MicDma {
     const MicDmaOps *ops;
     void *opaque;
     MicRegFile *rf;
+    AddressSpace *card_as;  /* card memory, card address = its address */
     uint64_t card_mem_size;
     AddressSpace *host_as;  /* host bus, where SMPT entries point */
     QEMUBH *bh;
+    QEMUBH *notify_bh;      /* interrupts a worker raised */
     VMChangeStateEntry *vmstate;    /* resumes work when the VM runs */
-    uint8_t *bounce;
     MicDmaChan ch[MIC_NUM_DMA_CH];
     uint32_t next;          /* round-robin start channel */
+    /*
+     * Channels run in workers in QEMU's thread pool (the device's
+     * dma-threads property; not when paced).  epoch counts mic_dma_drop()
+     * calls, which void the progress workers hold.  Under lock: ch[n].gen
+     * and .done, busy (channels a worker runs), workers (in flight).
+     */
+    bool threads;
+    QemuMutex lock;
+    uint32_t epoch;
+    uint32_t busy;
+    uint32_t worker_next;   /* round-robin start of the next claim */
+    unsigned int workers;
+    unsigned int max_workers;
     /*
      * Bandwidth model: each channel moves at most rate_mbps MB/s of guest
      * (virtual clock) time; 0 = as fast as the host copies.  A paced
@@ -94,18 +110,22 @@ typedef struct MicDma {
 void mic_dma_init(MicDma *d, DeviceState *dev, MicRegSide side,
                   const char *name, const MicDmaOps *ops, void *opaque);
 /*
- * Start using a register file, card memory of the given size and the
- * host bus as this side's device reaches it (only its RAM answers).
+ * Start using a register file, card memory (an address space whose
+ * address is the card address, of the given size) and the host bus as
+ * this side's device reaches it (only its RAM answers).
  */
-void mic_dma_attach(MicDma *d, MicRegFile *rf, uint64_t card_mem_size,
-                    AddressSpace *host_as);
+void mic_dma_attach(MicDma *d, MicRegFile *rf, AddressSpace *card_as,
+                    uint64_t card_mem_size, AddressSpace *host_as);
 void mic_dma_exit(MicDma *d);
 
 /* Look for work (a "to host"/"to card" eventfd fired, reset, load). */
 void mic_dma_kick(MicDma *d);
 /* This side wrote DHPR of the channels in mask (MIC_EV_DMA). */
 void mic_dma_doorbell(MicDma *d, uint32_t mask);
-/* Card reset: DMA registers to reset values, all work in flight dropped. */
+/*
+ * Card reset: DMA registers to reset values, all work in flight dropped
+ * (a copy in a worker stops within 64 KiB).
+ */
 void mic_dma_reset(MicDma *d);
 /* Drop local work in flight only (the registers belong to someone else). */
 void mic_dma_drop(MicDma *d);

@@ -237,32 +237,6 @@ static const MicRegWindowOps mic_x100_regs_ops = {
 
 /* ---- DMA engine glue (mic_dma.c) --------------------------------------- */
 
-/*
- * Card memory is BAR0's RAM; the engine checked off + len against its
- * size.  (An AddressSpace rooted at gddr would render it at the BAR
- * address.)  The host's CPUs do not run code from BAR0, so marking the
- * range dirty is all a write needs.
- */
-static MemTxResult mic_x100_dma_card_mem(void *opaque, uint64_t off,
-                                         void *buf, uint64_t len,
-                                         bool is_write)
-{
-    MicX100State *s = opaque;
-    uint8_t *mem = memory_region_get_ram_ptr(&s->gddr);
-
-    if (off > memory_region_size(&s->gddr) ||
-        len > memory_region_size(&s->gddr) - off) {
-        return MEMTX_DECODE_ERROR;
-    }
-    if (is_write) {
-        memcpy(mem + off, buf, len);
-        memory_region_set_dirty(&s->gddr, off, len);
-    } else {
-        memcpy(buf, mem + off, len);
-    }
-    return MEMTX_OK;
-}
-
 static void mic_x100_dma_notify(void *opaque)
 {
     mic_x100_deliver(opaque);
@@ -277,7 +251,6 @@ static void mic_x100_dma_kick_card(void *opaque)
 }
 
 static const MicDmaOps mic_x100_dma_ops = {
-    .card_mem_rw = mic_x100_dma_card_mem,
     .notify = mic_x100_dma_notify,
     .kick_peer = mic_x100_dma_kick_card,
 };
@@ -419,6 +392,20 @@ static void mic_x100_release(MicX100State *s)
     }
     mic_x100_peer_remove(s);
     mic_dma_exit(&s->dma);
+    if (s->gddr_as_ready) {
+        /*
+         * The memory API caches each address space's flat view until the
+         * memory map next changes, and the view of card memory holds a
+         * reference on this device: change the map (the alias off) once
+         * the address space is gone, or nothing might finalize the device
+         * (and free its chardev) until some unrelated change.
+         */
+        memory_region_transaction_begin();
+        memory_region_set_enabled(&s->gddr_dma, false);
+        address_space_destroy(&s->gddr_as);
+        memory_region_transaction_commit();
+        s->gddr_as_ready = false;
+    }
     if (s->ready_timer) {
         timer_free(s->ready_timer);
         s->ready_timer = NULL;
@@ -451,6 +438,7 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
     mic_dma_init(&s->dma, DEVICE(s), MIC_SIDE_HOST, TYPE_MIC_X100,
                  &mic_x100_dma_ops, s);
     s->dma.rate_mbps = s->dma_rate_mbps;
+    s->dma.threads = s->dma_threads;
     pci_config_set_device_id(pdev->config, s->device_id);
     pci_config_set_revision(pdev->config, s->revision);
 
@@ -468,9 +456,18 @@ static void mic_x100_realize(PCIDevice *pdev, Error **errp)
         goto fail;
     }
 
-    /* the host bus is this function's bus-master view of the host VM */
-    mic_dma_attach(&s->dma, s->rf, memory_region_size(&s->gddr),
-                   pci_get_address_space(pdev));
+    /*
+     * Card memory as the engine sees it: an alias of BAR0's RAM as an
+     * address space root renders at 0 (gddr itself would render at its
+     * place in BAR0).  The host bus is this function's bus-master view of
+     * the host VM.
+     */
+    memory_region_init_alias(&s->gddr_dma, OBJECT(s), "mic-x100.dma-gddr",
+                             &s->gddr, 0, memory_region_size(&s->gddr));
+    address_space_init(&s->gddr_as, &s->gddr_dma, "mic-x100.dma-gddr");
+    s->gddr_as_ready = true;
+    mic_dma_attach(&s->dma, s->rf, &s->gddr_as,
+                   memory_region_size(&s->gddr), pci_get_address_space(pdev));
     mic_regwin_init(&s->regs, OBJECT(s), "mic-x100.regs", TYPE_MIC_X100,
                     MIC_SIDE_HOST, s->rf, &mic_x100_regs_ops, s);
     mic_x100_bar0_init(s);
@@ -562,6 +559,7 @@ static const Property mic_x100_properties[] = {
                        MIC_LINK_DEFAULT_TIMEOUT_MS),
     /* per-channel DMA bandwidth in MB/s, 0 = unpaced (docs/dma.rst) */
     DEFINE_PROP_UINT32("dma-rate", MicX100State, dma_rate_mbps, 0),
+    DEFINE_PROP_BOOL("dma-threads", MicX100State, dma_threads, true),
     DEFINE_PROP_BOOL("msix", MicX100State, use_msix, true),
     DEFINE_PROP_BOOL("msi", MicX100State, use_msi, true),
 };

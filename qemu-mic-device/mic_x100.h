@@ -47,6 +47,7 @@ struct MicX100State {
     uint8_t revision;
     uint64_t mem_size;
     uint32_t dma_rate_mbps;         /* "dma-rate": 0 = unpaced */
+    bool dma_threads;               /* "dma-threads": copies off the loop */
     bool use_msix;
     bool use_msi;
     HostMemoryBackend *host_mem;
@@ -60,6 +61,9 @@ struct MicX100State {
     bool link_down;                 /* fault injection, as last seen */
     MicRegWindow regs;              /* BAR4: register window */
     MicDma dma;                     /* runs the host-owned channels */
+    MemoryRegion gddr_dma;          /* alias of gddr, the root of ... */
+    AddressSpace gddr_as;           /* ... card memory as the engine sees it */
+    bool gddr_as_ready;
     MicRegFile *rf;                 /* link.rf, or g_malloc'ed standalone */
     bool cold;                      /* no reset seen since realize */
     bool intx_level;

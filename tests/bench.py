@@ -240,6 +240,54 @@ def dma_figures(reps=10):
         s.shutdown()
 
 
+def dma_engine_figures(reps=5, desc_mib=8, descs=96):
+    """MB/s of the DMA engine alone, no guest: a standalone mic-x100 under
+    qtest (qemu-mic-device/tests/test_mic_dma.py's set-up), DESCS
+    descriptors of DESC_MIB MiB in card memory (the same 64 MiB each
+    round), on 1 channel or spread over 4, with the channels in threads
+    (dma-threads=on, the default) and in the main loop (off).  Medians of
+    REPS; the time runs from the DHPR writes to the last channel seen idle
+    (qtest polling every 5 ms: about 1 % of a round)."""
+    sys.path.insert(0, os.path.join(TOP, "qemu-mic-device", "tests"))
+    import test_mic_dma as T
+    mib = 1 << 20
+    figures = {}
+    for threads in ("on", "off"):
+        class Engine(T.HostDmaBase):
+            DEVICE_ARGS = ",dma-threads=" + threads
+
+            def runTest(self):
+                pass
+        t = Engine()
+        t.setUp()
+        try:
+            chans = [t.channel(n) for n in range(4)]
+            for nch in (1, 4):
+                vals = []
+                for _ in range(reps):
+                    for i, ch in enumerate(chans[:nch]):
+                        ch.setup(ch.ring_card, 128)
+                        for k in range(descs // nch):
+                            slot = (2 * i + k % 2) * desc_mib * mib
+                            ch.ring_put(ch.head, T.pack(T.memcpy_desc(
+                                16 * mib + slot, 128 * mib + slot,
+                                desc_mib * mib)))
+                            ch.head = (ch.head + 1) % ch.size
+                    t0 = time.monotonic()
+                    for ch in chans[:nch]:
+                        ch.set(T.DHPR, ch.head)
+                    for ch in chans[:nch]:
+                        if ch.wait_idle(60) & T.HALTED:
+                            raise RuntimeError(f"DMA channel {ch.n} halted")
+                    vals.append(descs * desc_mib * mib /
+                                (time.monotonic() - t0) / 1e6)
+                figures[(threads, nch)] = (statistics.median(vals),
+                                           min(vals), max(vals))
+        finally:
+            t.tearDown()
+    return figures
+
+
 def vop_figures(stack, reps=3):
     """MiB/s through a card's VOP devices served by upstream's mpssd on
     host stack STACK: virtio-blk (dd of 32 MiB on the card's /dev/vda,
@@ -377,6 +425,12 @@ def main():
             want = goal(mbps, ">=", one_ch[(owner, label)], "MB/s (1 ch)")
         print(f"  {name:52s} {mbps:8d} MB/s  (memcpy 4 MiB in the {owner} VM: "
               f"{memcpy} MB/s)  {want}")
+    eng = dma_engine_figures()
+    for threads in ("on", "off"):
+        one, four = eng[(threads, 1)], eng[(threads, 4)]
+        print(f"  {'DMA engine alone (qtest), dma-threads=' + threads + ', 1 / 4 ch':52s} "
+              f"{one[0]:8.0f} / {four[0]:.0f} MB/s  (4 ch {four[0] / one[0]:.2f} "
+              f"of 1; min-max {one[1]:.0f}-{one[2]:.0f} / {four[1]:.0f}-{four[2]:.0f})")
     rma = rma_figures()
     for who, peer in (("host", "card"), ("card", "host")):
         f = rma[who]

@@ -99,3 +99,23 @@ def test_standalone_x100_replug_same_slot():
             q.stop()
         finally:
             q.kill()
+
+
+def test_linked_x100_unplugged_with_memory_decoding_is_finalized(logdir):
+    """Found by micfuzz: a mic-x100 linked to micfw, unplugged after the
+    guest turned memory decoding on, was never finalized, so its chardev
+    stayed busy: the engine's view of card memory (an address space whose
+    flat view the memory API caches until the map next changes) kept a
+    reference on the device.  Replug, that config write, replug: the
+    second replug's chardev-remove must succeed."""
+    assert MICFW, "micfw not built"
+    path = os.path.join(logdir, "replug.json")
+    with open(path, "w") as f:
+        json.dump({"target": "x100-fw", "seed": 0,
+                   "config": {"machine": "pc"},
+                   "failure": {"kind": "health", "detail": "(reproducer)"},
+                   "ops": [["replug", "host"],
+                           ["cfg", "host", 4, 4, 0xE64CFA],
+                           ["replug", "host"]]}, f)
+    p = micfuzz(logdir, "--replay", path)
+    assert "does not reproduce" in p.stdout, p.stdout + p.stderr
