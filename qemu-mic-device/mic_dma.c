@@ -5,14 +5,14 @@
  * (DCR bit 2n: 1 = host); a DHPR write for a channel of the other side is
  * forwarded with ops->kick_peer and picked up by that side's engine.
  *
- * Channels run in workers in QEMU's thread pool, so that they copy side
- * by side and the main loop stays free (docs/dma.rst, "Threads"); a paced
- * engine, or a device with dma-threads=off, runs them in a bottom half,
- * bounded per run, so that neither a register write nor a hostile ring
- * can hold the BQL for long.  Every address is a card physical address;
- * mic_dma_resolve() is the one place that turns it into card memory or a
- * host bus address, after checking that the whole range stays inside one
- * mapping.
+ * Channels run in a bottom half, bounded per run, so that neither a
+ * register write nor a hostile ring can hold the BQL for long; big copies
+ * go to workers in QEMU's thread pool, so that channels copy side by side
+ * and the main loop stays free (docs/dma.rst, "Threads"; not with
+ * dma-threads=off or a paced engine).  Every address is a card physical
+ * address; mic_dma_resolve() is the one place that turns it into card
+ * memory or a host bus address, after checking that the whole range stays
+ * inside one mapping.
  */
 #include "qemu/osdep.h"
 #include "qemu/lockable.h"
@@ -34,6 +34,8 @@
 typedef struct MicDmaBudget {
     uint64_t bytes;
     uint32_t descs;
+    uint64_t big;           /* leave MEMCPYs with this much left to ... */
+    bool deferred;          /* ... a worker: one was left (bottom half) */
 } MicDmaBudget;
 
 static bool budget_left(const MicDmaBudget *b)
@@ -275,12 +277,11 @@ static void mic_dma_irq(MicDma *d, unsigned int n)
 static void mic_dma_halt(MicDma *d, unsigned int n, MicDmaChan *c,
                          uint32_t err)
 {
-    uint32_t tail = REG(d, n, MIC_DMA_DTPR);
-
+    /* traced before the guest can see it, also from a worker */
+    trace_mic_dma_error(d->name, n, REG(d, n, MIC_DMA_DTPR), err);
     SET(d, n, MIC_DMA_DCHERR, REG(d, n, MIC_DMA_DCHERR) | err);
     SET(d, n, MIC_DMA_DSTAT, REG(d, n, MIC_DMA_DSTAT) | MIC_DMA_DSTAT_HALTED);
     c->done = 0;
-    trace_mic_dma_error(d->name, n, tail, err);
     if (!(REG(d, n, MIC_DMA_DCHERRMSK) & err)) {
         mic_dma_irq(d, n);
     }
@@ -390,6 +391,10 @@ static int64_t mic_dma_memcpy(MicDma *d, unsigned int n, MicDmaChan *c,
         *why = "MEMCPY source or destination outside card memory and the "
                "SMPT window, or leaving its mapping";
         return MIC_DMA_ERR_ADDR;
+    }
+    if (b->big && len - c->done >= b->big) {
+        b->deferred = true;         /* a worker copies it */
+        return -1;
     }
     while (c->done < len) {
         /* out of budget, or reset/disabled by the other process: stop */
@@ -555,10 +560,10 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaChan *c,
         c->done = 0;
         b->descs--;
         tail = (tail + 1) % size;
+        trace_mic_dma_complete(d->name, n, tail);
         SET(d, n, MIC_DMA_DTPR, tail);
         SET(d, n, MIC_DMA_DSTAT,
             (REG(d, n, MIC_DMA_DSTAT) & MIC_DMA_DSTAT_STATUS) | tail);
-        trace_mic_dma_complete(d->name, n, tail);
         if (irq) {
             mic_dma_irq(d, n);
         }
@@ -572,51 +577,29 @@ static void mic_dma_run_channel(MicDma *d, unsigned int n, MicDmaChan *c,
     }
 }
 
-/* Does channel n have anything for this engine to run? */
-static bool mic_dma_has_work(MicDma *d, unsigned int n)
-{
-    uint32_t dcr = mic_regfile_read(d->rf, d->side, MIC_REG_DCR);
-
-    if (!mic_dma_owns(d, dcr, n) || !(dcr & MIC_DCR_ENABLE(n)) ||
-        (REG(d, n, MIC_DMA_DSTAT) & MIC_DMA_DSTAT_HALTED)) {
-        return false;
-    }
-    return REG(d, n, MIC_DMA_DHPR) != REG(d, n, MIC_DMA_DTPR) ||
-           (qatomic_load_acquire(&d->rf->dma_same_head) & (1u << n));
-}
-
 /*
- * Channels in threads (docs/dma.rst, "Threads").  A worker, a job in
- * QEMU's thread pool, claims a channel that has work and no other worker,
- * runs it on a copy of its progress (no BQL: see mic_dma_run_channel),
- * puts the progress back and looks for the next channel, until none is
- * left or its budget is used up.  The bottom half starts workers, at most
- * one per host CPU and per channel with work; a worker's end starts the
- * bottom half again.  So one busy channel runs in one thread without a
- * hand-off per descriptor, and busy channels run side by side when there
- * are CPUs for them.  Interrupts a worker raises reach the guest through
- * notify_bh.  d->lock guards ch[].gen/done, busy and workers.
+ * Channels in threads (docs/dma.rst, "Threads").  The bottom half runs
+ * each channel until it meets a MEMCPY with MIC_DMA_THREAD_MIN or more
+ * left to copy, which it leaves to a worker: a job in QEMU's thread pool
+ * that claims such a channel, runs it (descriptors and data, no BQL: see
+ * mic_dma_run_channel) until it is idle or MIC_DMA_JOB_BYTES or _DESCS
+ * are used up, gives it back and takes the next.  So STATUS descriptors
+ * and small copies complete in the main loop as promptly as ever, and big
+ * copies run side by side, off the main loop, at most one worker per host
+ * CPU.  Whoever runs a channel has claimed it (d->busy) and works on a
+ * copy of its progress, put back when it lets go.  Interrupts a worker
+ * raises reach the guest through notify_bh.  d->lock guards ch[].gen and
+ * .done, busy, want (channels waiting for a worker) and workers.
  */
-static bool mic_dma_claim(MicDma *d, MicDmaChan *c, unsigned int *pn)
+static bool mic_dma_claim_locked(MicDma *d, unsigned int n, MicDmaChan *c)
 {
-    unsigned int i, n;
-
-    QEMU_LOCK_GUARD(&d->lock);
-    if (!runstate_is_running()) {
+    if (d->busy & (1u << n)) {
         return false;
     }
-    for (i = 0; i < MIC_NUM_DMA_CH; i++) {
-        n = (d->worker_next + i) % MIC_NUM_DMA_CH;
-        if (!(d->busy & (1u << n)) && mic_dma_has_work(d, n)) {
-            d->busy |= 1u << n;
-            d->worker_next = (n + 1) % MIC_NUM_DMA_CH;
-            *c = d->ch[n];
-            c->epoch = d->epoch;
-            *pn = n;
-            return true;
-        }
-    }
-    return false;
+    d->busy |= 1u << n;
+    *c = d->ch[n];
+    c->epoch = d->epoch;
+    return true;
 }
 
 static void mic_dma_unclaim(MicDma *d, MicDmaChan *c, unsigned int n)
@@ -629,6 +612,27 @@ static void mic_dma_unclaim(MicDma *d, MicDmaChan *c, unsigned int n)
     d->busy &= ~(1u << n);
 }
 
+/* A channel waiting for a worker that no one runs; false if none. */
+static bool mic_dma_claim_wanted(MicDma *d, MicDmaChan *c, unsigned int *pn)
+{
+    unsigned int i, n;
+
+    QEMU_LOCK_GUARD(&d->lock);
+    if (!runstate_is_running()) {
+        return false;
+    }
+    for (i = 0; i < MIC_NUM_DMA_CH; i++) {
+        n = (d->worker_next + i) % MIC_NUM_DMA_CH;
+        if ((d->want & (1u << n)) && mic_dma_claim_locked(d, n, c)) {
+            d->want &= ~(1u << n);
+            d->worker_next = (n + 1) % MIC_NUM_DMA_CH;
+            *pn = n;
+            return true;
+        }
+    }
+    return false;
+}
+
 static int mic_dma_worker(void *opaque)
 {
     MicDma *d = opaque;
@@ -637,7 +641,7 @@ static int mic_dma_worker(void *opaque)
     MicDmaChan c;
     unsigned int n;
 
-    while (budget_left(&b) && mic_dma_claim(d, &c, &n)) {
+    while (budget_left(&b) && mic_dma_claim_wanted(d, &c, &n)) {
         trace_mic_dma_worker_run(d->name, n, c.done);
         mic_dma_run_channel(d, n, &c, &b);
         mic_dma_unclaim(d, &c, n);
@@ -655,18 +659,13 @@ static void mic_dma_worker_done(void *opaque, int ret)
     mic_dma_kick(d);                /* work may be left */
 }
 
-/* Start workers for the channels with work that no worker runs. */
+/* Start workers for the channels that wait for one. */
 static void mic_dma_start_workers(MicDma *d)
 {
-    unsigned int n, want = 0;
+    unsigned int want;
 
     WITH_QEMU_LOCK_GUARD(&d->lock) {
-        for (n = 0; n < MIC_NUM_DMA_CH; n++) {
-            if (!(d->busy & (1u << n)) && mic_dma_has_work(d, n)) {
-                want++;
-            }
-        }
-        want = MIN(want, d->max_workers);
+        want = MIN(ctpop32(d->want & ~d->busy), d->max_workers);
         want = want > d->workers ? want - d->workers : 0;
         d->workers += want;
     }
@@ -687,22 +686,40 @@ static void mic_dma_bh(void *opaque)
     MicDma *d = opaque;
     MicDmaBudget b = { .bytes = MIC_DMA_RUN_BYTES,
                        .descs = MIC_DMA_RUN_DESCS };
+    uint32_t want = 0;
     unsigned int i, n;
+    MicDmaChan c;
+    bool ours;
 
     /* a stopped VM (paused, migrating) must not see its memory change */
     if (!d->rf || !runstate_is_running()) {
         return;
     }
     if (d->threads && !d->rate_mbps) {
-        mic_dma_start_workers(d);
-        return;
+        b.big = MIC_DMA_THREAD_MIN;
     }
     for (i = 0; i < MIC_NUM_DMA_CH && budget_left(&b); i++) {
         n = (d->next + i) % MIC_NUM_DMA_CH;
-        d->ch[n].epoch = d->epoch;
-        mic_dma_run_channel(d, n, &d->ch[n], &b);
+        WITH_QEMU_LOCK_GUARD(&d->lock) {
+            ours = !(d->want & (1u << n)) && mic_dma_claim_locked(d, n, &c);
+        }
+        if (!ours) {
+            continue;               /* a worker has it, or will */
+        }
+        b.deferred = false;
+        mic_dma_run_channel(d, n, &c, &b);
+        mic_dma_unclaim(d, &c, n);
+        if (b.deferred) {
+            want |= 1u << n;
+        }
     }
     d->next = (d->next + 1) % MIC_NUM_DMA_CH;
+    if (b.big) {
+        WITH_QEMU_LOCK_GUARD(&d->lock) {
+            d->want |= want;
+        }
+        mic_dma_start_workers(d);   /* also for channels waiting since */
+    }
     if (!budget_left(&b)) {
         trace_mic_dma_yield(d->name);
         qemu_bh_schedule(d->bh);    /* more may be left: continue later */
@@ -746,6 +763,7 @@ void mic_dma_drop(MicDma *d)
     /* workers stop within a chunk; the progress they hold is void */
     QEMU_LOCK_GUARD(&d->lock);
     qatomic_set(&d->epoch, d->epoch + 1);
+    d->want = 0;
     for (n = 0; n < MIC_NUM_DMA_CH; n++) {
         d->ch[n].done = 0;
         d->ch[n].busy_until = 0;

@@ -45,7 +45,11 @@
 /* Work per bottom-half run, over all channels, before yielding */
 #define MIC_DMA_RUN_BYTES       (1u << 20)
 #define MIC_DMA_RUN_DESCS       256
-/* Work per worker in a thread (no BQL held), then the next worker */
+/*
+ * MEMCPYs with this much left go to a worker in a thread (below it, the
+ * hand-off costs more than the copy); work per worker (no BQL held)
+ */
+#define MIC_DMA_THREAD_MIN      (256u << 10)
 #define MIC_DMA_JOB_BYTES       (16u << 20)
 #define MIC_DMA_JOB_DESCS       1024
 /* A MEMCPY moves in chunks: checks for reset and pacing between them */
@@ -82,15 +86,17 @@ typedef struct MicDma {
     MicDmaChan ch[MIC_NUM_DMA_CH];
     uint32_t next;          /* round-robin start channel */
     /*
-     * Channels run in workers in QEMU's thread pool (the device's
+     * Big MEMCPYs run in workers in QEMU's thread pool (the device's
      * dma-threads property; not when paced).  epoch counts mic_dma_drop()
      * calls, which void the progress workers hold.  Under lock: ch[n].gen
-     * and .done, busy (channels a worker runs), workers (in flight).
+     * and .done, busy (channels being run), want (channels waiting for a
+     * worker), workers (in flight).
      */
     bool threads;
     QemuMutex lock;
     uint32_t epoch;
     uint32_t busy;
+    uint32_t want;
     uint32_t worker_next;   /* round-robin start of the next claim */
     unsigned int workers;
     unsigned int max_workers;
