@@ -295,7 +295,7 @@ test: images unit-test
 	cd $(TOP) && MICEMU_NO_SKIP=1 $(PYTHON) -m pytest $(PYTEST_ARGS) \
 		$(if $(filter-out 1,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadfile) \
 		$(if $(SHARD),--shard=$(SHARD)) \
-		--junitxml=$(TOP)/logs/junit$(KTAG).xml
+		--junitxml=$(TOP)/logs/junit$(KTAG)$(SUFFIX).xml
 
 # The whole suite once per guest kernel (KERNELS), one after the other;
 # each kernel's per-test logs go to logs/tests$(KTAG)/. Fails if any
