@@ -880,7 +880,6 @@ static int mic_dma_post_load(void *opaque, int version_id)
         if (d->ch[n].done % MIC_DMA_ALIGN) {
             d->ch[n].done = 0;      /* not from us: start the copy over */
         }
-
     }
     __atomic_store_n(&d->rf->dma_same_head,
                      d->saved_same_head & ((1u << MIC_NUM_DMA_CH) - 1),

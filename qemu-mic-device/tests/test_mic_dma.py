@@ -125,7 +125,7 @@ class HostDmaBase(unittest.TestCase):
         q.wr(HOST_MSI, 0)
 
     def msi_fired(self):
-        # clear only what was read: an MSI-X from a DMA job's thread may
+        # clear only what was read: an MSI-X from a DMA worker thread may
         # land between the two commands
         v = self.q.rd(HOST_MSI)
         if v:
@@ -231,7 +231,8 @@ class HostDmaTest(HostDmaBase):
         tail = ch.reg(DTPR)
         if descs is not None:
             ch.submit(descs)
-        # the engine runs beside the test (threads): wait for the halt
+        # wait for the halt itself: with the head left where it was,
+        # wait_idle() can return before the engine has run
         self.assertTrue(ch.wait_halted() & HALTED, "DSTAT bit 29 set")
         self.assertEqual(ch.reg(DCHERR), err)
         self.assertEqual(ch.reg(DTPR), tail, "failing descriptor pending")

@@ -78,9 +78,11 @@ class Channel:
     def wait_halted(self, timeout=5):
         """Until the channel halts (an error whose DHPR write left the head
         where it was, so that wait_idle() could not tell): DSTAT."""
-        return wait_for(lambda: self.reg(DSTAT) & HALTED and
-                        self.reg(DSTAT), timeout,
-                        "DMA channel %d to halt" % self.n, poll=0.005)
+        def halted():
+            st = self.reg(DSTAT)
+            return st if st & HALTED else 0
+        return wait_for(halted, timeout, "DMA channel %d to halt" % self.n,
+                        poll=0.005)
 
     def wait_idle(self, timeout=30):
         """Until DTPR reaches the head or the channel halts: DSTAT."""
