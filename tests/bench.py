@@ -267,12 +267,11 @@ def dma_engine_figures(reps=5, desc_mib=8, descs=96):
                 for _ in range(reps):
                     for i, ch in enumerate(chans[:nch]):
                         ch.setup(ch.ring_card, 128)
-                        for k in range(descs // nch):
-                            slot = (2 * i + k % 2) * desc_mib * mib
-                            ch.ring_put(ch.head, T.pack(T.memcpy_desc(
-                                16 * mib + slot, 128 * mib + slot,
-                                desc_mib * mib)))
-                            ch.head = (ch.head + 1) % ch.size
+                        slots = [(2 * i + k % 2) * desc_mib * mib
+                                 for k in range(descs // nch)]
+                        ch.queue([T.memcpy_desc(16 * mib + s, 128 * mib + s,
+                                                desc_mib * mib)
+                                  for s in slots])
                     t0 = time.monotonic()
                     for ch in chans[:nch]:
                         ch.set(T.DHPR, ch.head)

@@ -69,10 +69,14 @@ class Channel:
         self.head = self.reg(DTPR)
         self.wr(DCR, self.rd(DCR) | ENABLE(self.n))
 
-    def submit(self, descs):
+    def queue(self, descs):
+        """Write descriptors at the head, without handing them over."""
         for d in descs:
             self.ring_put(self.head, pack(d))
             self.head = (self.head + 1) % self.size
+
+    def submit(self, descs):
+        self.queue(descs)
         self.set(DHPR, self.head)
 
     def wait_halted(self, timeout=5):
